@@ -1,0 +1,151 @@
+# kdrill — top-level build.  GNU make.
+#
+#   make            build everything into bin/
+#   make check      install missing test packages, build (gcc, clang, ASan+UBSan), run every test
+#   make demo       install what is missing, build, fetch the default kernel, build the guest
+#                   image, run the seed scenarios, write a report under results/
+#   make bench      benchmarks (reproducer ops/s, detector MB/s, runner footprint, boot times)
+#   make fuzz       open-ended libFuzzer run over the console detector
+#   make install    PREFIX=/usr/local DESTDIR=
+#   make clean
+#
+# Variants are separate object trees: O=build/<variant>, BINDIR=<where programs go>.
+# Each area adds its own rules in <area>/module.mk (included below); sources are
+# found by convention, so adding a reproducer needs no edit here:
+#   repro/lib/*.c            -> $(O)/librepro.a
+#   repro/<name>/*.c         -> $(BINDIR)/<name>
+#   harness/util/*.c         -> $(O)/libkdutil.a     (shared helpers: spawn, files, json)
+#   cgroups/*.c              -> $(O)/libkdcgroup.a
+#   harness/*.c (not main.c) -> $(O)/libkdharness.a
+#   harness/main.c           -> $(BINDIR)/kdrill
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+CC      ?= gcc
+O       ?= build/default
+BINDIR  ?= bin
+SAN     ?=
+V       ?=
+
+PKGS      := libsystemd json-c inih libcgroup liburing
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wshadow -Wvla
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
+              -Iharness -Icgroups -Irepro/lib $(PKG_CFLAGS) $(CFLAGS)
+LDLIBS_ALL := $(PKG_LIBS) -laio -lpthread -lm
+ifeq ($(SAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS    += -fsanitize=address,undefined
+endif
+
+ifeq ($(V),)
+Q := @
+else
+Q :=
+endif
+
+KDRILL_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+ALL_CFLAGS += -DKDRILL_VERSION='"$(KDRILL_VERSION)"'
+
+# ---- source discovery --------------------------------------------------------
+REPRO_LIB_SRC := $(wildcard repro/lib/*.c)
+REPRO_NAMES   := $(filter-out lib,$(notdir $(patsubst %/,%,$(dir $(wildcard repro/*/*.c)))))
+REPRO_NAMES   := $(sort $(REPRO_NAMES))
+UTIL_SRC      := $(wildcard harness/util/*.c)
+CGROUP_SRC    := $(wildcard cgroups/*.c)
+HARNESS_SRC   := $(filter-out harness/main.c,$(wildcard harness/*.c))
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+
+LIBREPRO    := $(O)/librepro.a
+LIBKDUTIL   := $(O)/libkdutil.a
+LIBKDCGROUP := $(O)/libkdcgroup.a
+LIBKDHARN   := $(O)/libkdharness.a
+KDRILL      := $(BINDIR)/kdrill
+REPRO_BINS  := $(addprefix $(BINDIR)/,$(REPRO_NAMES))
+
+PROGS := $(KDRILL) $(REPRO_BINS)
+
+.PHONY: all check check-build check-tests bench demo fuzz install clean deps deps-test deps-vm \
+        asan clang print-%
+all: $(PROGS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBREPRO): $(call obj,$(REPRO_LIB_SRC))
+$(LIBKDUTIL): $(call obj,$(UTIL_SRC))
+$(LIBKDCGROUP): $(call obj,$(CGROUP_SRC))
+$(LIBKDHARN): $(call obj,$(HARNESS_SRC))
+$(O)/%.a:
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+# One binary per repro/<name>/ directory.
+define repro_rule
+$(BINDIR)/$(1): $(call obj,$(wildcard repro/$(1)/*.c)) $(LIBREPRO)
+	@mkdir -p $$(dir $$@)
+	$$(if $$(Q),@echo "  LD      $$@")
+	$$(Q)$$(CC) $$(ALL_CFLAGS) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS_ALL)
+endef
+$(foreach r,$(REPRO_NAMES),$(eval $(call repro_rule,$(r))))
+
+$(KDRILL): $(call obj,harness/main.c) $(LIBKDHARN) $(LIBKDCGROUP) $(LIBKDUTIL)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+
+# Areas add programs, test helpers and check/bench steps here.
+-include $(sort $(wildcard */module.mk repro/*/module.mk tests/*/module.mk))
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)
+
+# ---- dependencies (Debian packages, listed once in mk/packages.txt) ----------
+deps:
+	$(Q)./mk/ensure-deps build
+deps-test:
+	$(Q)./mk/ensure-deps build test
+deps-vm:
+	$(Q)./mk/ensure-deps build test vm
+
+# ---- variants ----------------------------------------------------------------
+asan:
+	$(Q)$(MAKE) --no-print-directory O=build/asan BINDIR=build/asan/bin SAN=1 CC=$(CC) all $(EXTRA_TARGETS)
+clang:
+	$(Q)$(MAKE) --no-print-directory O=build/clang BINDIR=build/clang/bin CC=clang all $(EXTRA_TARGETS)
+
+# ---- check -------------------------------------------------------------------
+# gcc release build (used inside the guest and by the VM tests), clang -Werror
+# build, and the ASan+UBSan build that the host-side tests run against.
+check-build: deps-vm
+	$(Q)$(MAKE) --no-print-directory all $(EXTRA_TARGETS)
+	$(Q)$(MAKE) --no-print-directory clang
+	$(Q)$(MAKE) --no-print-directory asan
+check: check-build
+	$(Q)KDRILL_TOP=$(CURDIR) KDRILL_BIN=$(CURDIR)/build/asan/bin KDRILL_RELBIN=$(CURDIR)/bin \
+	    ./tests/run $(T)
+check-tests:
+	$(Q)KDRILL_TOP=$(CURDIR) KDRILL_BIN=$(CURDIR)/build/asan/bin KDRILL_RELBIN=$(CURDIR)/bin \
+	    ./tests/run $(T)
+
+bench: deps-vm all $(EXTRA_TARGETS)
+	$(Q)KDRILL_TOP=$(CURDIR) KDRILL_RELBIN=$(CURDIR)/bin ./tests/bench $(B)
+
+demo: deps-vm all
+	$(Q)./bin/kdrill demo
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/kdrill $(DESTDIR)$(PREFIX)/share/kdrill
+	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
+	cp -r units kvm harness/scenarios $(DESTDIR)$(PREFIX)/share/kdrill/ 2>/dev/null || true
+
+clean:
+	rm -rf build bin
+
+print-%:
+	@echo '$($*)'

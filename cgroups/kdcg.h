@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kdcg: slices with limits, supervised commands inside them, stats, teardown.
+ * One interface, three backends: systemd (sd-bus transient units), cgroupfs v2
+ * and cgroupfs v1 (libcgroup).  Everything runs on the caller's sd-event loop;
+ * functions return >= 0 or a negative errno and never print.  Everything made
+ * carries the "kdrill-<ownerpid>-" name prefix so a later start can reap what a
+ * killed kdrill left behind (only cgroups whose owner pid is dead).
+ * Owner: the cgroups issue (4).  The runner (issue 5) uses only this interface.
+ */
+#ifndef KDRILL_KDCG_H
+#define KDRILL_KDCG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+typedef struct sd_event sd_event;
+
+enum kdcg_backend { KDCG_AUTO, KDCG_SYSTEMD, KDCG_V2, KDCG_V1 };
+enum kdcg_restart { KDCG_RESTART_NO, KDCG_RESTART_ON_FAILURE, KDCG_RESTART_ALWAYS };
+
+/* 0 = not set, for every field. */
+struct kdcg_limits {
+	uint64_t memory_max;	/* bytes */
+	uint64_t memory_high;	/* bytes */
+	uint64_t swap_max;	/* bytes; KDCG_SWAP_ZERO for 0 */
+	uint64_t cpu_weight;	/* 1..10000 */
+	uint64_t cpu_quota_pct; /* 1.. (100 = one CPU) */
+	uint64_t io_weight;	/* 1..10000 */
+	uint64_t pids_max;
+};
+#define KDCG_SWAP_ZERO UINT64_MAX
+
+struct kdcg_unit_spec {
+	char *const *argv;
+	char *const *envp;	 /* NULL: inherit */
+	const char *cwd;
+	const char *stdout_path; /* appended to; NULL: /dev/null */
+	const char *stderr_path;
+	enum kdcg_restart restart;
+	unsigned restart_max;	 /* 0 = unlimited */
+	uint64_t restart_usec;	 /* delay before a restart (default 100 ms) */
+};
+
+enum kdcg_unit_event { KDCG_UNIT_EXITED, KDCG_UNIT_RESTARTED, KDCG_UNIT_DONE };
+
+struct kdcg_unit_status {
+	bool active;
+	pid_t main_pid;
+	unsigned restarts;
+	int last_exit;		  /* exit code or 128+signal of the last incarnation, -1 none */
+	const char *last_result;  /* "success", "exit-code", "signal", "oom-kill" */
+};
+
+struct kdcg_stats {
+	uint64_t memory_current, memory_peak, memory_max;
+	uint64_t oom, oom_kill; /* hierarchical counts (survive child removal) */
+	uint64_t cpu_usage_usec;
+	uint64_t io_rbytes, io_wbytes;
+	double memory_psi_some_avg10, io_psi_some_avg10; /* -1 when unavailable */
+	unsigned n_pids;
+};
+
+struct kdcg_ctx;
+struct kdcg_slice;
+struct kdcg_unit;
+typedef void (*kdcg_unit_cb)(struct kdcg_unit *u, enum kdcg_unit_event ev, void *userdata);
+
+/* Pick (AUTO) or force a backend; a forced backend that cannot work is -EOPNOTSUPP
+ * (see kdcg_last_error() for a one-line reason). */
+int kdcg_open(struct kdcg_ctx **ret, enum kdcg_backend backend, sd_event *event);
+void kdcg_close(struct kdcg_ctx *ctx); /* destroys every slice still alive */
+const char *kdcg_backend_name(const struct kdcg_ctx *ctx); /* "systemd", "v2", "v1" */
+const char *kdcg_last_error(const struct kdcg_ctx *ctx);   /* human reason for the last failure */
+int kdcg_backend_from_string(const char *s, enum kdcg_backend *ret);
+/* Remove leftovers of dead kdrill processes; returns how many were reaped. */
+int kdcg_reap_leftovers(struct kdcg_ctx *ctx);
+
+/* parent NULL = directly under kdrill's root slice. Names: [a-z0-9-], unique. */
+int kdcg_slice_new(struct kdcg_ctx *ctx, struct kdcg_slice *parent, const char *name,
+		   const struct kdcg_limits *limits, struct kdcg_slice **ret);
+int kdcg_slice_stats(struct kdcg_slice *s, struct kdcg_stats *ret);
+const char *kdcg_slice_path(const struct kdcg_slice *s); /* cgroup path, for the record */
+int kdcg_slice_destroy(struct kdcg_slice *s);		 /* stops units, kills, removes */
+
+int kdcg_unit_start(struct kdcg_slice *s, const char *name, const struct kdcg_unit_spec *spec,
+		    kdcg_unit_cb cb, void *userdata, struct kdcg_unit **ret);
+int kdcg_unit_status(struct kdcg_unit *u, struct kdcg_unit_status *ret);
+int kdcg_unit_stop(struct kdcg_unit *u); /* SIGTERM, then SIGKILL after 2 s */
+const char *kdcg_unit_name(const struct kdcg_unit *u);
+
+#endif

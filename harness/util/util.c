@@ -1,0 +1,684 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "util.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+extern char **environ;
+
+void strv_free(char **l)
+{
+	STRV_FOREACH(s, l)
+	free(*s);
+	free(l);
+}
+
+char *strdupf(const char *fmt, ...)
+{
+	va_list ap;
+	char *s = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		s = NULL;
+	va_end(ap);
+	return s;
+}
+
+bool startswith(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool endswith(const char *s, const char *suffix)
+{
+	size_t a = strlen(s), b = strlen(suffix);
+	return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}
+
+char *strstrip(char *s)
+{
+	char *e;
+
+	while (isspace((unsigned char)*s))
+		s++;
+	e = s + strlen(s);
+	while (e > s && isspace((unsigned char)e[-1]))
+		*--e = 0;
+	return s;
+}
+
+size_t strv_length(char *const *l)
+{
+	size_t n = 0;
+	while (l && l[n])
+		n++;
+	return n;
+}
+
+int strv_push(char ***l, char *value)
+{
+	size_t n = strv_length(*l);
+	char **c = realloc(*l, (n + 2) * sizeof(char *));
+
+	if (!c)
+		return -ENOMEM;
+	c[n] = value;
+	c[n + 1] = NULL;
+	*l = c;
+	return 0;
+}
+
+int strv_extend(char ***l, const char *value)
+{
+	char *v = strdup(value);
+	int r;
+
+	if (!v)
+		return -ENOMEM;
+	r = strv_push(l, v);
+	if (r < 0)
+		free(v);
+	return r;
+}
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -errno;
+	if (*end)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+	unsigned shift = 0;
+
+	if (!s || !isdigit((unsigned char)*s))
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -errno;
+	switch (toupper((unsigned char)*end)) {
+	case 0:
+		break;
+	case 'K':
+		shift = 10;
+		break;
+	case 'M':
+		shift = 20;
+		break;
+	case 'G':
+		shift = 30;
+		break;
+	case 'T':
+		shift = 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*end) {
+		end++;
+		if (toupper((unsigned char)*end) == 'I')
+			end++;
+		if (toupper((unsigned char)*end) == 'B')
+			end++;
+		if (*end)
+			return -EINVAL;
+	}
+	if (shift && v > (UINT64_MAX >> shift))
+		return -ERANGE;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+int parse_seconds(const char *s, double *ret)
+{
+	char *end;
+	double v;
+
+	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
+		return -EINVAL;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno)
+		return -errno;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		;
+	else if (!strcmp(end, "ms"))
+		v /= 1000;
+	else if (!strcmp(end, "m") || !strcmp(end, "min"))
+		v *= 60;
+	else if (!strcmp(end, "h"))
+		v *= 3600;
+	else
+		return -EINVAL;
+	if (v < 0)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+static uint64_t clock_usec(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (uint64_t)ts.tv_sec * 1000000ULL + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t now_usec(void)
+{
+	return clock_usec(CLOCK_MONOTONIC);
+}
+
+uint64_t now_realtime_usec(void)
+{
+	return clock_usec(CLOCK_REALTIME);
+}
+
+int format_iso8601(uint64_t realtime_usec, char *buf, size_t len)
+{
+	time_t t = (time_t)(realtime_usec / 1000000ULL);
+	struct tm tm;
+
+	if (!gmtime_r(&t, &tm))
+		return -EINVAL;
+	if (strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		return -ENOBUFS;
+	return 0;
+}
+
+int read_full_file(const char *path, char **ret, size_t *ret_len)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n;
+
+		if (cap - len < 4096) {
+			char *nb;
+			cap = cap ? cap * 2 : 8192;
+			nb = realloc(buf, cap);
+			if (!nb)
+				return -ENOMEM;
+			buf = nb;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+	}
+	if (!buf && !(buf = malloc(1)))
+		return -ENOMEM;
+	buf[len] = 0;
+	if (ret_len)
+		*ret_len = len;
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+int read_one_line(const char *path, char **ret)
+{
+	char *s;
+	int r = read_full_file(path, &s, NULL);
+
+	if (r < 0)
+		return r;
+	s[strcspn(s, "\n")] = 0;
+	*ret = s;
+	return 0;
+}
+
+int write_string_file(const char *path, const char *s)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	size_t len = strlen(s);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, len);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n != len)
+		return -EIO;
+	return 0;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+	const char *p = data;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int fsync_parent_dir(const char *path)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_close_ int dfd = -1;
+	char *slash;
+
+	if (!dir)
+		return -ENOMEM;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		strcpy(dir, ".");
+	else if (slash == dir)
+		dir[1] = 0;
+	else
+		*slash = 0;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	if (fsync(dfd) < 0)
+		return -errno;
+	return 0;
+}
+
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	_cleanup_free_ char *tmp = strdupf("%s.tmp.%d", path, (int)getpid());
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (!tmp)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlink(tmp);
+		return r;
+	}
+	return fsync_parent_dir(path);
+}
+
+int append_line_synced(const char *path, const char *line)
+{
+	_cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	_cleanup_free_ char *buf = NULL;
+	size_t len = strlen(line);
+	int r;
+
+	if (fd < 0)
+		return -errno;
+	if (len == 0 || line[len - 1] != '\n') {
+		buf = strdupf("%s\n", line);
+		if (!buf)
+			return -ENOMEM;
+		line = buf;
+		len++;
+	}
+	r = write_all(fd, line, len);
+	if (r < 0)
+		return r;
+	return fsync(fd) < 0 ? -errno : 0;
+}
+
+int mkdir_p(const char *path, mode_t mode)
+{
+	_cleanup_free_ char *p = strdup(path);
+	char *s;
+
+	if (!p)
+		return -ENOMEM;
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+static int rm_rf_at(int dfd, const char *name, dev_t dev)
+{
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISDIR(st.st_mode)) {
+		int fd, r = 0;
+		DIR *d;
+		struct dirent *de;
+
+		if (st.st_dev != dev)
+			return -EXDEV; /* a mount point: never descend */
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		d = fdopendir(fd);
+		if (!d) {
+			close(fd);
+			return -errno;
+		}
+		while ((de = readdir(d))) {
+			int k;
+			if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+				continue;
+			k = rm_rf_at(dirfd(d), de->d_name, dev);
+			if (k < 0 && r == 0)
+				r = k;
+		}
+		closedir(d);
+		if (r < 0)
+			return r;
+		if (unlinkat(dfd, name, AT_REMOVEDIR) < 0)
+			return -errno;
+		return 0;
+	}
+	if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int rm_rf(const char *path)
+{
+	struct stat st;
+
+	if (lstat(path, &st) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	return rm_rf_at(AT_FDCWD, path, st.st_dev);
+}
+
+int wait_status_to_exit(int status)
+{
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return 255;
+}
+
+bool pid_alive(pid_t pid)
+{
+	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
+}
+
+static int open_redirect(const char *path, int flags)
+{
+	return open(path, flags | O_CLOEXEC | O_NOCTTY, 0644);
+}
+
+pid_t spawn_argv(char *const argv[], const struct spawn_opts *opts)
+{
+	static const struct spawn_opts none = {0};
+	int pfd[2];
+	pid_t pid;
+	int child_errno = 0;
+	ssize_t n;
+
+	if (!argv || !argv[0])
+		return -EINVAL;
+	if (!opts)
+		opts = &none;
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int e = errno;
+		close(pfd[0]);
+		close(pfd[1]);
+		return -e;
+	}
+	if (pid == 0) {
+		int fd, e;
+		sigset_t all;
+
+		/* Parents may block signals for sd-event/signalfd; children start clean. */
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		for (int s = 1; s < NSIG; s++)
+			if (s != SIGKILL && s != SIGSTOP)
+				signal(s, SIG_DFL);
+		if (opts->pdeathsig)
+			prctl(PR_SET_PDEATHSIG, opts->pdeathsig);
+		if (opts->new_session)
+			setsid();
+		if (opts->cgroup_procs) {
+			char buf[32];
+			int cfd = open(opts->cgroup_procs, O_WRONLY | O_CLOEXEC);
+			snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+			if (cfd < 0 || write(cfd, buf, strlen(buf)) < 0)
+				goto fail;
+			close(cfd);
+		}
+		fd = open_redirect(opts->stdin_path ? opts->stdin_path : "/dev/null", O_RDONLY);
+		if (fd < 0 || dup2(fd, 0) < 0)
+			goto fail;
+		if (opts->stdout_fd > 0) {
+			if (dup2(opts->stdout_fd, 1) < 0)
+				goto fail;
+		} else if (opts->stdout_path) {
+			fd = open_redirect(opts->stdout_path, O_WRONLY | O_CREAT | O_APPEND);
+			if (fd < 0 || dup2(fd, 1) < 0)
+				goto fail;
+		}
+		if (opts->stderr_fd > 0) {
+			if (dup2(opts->stderr_fd, 2) < 0)
+				goto fail;
+		} else if (opts->stderr_path) {
+			if (opts->stdout_path && !strcmp(opts->stderr_path, opts->stdout_path) &&
+			    opts->stdout_fd <= 0) {
+				if (dup2(1, 2) < 0)
+					goto fail;
+			} else {
+				fd = open_redirect(opts->stderr_path, O_WRONLY | O_CREAT | O_APPEND);
+				if (fd < 0 || dup2(fd, 2) < 0)
+					goto fail;
+			}
+		}
+		if (opts->cwd && chdir(opts->cwd) < 0)
+			goto fail;
+		if (opts->envp)
+			execvpe(argv[0], argv, opts->envp);
+		else
+			execvp(argv[0], argv);
+	fail:
+		e = errno;
+		if (write(pfd[1], &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	close(pfd[1]);
+	do
+		n = read(pfd[0], &child_errno, sizeof(child_errno));
+	while (n < 0 && errno == EINTR);
+	close(pfd[0]);
+	if (n == (ssize_t)sizeof(child_errno)) {
+		waitpid(pid, NULL, 0);
+		return -(child_errno ? child_errno : EIO);
+	}
+	return pid;
+}
+
+int run_argv(char *const argv[], char **out, uint64_t timeout_usec)
+{
+	int p[2] = {-1, -1};
+	struct spawn_opts o = {0};
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, cap = 0;
+	uint64_t deadline = timeout_usec ? now_usec() + timeout_usec : 0;
+	pid_t pid;
+	int status, r = 0;
+
+	if (out) {
+		if (pipe2(p, O_CLOEXEC) < 0)
+			return -errno;
+		o.stdout_fd = p[1];
+	}
+	pid = spawn_argv(argv, &o);
+	if (p[1] >= 0)
+		close(p[1]);
+	if (pid < 0) {
+		if (p[0] >= 0)
+			close(p[0]);
+		return pid;
+	}
+	while (p[0] >= 0) {
+		struct pollfd pfd = {.fd = p[0], .events = POLLIN};
+		int ms = -1;
+		ssize_t n;
+
+		if (deadline) {
+			uint64_t now = now_usec();
+			if (now >= deadline) {
+				r = -ETIMEDOUT;
+				break;
+			}
+			ms = (int)((deadline - now) / 1000) + 1;
+		}
+		if (poll(&pfd, 1, ms) < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			break;
+		}
+		if (!pfd.revents)
+			continue;
+		if (cap - len < 4096) {
+			char *nb;
+			cap = cap ? cap * 2 : 8192;
+			nb = realloc(buf, cap);
+			if (!nb) {
+				r = -ENOMEM;
+				break;
+			}
+			buf = nb;
+		}
+		n = read(p[0], buf + len, cap - len - 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	if (p[0] >= 0)
+		close(p[0]);
+	if (r == 0 && deadline) {
+		/* Output closed; still bound the wait. */
+		for (;;) {
+			pid_t w = waitpid(pid, &status, WNOHANG);
+			if (w == pid)
+				goto reaped;
+			if (now_usec() >= deadline) {
+				r = -ETIMEDOUT;
+				break;
+			}
+			usleep(10000);
+		}
+	}
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return r;
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+reaped:
+	if (out) {
+		if (!buf && !(buf = malloc(1)))
+			return -ENOMEM;
+		buf[len] = 0;
+		*out = TAKE_PTR(buf);
+	}
+	return wait_status_to_exit(status);
+}
+
+static const char *dir_if(const char *d, const char *probe)
+{
+	_cleanup_free_ char *p = strdupf("%s/%s", d, probe);
+	return p && access(p, F_OK) == 0 ? d : NULL;
+}
+
+const char *kd_datadir(void)
+{
+	static char *cached;
+	char exe[PATH_MAX];
+	ssize_t n;
+
+	if (cached)
+		return cached;
+	if (getenv("KDRILL_DATA"))
+		return cached = strdup(getenv("KDRILL_DATA"));
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		char *s;
+		exe[n] = 0;
+		/* <top>/bin/kdrill or <top>/build/<variant>/bin/kdrill */
+		for (int up = 0; up < 4 && (s = strrchr(exe, '/')); up++) {
+			*s = 0;
+			if (*exe && dir_if(exe, "harness/scenarios"))
+				return cached = strdup(exe);
+			if (*exe && dir_if(exe, "share/kdrill/harness/scenarios"))
+				return cached = strdupf("%s/share/kdrill", exe);
+		}
+	}
+	return cached = strdup("/usr/local/share/kdrill");
+}
+
+const char *kd_cachedir(void)
+{
+	static char *cached;
+	const char *e;
+
+	if (cached)
+		return cached;
+	if ((e = getenv("KDRILL_CACHE")) && *e)
+		return cached = strdup(e);
+	if ((e = getenv("XDG_CACHE_HOME")) && *e)
+		return cached = strdupf("%s/kdrill", e);
+	if ((e = getenv("HOME")) && *e)
+		return cached = strdupf("%s/.cache/kdrill", e);
+	return cached = strdup("/var/cache/kdrill");
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * kdrill shared helpers (harness, cgroups, tests).  systemd style:
+ * functions return 0 / a non-negative value on success and a negative errno
+ * on failure; nothing here prints.  Resources are freed with _cleanup_.
+ */
+#ifndef KDRILL_UTIL_H
+#define KDRILL_UTIL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#define _cleanup_(f)	__attribute__((cleanup(f)))
+#define _unused_	__attribute__((unused))
+#define _printf_(a, b)	__attribute__((format(printf, a, b)))
+#define ELEMENTSOF(x)	(sizeof(x) / sizeof((x)[0]))
+#define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
+
+static inline void freep(void *p)
+{
+	free(*(void **)p);
+}
+static inline void closep(int *fd)
+{
+	if (*fd >= 0) {
+		int e = errno;
+		close(*fd);
+		errno = e;
+	}
+}
+static inline void fclosep(FILE **f)
+{
+	if (*f)
+		fclose(*f);
+}
+void strv_free(char **l);
+static inline void strv_freep(char ***l)
+{
+	strv_free(*l);
+}
+#define _cleanup_free_	 _cleanup_(freep)
+#define _cleanup_close_	 _cleanup_(closep)
+#define _cleanup_fclose_ _cleanup_(fclosep)
+#define _cleanup_strv_	 _cleanup_(strv_freep)
+
+/* Take ownership: return the pointer/fd and clear the variable. */
+#define TAKE_PTR(p)                                                                                \
+	({                                                                                         \
+		__typeof__(p) _p = (p);                                                            \
+		(p) = NULL;                                                                        \
+		_p;                                                                                \
+	})
+#define TAKE_FD(fd)                                                                                \
+	({                                                                                         \
+		int _fd = (fd);                                                                    \
+		(fd) = -1;                                                                         \
+		_fd;                                                                               \
+	})
+
+/* Strings.  All return NULL only on ENOMEM. */
+char *strdupf(const char *fmt, ...) _printf_(1, 2);
+bool startswith(const char *s, const char *prefix);
+bool endswith(const char *s, const char *suffix);
+char *strstrip(char *s); /* in place, returns s */
+size_t strv_length(char *const *l);
+int strv_push(char ***l, char *value);		/* takes ownership of value */
+int strv_extend(char ***l, const char *value); /* copies value */
+
+/* Numbers. */
+int parse_u64(const char *s, uint64_t *ret);	/* decimal, whole string */
+int parse_size(const char *s, uint64_t *ret);	/* 123, 64K, 100M, 1G, 1T (1024-based) */
+int parse_seconds(const char *s, double *ret); /* 30, 1.5, 30s, 5m, 2h */
+
+/* Time. */
+uint64_t now_usec(void);	  /* CLOCK_MONOTONIC */
+uint64_t now_realtime_usec(void); /* CLOCK_REALTIME */
+int format_iso8601(uint64_t realtime_usec, char *buf, size_t len); /* 2026-11-22T03:50:00Z */
+
+/* Files. */
+int read_full_file(const char *path, char **ret, size_t *ret_len); /* NUL-terminated */
+int read_one_line(const char *path, char **ret);		     /* first line, no '\n' */
+int write_string_file(const char *path, const char *s);	     /* open O_WRONLY, write, close */
+/* Write atomically: temp file in the same dir, fsync, rename, fsync dir. */
+int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
+int append_line_synced(const char *path, const char *line); /* O_APPEND, one write, fsync */
+int mkdir_p(const char *path, mode_t mode);
+int rm_rf(const char *path); /* never crosses mount points */
+
+/* Processes (argv only, never a shell). */
+struct spawn_opts {
+	const char *cwd;	 /* NULL: inherit */
+	char *const *envp;	 /* NULL: inherit environ */
+	const char *stdin_path;	 /* NULL: /dev/null */
+	const char *stdout_path; /* NULL: inherit; opened O_APPEND|O_CREAT */
+	const char *stderr_path; /* NULL: inherit; may equal stdout_path */
+	int stdout_fd;		 /* >= 0: dup2 onto stdout (overrides stdout_path); 0 means unset */
+	int stderr_fd;		 /* same for stderr */
+	bool new_session;	 /* setsid() in the child */
+	int pdeathsig;		 /* signal on parent death, 0 = none */
+	const char *cgroup_procs; /* write the child's pid here before exec (cgroup.procs/tasks) */
+};
+/* Fork+exec argv[0] (PATH search).  Returns pid or negative errno (exec errors are reported
+ * through a CLOEXEC pipe, so ENOENT for a missing program comes back here). */
+pid_t spawn_argv(char *const argv[], const struct spawn_opts *opts);
+/* Run to completion; returns exit status (0..255), 128+sig if killed, or negative errno.
+ * If out != NULL stdout is captured into *out (NUL-terminated). timeout_usec 0 = none
+ * (on timeout the child is SIGKILLed and -ETIMEDOUT returned). */
+int run_argv(char *const argv[], char **out, uint64_t timeout_usec);
+int wait_status_to_exit(int status); /* WEXITSTATUS or 128+WTERMSIG */
+bool pid_alive(pid_t pid);
+
+/* Where kdrill's data (scenarios, units, kvm material) lives: $KDRILL_DATA, else the
+ * source tree next to the binary (bin/../), else PREFIX/share/kdrill.  Returns a
+ * static string. */
+const char *kd_datadir(void);
+/* Cache dir: $KDRILL_CACHE, else $XDG_CACHE_HOME/kdrill, else ~/.cache/kdrill. Static. */
+const char *kd_cachedir(void);
+
+#endif
