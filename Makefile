@@ -140,9 +140,10 @@ demo: deps-vm all
 	$(Q)./bin/kdrill demo
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/kdrill $(DESTDIR)$(PREFIX)/share/kdrill
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/kdrill/harness
 	install -m 755 $(PROGS) $(DESTDIR)$(PREFIX)/bin/
-	cp -r units kvm harness/scenarios $(DESTDIR)$(PREFIX)/share/kdrill/ 2>/dev/null || true
+	cp -r units kvm $(DESTDIR)$(PREFIX)/share/kdrill/
+	cp -r harness/scenarios $(DESTDIR)$(PREFIX)/share/kdrill/harness/
 
 clean:
 	rm -rf build bin
