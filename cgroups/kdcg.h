@@ -54,12 +54,19 @@ struct kdcg_unit_status {
 };
 
 struct kdcg_stats {
-	uint64_t memory_current, memory_peak, memory_max;
+	uint64_t memory_current, memory_peak, memory_max; /* memory_max 0 = no limit */
 	uint64_t oom, oom_kill; /* hierarchical counts (survive child removal) */
 	uint64_t cpu_usage_usec;
 	uint64_t io_rbytes, io_wbytes;
 	double memory_psi_some_avg10, io_psi_some_avg10; /* -1 when unavailable */
 	unsigned n_pids;
+	/* Added after the first version (append only): */
+	uint64_t memory_events_max;  /* v2 memory.events "max"; v1 memory.failcnt */
+	uint64_t memory_events_high; /* v2 memory.events "high"; v1 0 */
+	bool under_oom;		     /* v1 memory.oom_control under_oom; v2 false */
+	uint64_t pids_current, pids_max; /* pids_max 0 = no limit */
+	uint64_t pids_events_max;	 /* forks refused by pids.max (EAGAIN), hierarchical */
+	double memory_psi_full_avg10, cpu_psi_some_avg10; /* -1 when unavailable */
 };
 
 struct kdcg_ctx;
@@ -68,11 +75,13 @@ struct kdcg_unit;
 typedef void (*kdcg_unit_cb)(struct kdcg_unit *u, enum kdcg_unit_event ev, void *userdata);
 
 /* Pick (AUTO) or force a backend; a forced backend that cannot work is -EOPNOTSUPP
- * (see kdcg_last_error() for a one-line reason). */
+ * (kdcg_last_error(NULL) gives the one-line reason; *ret is NULL on failure).  Blocks
+ * SIGCHLD in the calling thread (sd-event child sources need it).  The cgroupfs root is "kdrill.slice" under each hierarchy. */
 int kdcg_open(struct kdcg_ctx **ret, enum kdcg_backend backend, sd_event *event);
 void kdcg_close(struct kdcg_ctx *ctx); /* destroys every slice still alive */
 const char *kdcg_backend_name(const struct kdcg_ctx *ctx); /* "systemd", "v2", "v1" */
-const char *kdcg_last_error(const struct kdcg_ctx *ctx);   /* human reason for the last failure */
+const char *kdcg_last_error(const struct kdcg_ctx *ctx);   /* human reason for the last failure;
+							     NULL ctx: why kdcg_open failed */
 int kdcg_backend_from_string(const char *s, enum kdcg_backend *ret);
 /* Remove leftovers of dead kdrill processes; returns how many were reaped. */
 int kdcg_reap_leftovers(struct kdcg_ctx *ctx);
@@ -82,12 +91,30 @@ int kdcg_slice_new(struct kdcg_ctx *ctx, struct kdcg_slice *parent, const char *
 		   const struct kdcg_limits *limits, struct kdcg_slice **ret);
 int kdcg_slice_stats(struct kdcg_slice *s, struct kdcg_stats *ret);
 const char *kdcg_slice_path(const struct kdcg_slice *s); /* cgroup path, for the record */
-int kdcg_slice_destroy(struct kdcg_slice *s);		 /* stops units, kills, removes */
+/* Synchronous: SIGKILLs every process in the subtree, reaps the units' main pids, removes
+ * the cgroups/units.  Frees the slice, its child slices and units (no callbacks fire). */
+int kdcg_slice_destroy(struct kdcg_slice *s);
+/* Raw cgroup attribute ("memory.swappiness", "memory.oom.group"...).  cgroupfs backends
+ * write the file of the owning controller; unknown controller -> -EINVAL, unknown
+ * attribute -> -ENOENT.  systemd backend: written into the unit's cgroup directory. */
+int kdcg_slice_set_attr(struct kdcg_slice *s, const char *key, const char *value);
 
 int kdcg_unit_start(struct kdcg_slice *s, const char *name, const struct kdcg_unit_spec *spec,
 		    kdcg_unit_cb cb, void *userdata, struct kdcg_unit **ret);
 int kdcg_unit_status(struct kdcg_unit *u, struct kdcg_unit_status *ret);
-int kdcg_unit_stop(struct kdcg_unit *u); /* SIGTERM, then SIGKILL after 2 s */
+int kdcg_unit_stop(struct kdcg_unit *u); /* SIGTERM, then SIGKILL after 2 s; async (DONE cb) */
 const char *kdcg_unit_name(const struct kdcg_unit *u);
+int kdcg_unit_stats(struct kdcg_unit *u, struct kdcg_stats *ret); /* zeros between restarts */
+
+/* Stats of any cgroup path (as kdcg_slice_path() prints it) under this backend. */
+int kdcg_path_stats(struct kdcg_ctx *ctx, const char *path, struct kdcg_stats *ret);
+/* kdrill-made top-level cgroups/units on this machine, any owner (for `kdrill cgroup ls`). */
+struct kdcg_leftover {
+	char *path;  /* cgroup path, e.g. /kdrill.slice/kdrill-123-a.slice */
+	pid_t owner;
+	bool owner_alive;
+};
+int kdcg_list(struct kdcg_ctx *ctx, struct kdcg_leftover **ret, size_t *ret_n);
+void kdcg_leftovers_free(struct kdcg_leftover *l, size_t n);
 
 #endif

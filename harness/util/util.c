@@ -492,6 +492,14 @@ pid_t spawn_argv(char *const argv[], const struct spawn_opts *opts)
 				goto fail;
 			close(cfd);
 		}
+		for (char *const *cp = opts->cgroup_procs_v; cp && *cp; cp++) {
+			char buf[32];
+			int cfd = open(*cp, O_WRONLY | O_CLOEXEC);
+			snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+			if (cfd < 0 || write(cfd, buf, strlen(buf)) < 0)
+				goto fail;
+			close(cfd);
+		}
 		fd = open_redirect(opts->stdin_path ? opts->stdin_path : "/dev/null", O_RDONLY);
 		if (fd < 0 || dup2(fd, 0) < 0)
 			goto fail;

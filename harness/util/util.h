@@ -105,6 +105,8 @@ struct spawn_opts {
 	bool new_session;	 /* setsid() in the child */
 	int pdeathsig;		 /* signal on parent death, 0 = none */
 	const char *cgroup_procs; /* write the child's pid here before exec (cgroup.procs/tasks) */
+	char *const *cgroup_procs_v; /* NULL-terminated: also write it into each (cgroup v1:
+				      * one cgroup.procs per hierarchy), before exec */
 };
 /* Fork+exec argv[0] (PATH search).  Returns pid or negative errno (exec errors are reported
  * through a CLOEXEC pipe, so ENOENT for a missing program comes back here). */
