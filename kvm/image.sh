@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# kvm/image.sh STEP ARGS... — the cheap image steps kdrill runs on top of the cached base
+# tree (kvm/image-base.sh).  Called by `kdrill image build` / `kdrill vm` with argv, never
+# through a shell string.  Each step writes OUT.tmp and renames it, so a cache entry is
+# either complete or absent.
+#
+#   final BASE_ROOT BINDIR UNITSDIR KVMDIR OUT
+#       hard-link copy of the base tree + kdrill's binaries (BINDIR/*) in /usr/local/bin,
+#       units (UNITSDIR/*, stopgaps from KVMDIR/guest/ when missing), then mkfs.ext4 -d
+#   modules MODROOT KVER OUT
+#       ext4 image of MODROOT/lib/modules (mounted read-only at /usr/lib/modules in the guest)
+#   initramfs MODROOT|- KVER KVMDIR OUT
+#       uncompressed cpio: busybox, KVMDIR/initramfs-init as /init, and the modules needed
+#       to mount the root and modules disks (virtio-pci, virtio-blk, virtio-console, ext4)
+set -euo pipefail
+step=$1
+shift
+
+size_mb() { # du of a tree -> mkfs size with headroom
+	local mb
+	mb=$(du -sm --apparent-size "$1" | cut -f1)
+	echo $((mb * 13 / 10 + ${2:-64}))
+}
+
+case $step in
+final)
+	BASE=$1 BINDIR=$2 UNITS=$3 KVM=$4 OUT=$5
+	S=$OUT.stage
+	rm -rf "$S" "$OUT.tmp"
+	trap 'rm -rf "$S" "$OUT.tmp"' EXIT
+	cp -al "$BASE" "$S"
+	# binaries: new paths only (the stage shares inodes with the base tree)
+	for b in "$BINDIR"/*; do
+		[ -f "$b" ] && [ -x "$b" ] || continue
+		rm -f "$S/usr/local/bin/${b##*/}"
+		cp "$b" "$S/usr/local/bin/"
+		# every shared library the binary needs must be in the image
+		for l in $(ldd "$b" 2>/dev/null | grep -o '/[^ ]*\.so[^ ]*' || true); do
+			if [ ! -e "$S$l" ] && [ ! -e "$S/usr$l" ]; then
+				echo "image.sh: ${b##*/} needs $l, which the guest base lacks (add its package to kvm/image-base.sh)" >&2
+				exit 1
+			fi
+		done
+	done
+	E=$S/etc/systemd/system
+	have_agent=0
+	if [ -d "$UNITS" ]; then
+		for u in "$UNITS"/*.service "$UNITS"/*.slice "$UNITS"/*.target "$UNITS"/*.socket "$UNITS"/*.conf; do
+			[ -f "$u" ] || continue
+			rm -f "$E/${u##*/}"
+			cp "$u" "$E/"
+			[ "${u##*/}" = kdrill-agent.service ] && have_agent=1
+		done
+	fi
+	if [ $have_agent = 0 ]; then
+		rm -f "$E/kdrill-agent.service"
+		cp "$KVM/guest/kdrill-agent.service" "$E/"
+	fi
+	# enable what the units ask for ([Install] WantedBy=), plain symlinks (no systemctl in chroot)
+	for u in "$E"/kdrill*; do
+		[ -f "$u" ] || continue
+		for t in $(sed -n 's/^WantedBy=//p' "$u"); do
+			mkdir -p "$E/$t.wants"
+			ln -sf "../${u##*/}" "$E/$t.wants/${u##*/}"
+		done
+	done
+	if [ -f "$E/kdrill.target" ]; then
+		rm -f "$E/default.target"
+		ln -s kdrill.target "$E/default.target"
+	fi
+	mkfs.ext4 -q -F -L kdroot -d "$S" "$OUT.tmp" "$(size_mb "$S" 256)M"
+	mv "$OUT.tmp" "$OUT"
+	;;
+modules)
+	MODROOT=$1 KVER=$2 OUT=$3
+	rm -f "$OUT.tmp"
+	[ -d "$MODROOT/lib/modules/$KVER" ] || { echo "image.sh: no $MODROOT/lib/modules/$KVER" >&2; exit 1; }
+	mkfs.ext4 -q -F -L kdmods -d "$MODROOT/lib/modules" "$OUT.tmp" "$(size_mb "$MODROOT/lib/modules" 16)M"
+	mv "$OUT.tmp" "$OUT"
+	;;
+initramfs)
+	MODROOT=$1 KVER=$2 KVM=$3 OUT=$4
+	T=$OUT.tree
+	rm -rf "$T" "$OUT.tmp"
+	trap 'rm -rf "$T" "$OUT.tmp"' EXIT
+	mkdir -p "$T"/{bin,dev,proc,sys,newroot,lib/modules}
+	cp /bin/busybox "$T/bin/busybox"
+	ln -s busybox "$T/bin/sh"
+	cp "$KVM/initramfs-init" "$T/init"
+	chmod 755 "$T/init"
+	: >"$T/lib/modules/load.list"
+	if [ "$MODROOT" != - ]; then
+		# crc32c_generic first: ext4's softdep on crc32c is not resolved by busybox insmod,
+		# and crc32c-intel refuses to load on TCG's default CPU.
+		for m in crc32c_generic virtio_pci virtio_blk virtio_console ext4; do
+			modprobe -d "$MODROOT" -S "$KVER" --show-depends "$m" 2>/dev/null || true
+		done | awk '$1 == "insmod" && !seen[$2]++ {print $2}' | while read -r ko; do
+			cp "$ko" "$T/lib/modules/"
+			echo "${ko##*/}" >>"$T/lib/modules/load.list"
+		done
+	fi
+	(cd "$T" && find . | cpio -o -H newc --quiet) >"$OUT.tmp"
+	mv "$OUT.tmp" "$OUT"
+	;;
+*)
+	echo "usage: image.sh final|modules|initramfs ..." >&2
+	exit 2
+	;;
+esac
