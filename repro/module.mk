@@ -1,0 +1,3 @@
+# repro/module.mk — reproducers link librepro.a and the shared util library.
+# (Prerequisites added here are appended to the link line after librepro.a.)
+$(REPRO_BINS): $(LIBKDUTIL)
