@@ -1,0 +1,1025 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * memcg-oom-fsync — file creation + write + fsync in a memory cgroup that is driven into its
+ * limit until the OOM killer fires, with memory the OOM reaper cannot take back.
+ *
+ * Original bug (seed 002, CentOS 7 3.10.0-862+, RH bz 1911392): RHEL's backport of
+ * mapping_gfp_constraint() into __add_to_page_cache_locked() dropped the __GFP_NOFAIL that
+ * grow_dev_page() passes when ext4 reads metadata buffers (__getblk).  Inside a memcg at its
+ * limit the page-cache charge for the block-device page then fails, and __getblk_slow() loops
+ * on free_more_memory() forever -- while it holds a jbd2 handle (ext4_create ->
+ * __ext4_new_inode -> ext4_mark_inode_dirty -> __ext4_get_inode_loc -> __getblk).  The jbd2
+ * thread waits in jbd2_journal_commit_transaction() for t_updates to drop to 0; the OOM victim
+ * (the process holding most of the memcg's memory) sits in fsync -> jbd2_log_wait_commit(),
+ * uninterruptible, so it never exits and never frees memory: deadlock, the whole ext4 hangs
+ * ("task ... blocked for more than 120 seconds").
+ *
+ * Pattern (bugs.md C.3), in one process:
+ *  - --threads workers: create a new file in a per-worker directory (ext4_create: new inode,
+ *    inode table and directory blocks -> __getblk), write 16..--file-max KiB of self-verifying
+ *    4 KiB blocks, fsync, close; old files are unlinked to stay under --size.
+ *  - a "parker" thread: appends 4 KiB and fsyncs in a loop, so that whenever the OOM killer
+ *    picks this process one of its threads is most likely inside fsync waiting for a jbd2
+ *    commit (the seed's victim state).
+ *  - a hog thread: grows memory the 6.1 OOM reaper cannot free (--hog memfd: a MAP_SHARED
+ *    memfd mapping = shmem; --hog mlock: mlocked anonymous memory; --hog anon for comparison)
+ *    fast until 80% of the memcg limit, then slowly, so that creates and fsyncs run for a
+ *    while with the memcg at its limit, and finally past the limit -> memcg OOM kill.
+ *  - a sampler thread: memory.usage_in_bytes/memory.current and the limit-hit counter
+ *    (v1 memory.failcnt, v2 memory.events "max") every 20 ms; it defines "under pressure".
+ * The program creates no cgroup: it runs inside whatever memcg it is started in (a supervisor
+ * restarts it after the kill).  Outside a limited memcg the hog stops at --hog-max, releases
+ * and grows again, so a run on a host is harmless.
+ *
+ * Self-check: a worker appends "S gen worker seq size" to the instance manifest after fsync
+ * returned (and "D ..." before it unlinks a file).  The next start with the same --instance
+ * (and the end of a clean run) reads every fsynced file back and checks every block (file id,
+ * generation, offset, CRC-32C): a missing, short or corrupt fsynced file is an anomaly.
+ * A state file (state.json, rewritten every second) carries the counters across the kill.
+ *
+ * Race-window hits: creates and fsyncs that completed under memcg pressure (memcg within 10%
+ * of its limit, or its limit-hit counter grew while the operation ran), and hog allocations
+ * made under pressure while one of our fsyncs was in flight.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <json-c/json.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "memcg.h"
+#include "repro.h"
+
+#define BS	   4096u
+#define MIB	   ((uint64_t)1 << 20)
+#define WRITE_MAX  (64u * 1024)
+#define PARKER_MAX (1024u * 1024)
+
+/* ---- options ------------------------------------------------------------------------- */
+
+static const char *opt_instance;
+static const char *opt_hog = "memfd";
+static uint64_t opt_hog_max = 256 * MIB;
+static uint64_t opt_hog_rate = 64 * MIB;
+static uint64_t opt_hog_step = 1 * MIB;
+static uint64_t opt_hog_pct;
+static uint64_t opt_file_max = 128 * 1024;
+static uint64_t opt_parkers = 1;
+
+static const char *const hog_kinds[] = {"memfd", "mlock", "anon", NULL};
+
+static const struct repro_option options[] = {
+    {"instance", "ID",
+     "name this worker instance ([A-Za-z0-9_.-], <= 64); state and fsynced files persist in "
+     "DIR/memcg-oom-fsync.i<ID>/ and the next start with the same ID verifies them",
+     REPRO_ARG_STRING, &opt_instance, 0, 0, NULL},
+    {"hog", "KIND",
+     "memory the hog grows: memfd (shmem, not reapable), mlock (locked anon, not reapable), "
+     "anon (reapable, for comparison)",
+     REPRO_ARG_CHOICE, &opt_hog, 0, 0, hog_kinds},
+    {"hog-max", "BYTES",
+     "outside a limited memcg the hog stops here, releases and grows again (default 256M)",
+     REPRO_ARG_SIZE, &opt_hog_max, 1 * MIB, 1ull << 40, NULL},
+    {"hog-rate", "BYTES", "hog growth per second below 80% of the limit (1/8 above; 64M)",
+     REPRO_ARG_SIZE, &opt_hog_rate, 64 * 1024, 1ull << 40, NULL},
+    {"hog-step", "BYTES", "hog allocation step (default 1M; 1/4 of it near the limit)",
+     REPRO_ARG_SIZE, &opt_hog_step, 64 * 1024, 1ull << 30, NULL},
+    {"hog-limit-pct", "PCT",
+     "inside a limited memcg stop the hog at PCT% of the room left at start (pressure "
+     "without an OOM kill); 0 = grow past the limit until killed (default)",
+     REPRO_ARG_U64, &opt_hog_pct, 0, 100, NULL},
+    {"file-max", "BYTES", "largest file a worker writes (16K..; default 128K)", REPRO_ARG_SIZE,
+     &opt_file_max, 16 * 1024, 64 * MIB, NULL},
+    {"parkers", "N", "threads that append+fsync in a loop (default 1)", REPRO_ARG_U64, &opt_parkers,
+     0, 16, NULL},
+    {0},
+};
+
+/* ---- counters ------------------------------------------------------------------------ */
+
+enum {
+	C_CREATES,
+	C_WRITES,
+	C_WRITE_BYTES,
+	C_FSYNCS,
+	C_UNLINKS,
+	C_CREATES_PRESSURE,
+	C_FSYNCS_PRESSURE,
+	C_PARKER_FSYNCS,
+	C_FSYNC_MAX_MS,
+	C_ALLOCS,
+	C_ALLOC_BYTES,
+	C_HOG_PEAK,
+	C_HOG_CYCLES,
+	C_ALLOCS_DURING_FSYNC,
+	C_LIMIT_HITS,
+	C_USAGE_PEAK,
+	C_MEMCG_LIMIT,
+	C_MEMCG_OOM_KILLS,
+	C_GENERATION,
+	C_PREV_GENERATION,
+	C_PREV_KILLED,
+	C_PREV_ELAPSED_MS,
+	C_PREV_CREATES,
+	C_PREV_FSYNCS,
+	C_PREV_VERIFIED_FILES,
+	C_PREV_VERIFIED_BLOCKS,
+	C_PREV_UNSYNCED_FILES,
+	C_VERIFIED_FILES,
+	C_VERIFIED_BLOCKS,
+	C_VERIFY_SKIPPED,
+	C__MAX
+};
+
+static const char *const counters[] = {
+    [C_CREATES] = "creates",
+    [C_WRITES] = "writes",
+    [C_WRITE_BYTES] = "write_bytes",
+    [C_FSYNCS] = "fsyncs",
+    [C_UNLINKS] = "unlinks",
+    [C_CREATES_PRESSURE] = "creates_under_pressure",
+    [C_FSYNCS_PRESSURE] = "fsyncs_under_pressure",
+    [C_PARKER_FSYNCS] = "parker_fsyncs",
+    [C_FSYNC_MAX_MS] = "fsync_max_ms",
+    [C_ALLOCS] = "allocs",
+    [C_ALLOC_BYTES] = "alloc_bytes",
+    [C_HOG_PEAK] = "hog_peak_bytes",
+    [C_HOG_CYCLES] = "hog_cycles",
+    [C_ALLOCS_DURING_FSYNC] = "allocs_during_fsync",
+    [C_LIMIT_HITS] = "memcg_limit_hits",
+    [C_USAGE_PEAK] = "memcg_usage_peak",
+    [C_MEMCG_LIMIT] = "memcg_limit",
+    [C_MEMCG_OOM_KILLS] = "memcg_oom_kills_at_start",
+    [C_GENERATION] = "generation",
+    [C_PREV_GENERATION] = "prev_generation",
+    [C_PREV_KILLED] = "prev_killed",
+    [C_PREV_ELAPSED_MS] = "prev_elapsed_ms",
+    [C_PREV_CREATES] = "prev_creates",
+    [C_PREV_FSYNCS] = "prev_fsyncs",
+    [C_PREV_VERIFIED_FILES] = "prev_verified_files",
+    [C_PREV_VERIFIED_BLOCKS] = "prev_verified_blocks",
+    [C_PREV_UNSYNCED_FILES] = "prev_unsynced_files",
+    [C_VERIFIED_FILES] = "verified_files",
+    [C_VERIFIED_BLOCKS] = "verified_blocks",
+    [C_VERIFY_SKIPPED] = "verify_skipped_files",
+    NULL,
+};
+
+/* Raise a "peak" counter to v (counters only add). */
+static pthread_mutex_t peak_lock = PTHREAD_MUTEX_INITIALIZER;
+static void count_max(unsigned idx, uint64_t v)
+{
+	pthread_mutex_lock(&peak_lock);
+	uint64_t cur = repro_counter_get(idx);
+	if (v > cur)
+		repro_count(idx, v - cur);
+	pthread_mutex_unlock(&peak_lock);
+}
+
+/* ---- state --------------------------------------------------------------------------- */
+
+static struct memcg_info memcg;
+static char *idir;	 /* instance directory (workdir when no --instance) */
+static int lock_fd = -1; /* flock'ed for the life of the process */
+static int manifest_fd = -1;
+static uint64_t generation = 1;
+static atomic_bool near_limit;
+static atomic_uint_fast64_t pressure_epoch;
+static atomic_int fsync_inflight;
+static uint64_t usage_at_start;
+
+static bool under_pressure(uint64_t epoch_before)
+{
+	return memcg.limited &&
+	       (atomic_load(&near_limit) || atomic_load(&pressure_epoch) != epoch_before);
+}
+
+static uint64_t file_id(unsigned worker, uint64_t seq)
+{
+	return ((uint64_t)worker << 40) | seq;
+}
+
+static char *data_path(uint64_t gen, unsigned worker, uint64_t seq)
+{
+	return strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".dat", idir, worker, gen, seq);
+}
+
+/* One manifest line in one write(2) (O_APPEND): survives a SIGKILL of this process. */
+static void manifest_add(char type, uint64_t gen, unsigned worker, uint64_t seq, uint64_t size)
+{
+	char line[96];
+	int n = snprintf(line, sizeof(line), "%c %" PRIu64 " %u %" PRIu64 " %" PRIu64 "\n", type,
+			 gen, worker, seq, size);
+
+	if (write(manifest_fd, line, (size_t)n) != n)
+		repro_errno(errno ? errno : EIO);
+}
+
+/* ---- verification -------------------------------------------------------------------- */
+
+struct mentry {
+	uint64_t gen, seq, size;
+	unsigned worker;
+	bool synced, deleted;
+};
+
+static int mentry_cmp(const void *a, const void *b)
+{
+	const struct mentry *x = a, *y = b;
+
+	if (x->gen != y->gen)
+		return x->gen < y->gen ? -1 : 1;
+	if (x->worker != y->worker)
+		return x->worker < y->worker ? -1 : 1;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return 0;
+}
+
+/* Read the manifest, merge S and D lines per file.  Returns count or negative errno. */
+static ssize_t manifest_load(struct mentry **ret)
+{
+	_cleanup_free_ char *p = strdupf("%s/manifest", idir), *line = NULL;
+	_cleanup_fclose_ FILE *f = NULL;
+	struct mentry *v = NULL;
+	size_t n = 0, cap = 0, lcap = 0, out = 0;
+
+	*ret = NULL;
+	if (!p)
+		return -ENOMEM;
+	f = fopen(p, "re");
+	if (!f)
+		return errno == ENOENT ? 0 : -errno;
+	while (getline(&line, &lcap, f) > 0) {
+		struct mentry e = {0};
+		char type;
+
+		if (sscanf(line, "%c %" SCNu64 " %u %" SCNu64 " %" SCNu64, &type, &e.gen, &e.worker,
+			   &e.seq, &e.size) != 5 ||
+		    (type != 'S' && type != 'D'))
+			continue; /* a torn last line (ENOSPC) */
+		e.synced = type == 'S';
+		e.deleted = type == 'D';
+		if (n == cap) {
+			struct mentry *nv = realloc(v, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+			if (!nv) {
+				free(v);
+				return -ENOMEM;
+			}
+			v = nv;
+		}
+		v[n++] = e;
+	}
+	if (n)
+		qsort(v, n, sizeof(*v), mentry_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (out && !mentry_cmp(&v[out - 1], &v[i])) {
+			v[out - 1].synced |= v[i].synced;
+			v[out - 1].deleted |= v[i].deleted;
+			if (v[i].synced)
+				v[out - 1].size = v[i].size;
+			continue;
+		}
+		v[out++] = v[i];
+	}
+	*ret = v;
+	return (ssize_t)out;
+}
+
+/* Check one fsynced file block by block.  Returns true if intact. */
+static bool verify_file(const struct mentry *e, uint64_t *blocks)
+{
+	_cleanup_free_ char *p = data_path(e->gen, e->worker, e->seq);
+	_cleanup_free_ void *buf = malloc(BS);
+	_cleanup_close_ int fd = -1;
+	struct stat st;
+
+	if (!p || !buf) {
+		repro_errno(ENOMEM);
+		return false;
+	}
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		repro_anomaly("fsynced-file-missing",
+			      "%s: %s (fsync returned for it, generation %" PRIu64 ")", p,
+			      strerror(errno), e->gen);
+		return false;
+	}
+	if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != e->size) {
+		repro_anomaly("fsynced-file-size",
+			      "%s: size %jd, expected %" PRIu64 " (fsync returned for it)", p,
+			      (intmax_t)st.st_size, e->size);
+		return false;
+	}
+	for (uint64_t off = 0; off < e->size; off += BS) {
+		ssize_t r = repro_pread_full(fd, buf, BS, (off_t)off);
+		struct repro_block_hdr h;
+		enum repro_block_state s;
+
+		if (r != BS) {
+			repro_anomaly("fsynced-file-size", "%s: read at %" PRIu64 ": %s", p, off,
+				      r < 0 ? strerror((int)-r) : "short read");
+			return false;
+		}
+		s = repro_block_check(buf, BS, file_id(e->worker, e->seq), off, &h);
+		if (s != REPRO_BLOCK_OK || h.gen != e->gen) {
+			_cleanup_free_ char *d =
+			    repro_block_describe(buf, BS, file_id(e->worker, e->seq), off, e->gen);
+
+			repro_anomaly("fsynced-data-mismatch", "%s: %s", p,
+				      d ? d : repro_block_state_name(s));
+			return false;
+		}
+		(*blocks)++;
+	}
+	return true;
+}
+
+/* Verify every fsynced, not deleted file of generations [gmin, gmax]; with remove, delete
+ * each verified file.  deadline (now_usec() clock, 0 = none): files left when it passes are
+ * counted in verify_skipped_files and kept for the next start.  Counts into cfiles/cblocks. */
+static int verify_manifest(uint64_t gmin, uint64_t gmax, bool remove, unsigned cfiles,
+			   unsigned cblocks, uint64_t deadline)
+{
+	struct mentry *v = NULL;
+	ssize_t n = manifest_load(&v);
+
+	if (n < 0)
+		return (int)n;
+	for (ssize_t i = 0; i < n && repro_anomaly_count() == 0; i++) {
+		uint64_t blocks = 0;
+
+		if (v[i].gen < gmin || v[i].gen > gmax || !v[i].synced || v[i].deleted)
+			continue;
+		if (deadline && now_usec() > deadline) {
+			repro_count(C_VERIFY_SKIPPED, 1);
+			continue;
+		}
+		if (!verify_file(&v[i], &blocks))
+			break;
+		repro_count(cfiles, 1);
+		repro_count(cblocks, blocks);
+		if (remove) {
+			_cleanup_free_ char *p = data_path(v[i].gen, v[i].worker, v[i].seq);
+
+			if (p)
+				(void)unlink(p);
+		}
+	}
+	free(v);
+	return 0;
+}
+
+/* Files of earlier generations the manifest does not list as fsynced: the kill came between
+ * create and the manifest line.  Counted and removed (unless --keep), not checked. */
+static void sweep_unsynced(uint64_t gen_now)
+{
+	struct mentry *v = NULL;
+	ssize_t n = manifest_load(&v);
+
+	if (n < 0)
+		n = 0;
+	for (unsigned w = 0; w < 4096; w++) {
+		_cleanup_free_ char *d = strdupf("%s/w%u", idir, w);
+		DIR *dir = d ? opendir(d) : NULL;
+		struct dirent *de;
+
+		if (!dir)
+			break;
+		while ((de = readdir(dir))) {
+			struct mentry key = {.worker = w};
+
+			if (sscanf(de->d_name, "g%" SCNu64 "-%" SCNu64 ".dat", &key.gen,
+				   &key.seq) != 2 ||
+			    key.gen >= gen_now)
+				continue;
+			struct mentry *e =
+			    n ? bsearch(&key, v, (size_t)n, sizeof(*v), mentry_cmp) : NULL;
+			if (e && e->synced && !e->deleted)
+				continue;
+			repro_count(C_PREV_UNSYNCED_FILES, 1);
+			if (!repro->keep)
+				(void)unlinkat(dirfd(dir), de->d_name, 0);
+		}
+		closedir(dir);
+	}
+	free(v);
+	/* parker files of earlier generations */
+	for (unsigned i = 0; i < 16 && !repro->keep; i++)
+		for (uint64_t g = gen_now > 8 ? gen_now - 8 : 1; g < gen_now; g++) {
+			_cleanup_free_ char *pp = strdupf("%s/parker%u-g%" PRIu64, idir, i, g);
+
+			if (pp)
+				(void)unlink(pp);
+		}
+}
+
+/* ---- state file ---------------------------------------------------------------------- */
+
+static void state_write(bool ended)
+{
+	_cleanup_free_ char *p = strdupf("%s/state.json", idir);
+	struct json_object *o = json_object_new_object(), *c = json_object_new_object();
+
+	if (!p || !o || !c)
+		goto out;
+	json_object_object_add(o, "instance",
+			       json_object_new_string(opt_instance ? opt_instance : ""));
+	json_object_object_add(o, "generation", json_object_new_int64((int64_t)generation));
+	json_object_object_add(o, "pid", json_object_new_int(getpid()));
+	json_object_object_add(o, "elapsed", json_object_new_double(repro_elapsed()));
+	json_object_object_add(o, "ended", json_object_new_boolean(ended));
+	json_object_object_add(o, "anomalies",
+			       json_object_new_int64((int64_t)repro_anomaly_count()));
+	for (unsigned i = 0; i < C__MAX; i++)
+		json_object_object_add(c, counters[i],
+				       json_object_new_int64((int64_t)repro_counter_get(i)));
+	json_object_object_add(o, "counters", json_object_get(c));
+	{
+		const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+		_cleanup_free_ char *txt = strdupf("%s\n", s);
+
+		if (txt)
+			(void)write_file_atomic(p, txt, strlen(txt), 0644);
+	}
+out:
+	json_object_put(c);
+	json_object_put(o);
+}
+
+static uint64_t json_u64(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return o && json_object_object_get_ex(o, key, &v) ? (uint64_t)json_object_get_int64(v) : 0;
+}
+
+/* Read the previous generation's state; sets generation.  */
+static void state_read_previous(void)
+{
+	_cleanup_free_ char *p = strdupf("%s/state.json", idir);
+	struct json_object *o = p ? json_object_from_file(p) : NULL, *c = NULL, *v;
+	uint64_t prev_gen, pid;
+	bool ended;
+
+	if (!o)
+		return;
+	prev_gen = json_u64(o, "generation");
+	pid = json_u64(o, "pid");
+	ended = json_object_object_get_ex(o, "ended", &v) && json_object_get_boolean(v);
+	json_object_object_get_ex(o, "counters", &c);
+	generation = prev_gen + 1;
+	repro_count(C_PREV_GENERATION, prev_gen);
+	repro_count(C_PREV_KILLED, ended ? 0 : 1);
+	if (json_object_object_get_ex(o, "elapsed", &v))
+		repro_count(C_PREV_ELAPSED_MS, (uint64_t)(json_object_get_double(v) * 1000));
+	repro_count(C_PREV_CREATES, json_u64(c, "creates"));
+	repro_count(C_PREV_FSYNCS, json_u64(c, "fsyncs"));
+	fprintf(stderr,
+		"memcg-oom-fsync: instance %s generation %" PRIu64 ": previous generation %" PRIu64
+		" (pid %" PRIu64 ") %s after %.1f s with %" PRIu64 " creates, %" PRIu64
+		" fsyncs, %" PRIu64 " creates / %" PRIu64 " fsyncs under memcg pressure\n",
+		opt_instance, generation, prev_gen, pid, ended ? "ended cleanly" : "was killed",
+		repro_counter_get(C_PREV_ELAPSED_MS) / 1000.0, json_u64(c, "creates"),
+		json_u64(c, "fsyncs"), json_u64(c, "creates_under_pressure"),
+		json_u64(c, "fsyncs_under_pressure"));
+	/* The library's private work dir of a killed run is left behind, empty: tidy it. */
+	if (!ended && pid) {
+		_cleanup_free_ char *w = strdupf("%s/memcg-oom-fsync.%" PRIu64, repro->dir, pid);
+
+		if (w)
+			(void)rmdir(w);
+	}
+	json_object_put(o);
+}
+
+/* ---- threads ------------------------------------------------------------------------- */
+
+static void note_fsync_latency(uint64_t t0)
+{
+	count_max(C_FSYNC_MAX_MS, (now_usec() - t0) / 1000);
+}
+
+/* Tolerated errnos under memory/disk pressure; anything else is an anomaly. */
+static bool tolerated(int e)
+{
+	return e == ENOSPC || e == ENOMEM || e == EDQUOT || e == EINTR;
+}
+
+struct wfile {
+	uint64_t seq, size;
+};
+
+static void *worker_main(void *arg)
+{
+	unsigned w = (unsigned)(uintptr_t)arg;
+	uint64_t budget = repro->size / repro->threads, live = 0, seq = 0;
+	struct wfile *ring = NULL;
+	size_t nring = 0, cap = 0;
+	void *buf = malloc(WRITE_MAX);
+	struct repro_rng rng;
+
+	repro_rng_init(&rng, 100 + w);
+	if (!buf) {
+		repro_errno(ENOMEM);
+		return NULL;
+	}
+	while (repro_next_iteration()) {
+		uint64_t nblocks = 4 + repro_rng_below(&rng, opt_file_max / BS - 3);
+		uint64_t size = nblocks * BS, done = 0, ep;
+		_cleanup_free_ char *p = data_path(generation, w, ++seq);
+		int fd, e = 0;
+		const char *op = "open";
+
+		/* stay under the disk budget: drop the oldest files first */
+		while (nring && (live + size > budget || nring > 4096)) {
+			_cleanup_free_ char *old = data_path(generation, w, ring[0].seq);
+			struct mentry me = {.gen = generation,
+					    .seq = ring[0].seq,
+					    .size = ring[0].size,
+					    .worker = w,
+					    .synced = true};
+			uint64_t blocks = 0;
+
+			/* read it back first (likely evicted by now: reads under pressure too) */
+			if (!verify_file(&me, &blocks))
+				goto out;
+			repro_count(C_VERIFIED_FILES, 1);
+			repro_count(C_VERIFIED_BLOCKS, blocks);
+			manifest_add('D', generation, w, ring[0].seq, ring[0].size);
+			if (old && unlink(old) == 0)
+				repro_count(C_UNLINKS, 1);
+			live -= ring[0].size;
+			memmove(ring, ring + 1, --nring * sizeof(*ring));
+		}
+		if (!p)
+			break;
+		ep = atomic_load(&pressure_epoch);
+		fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			e = errno;
+			goto fail;
+		}
+		repro_count(C_CREATES, 1);
+		repro_ops(1);
+		if (under_pressure(ep)) {
+			repro_count(C_CREATES_PRESSURE, 1);
+			repro_race_hit(1);
+		}
+		op = "write";
+		while (done < size) {
+			size_t len = size - done > WRITE_MAX ? WRITE_MAX : (size_t)(size - done);
+			ssize_t r;
+
+			repro_blocks_fill(buf, BS, len / BS, file_id(w, seq), generation, done, 0);
+			r = repro_pwrite_full(fd, buf, len, (off_t)done);
+			if (r < 0) {
+				e = (int)-r;
+				break;
+			}
+			if ((size_t)r != len) {
+				repro_anomaly("short-write",
+					      "%s: pwrite at %" PRIu64 " returned %zd of %zu", p,
+					      done, r, len);
+				e = -1;
+				break;
+			}
+			done += len;
+			repro_count(C_WRITES, 1);
+			repro_count(C_WRITE_BYTES, len);
+			repro_ops(1);
+		}
+		if (!e) {
+			uint64_t t0 = now_usec();
+
+			op = "fsync";
+			ep = atomic_load(&pressure_epoch);
+			atomic_fetch_add(&fsync_inflight, 1);
+			if (fsync(fd) < 0)
+				e = errno;
+			atomic_fetch_sub(&fsync_inflight, 1);
+			note_fsync_latency(t0);
+			if (!e) {
+				repro_count(C_FSYNCS, 1);
+				repro_ops(1);
+				if (under_pressure(ep)) {
+					repro_count(C_FSYNCS_PRESSURE, 1);
+					repro_race_hit(1);
+				}
+			}
+		}
+		close(fd);
+		if (!e) {
+			manifest_add('S', generation, w, seq, size);
+			if (nring == cap) {
+				struct wfile *n =
+				    realloc(ring, (cap = cap ? cap * 2 : 64) * sizeof(*ring));
+				if (!n) {
+					repro_errno(ENOMEM);
+					break;
+				}
+				ring = n;
+			}
+			ring[nring++] = (struct wfile){seq, size};
+			live += size;
+			continue;
+		}
+		(void)unlink(p); /* incomplete: never listed as fsynced */
+	fail:
+		if (e < 0)
+			break;
+		if (!tolerated(e)) {
+			repro_anomaly("unexpected-errno", "%s %s: %s", op, p, strerror(e));
+			break;
+		}
+		repro_errno(e);
+		if (e == ENOSPC && nring) /* make room and go on */
+			budget = live > 2 * BS ? live / 2 : budget;
+		repro_sleep_usec(1000);
+	}
+out:
+	free(ring);
+	free(buf);
+	return NULL;
+}
+
+static void *parker_main(void *arg)
+{
+	unsigned id = (unsigned)(uintptr_t)arg;
+	_cleanup_free_ char *p = strdupf("%s/parker%u-g%" PRIu64, idir, id, generation);
+	_cleanup_free_ void *buf = malloc(BS);
+	_cleanup_close_ int fd = -1;
+	uint64_t off = 0;
+
+	if (!p || !buf)
+		return NULL;
+	fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		repro_anomaly("unexpected-errno", "open %s: %s", p, strerror(errno));
+		return NULL;
+	}
+	while (repro_running()) {
+		uint64_t ep, t0;
+		int e = 0;
+
+		repro_block_fill(buf, BS, ~0ull - id, generation, off, 1);
+		if (pwrite(fd, buf, BS, (off_t)off) != BS) {
+			e = errno;
+			if (!tolerated(e)) {
+				repro_anomaly("unexpected-errno", "pwrite %s: %s", p, strerror(e));
+				break;
+			}
+			repro_errno(e);
+			(void)ftruncate(fd, 0);
+			off = 0;
+			repro_sleep_usec(1000);
+			continue;
+		}
+		off += BS;
+		ep = atomic_load(&pressure_epoch);
+		t0 = now_usec();
+		atomic_fetch_add(&fsync_inflight, 1);
+		if (fsync(fd) < 0)
+			e = errno;
+		atomic_fetch_sub(&fsync_inflight, 1);
+		note_fsync_latency(t0);
+		if (e) {
+			if (!tolerated(e)) {
+				repro_anomaly("unexpected-errno", "fsync %s: %s", p, strerror(e));
+				break;
+			}
+			repro_errno(e);
+		} else {
+			repro_count(C_PARKER_FSYNCS, 1);
+			repro_ops(1);
+			if (under_pressure(ep)) {
+				repro_count(C_FSYNCS_PRESSURE, 1);
+				repro_race_hit(1);
+			}
+		}
+		if (off >= PARKER_MAX) {
+			if (ftruncate(fd, 0) < 0)
+				repro_errno(errno);
+			off = 0;
+		}
+	}
+	if (!repro->keep)
+		(void)unlink(p);
+	return NULL;
+}
+
+/* The hog: grows memory the OOM reaper cannot free, paced, releasing at its cap. */
+static void *hog_main(void *arg)
+{
+	bool use_memfd = !strcmp(opt_hog, "memfd"), use_mlock = !strcmp(opt_hog, "mlock");
+	uint64_t cap, reserve, size = 0;
+	unsigned char *map = MAP_FAILED;
+	int fd = -1;
+
+	(void)arg;
+	if (memcg.limited) {
+		uint64_t room = memcg.limit > usage_at_start ? memcg.limit - usage_at_start : MIB;
+
+		cap = opt_hog_pct ? room / 100 * opt_hog_pct : memcg.limit + memcg.limit / 4;
+	} else {
+		cap = opt_hog_max;
+	}
+	cap = cap / BS * BS;
+	if (cap < BS)
+		cap = BS;
+	reserve = cap;
+	if (use_memfd) {
+		fd = memfd_create("kdrill-hog", MFD_CLOEXEC);
+		if (fd < 0) {
+			repro_anomaly("unexpected-errno", "memfd_create: %s", strerror(errno));
+			return NULL;
+		}
+		map =
+		    mmap(NULL, reserve, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+	} else {
+		map = mmap(NULL, reserve, PROT_READ | PROT_WRITE,
+			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
+	if (map == MAP_FAILED) {
+		repro_anomaly("unexpected-errno", "mmap %" PRIu64 " bytes: %s", reserve,
+			      strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return NULL;
+	}
+	while (repro_running()) {
+		bool slow = memcg.limited && atomic_load(&near_limit);
+		uint64_t step = slow ? opt_hog_step / 4 : opt_hog_step, rate;
+
+		step = step / BS * BS;
+		if (size + step > cap)
+			step = cap - size;
+		if (step == 0) {
+			/* at the cap: hold a second, give everything back, grow again */
+			if (!repro_sleep_usec(1000000))
+				break;
+			if (use_mlock)
+				(void)munlock(map, size);
+			(void)madvise(map, size, MADV_DONTNEED);
+			if (use_memfd && ftruncate(fd, 0) < 0)
+				repro_errno(errno);
+			size = 0;
+			repro_count(C_HOG_CYCLES, 1);
+			continue;
+		}
+		if (use_memfd && ftruncate(fd, (off_t)(size + step)) < 0) {
+			repro_errno(errno);
+			repro_sleep_usec(10000);
+			continue;
+		}
+		uint64_t ep = atomic_load(&pressure_epoch);
+		memset(map + size, 0xa5, step); /* charge it: page faults, shmem pages */
+		if (use_mlock && mlock(map + size, step) < 0)
+			repro_errno(errno);
+		size += step;
+		repro_count(C_ALLOCS, 1);
+		repro_count(C_ALLOC_BYTES, step);
+		count_max(C_HOG_PEAK, size);
+		if (atomic_load(&fsync_inflight) > 0) {
+			repro_count(C_ALLOCS_DURING_FSYNC, 1);
+			if (under_pressure(ep))
+				repro_race_hit(1);
+		}
+		rate = slow ? opt_hog_rate / 8 : opt_hog_rate;
+		if (!repro_sleep_usec(step * 1000000 / (rate ? rate : 1)))
+			break;
+	}
+	if (use_mlock)
+		(void)munlock(map, size);
+	munmap(map, reserve);
+	if (fd >= 0)
+		close(fd);
+	return NULL;
+}
+
+/* Sampler: pressure flag and epoch every 20 ms, state file every second. */
+static void *sampler_main(void *arg)
+{
+	struct memcg_sample s, last = {0};
+	uint64_t next_state = now_usec() + 1000000;
+	bool first = true;
+
+	(void)arg;
+	while (repro_running()) {
+		if (memcg.version && memcg_sample(&memcg, &s) == 0) {
+			if (!first && s.limit_hits > last.limit_hits) {
+				repro_count(C_LIMIT_HITS, s.limit_hits - last.limit_hits);
+				atomic_fetch_add(&pressure_epoch, 1);
+			}
+			atomic_store(&near_limit, memcg.limited && s.usage >= memcg.limit / 10 * 9);
+			count_max(C_USAGE_PEAK, s.usage);
+			last = s;
+			first = false;
+		}
+		if (now_usec() >= next_state) {
+			state_write(false);
+			next_state += 1000000;
+		}
+		repro_sleep_usec(20000);
+	}
+	return NULL;
+}
+
+/* ---- setup / run / cleanup ----------------------------------------------------------- */
+
+static bool instance_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 64 || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (!(*s >= 'a' && *s <= 'z') && !(*s >= 'A' && *s <= 'Z') &&
+		    !(*s >= '0' && *s <= '9') && *s != '_' && *s != '-' && *s != '.')
+			return false;
+	return true;
+}
+
+static int setup(void)
+{
+	struct memcg_sample s;
+	int r;
+
+	if (opt_instance && !instance_name_ok(opt_instance)) {
+		/* checked before anything is written; the library has no hook for usage errors
+		 * found after parsing, so report it the same way (exit 2, argument named) */
+		fprintf(stderr,
+			"memcg-oom-fsync: --instance: '%s' is not 1..64 characters of "
+			"[A-Za-z0-9_.-]\n",
+			opt_instance);
+		rmdir(repro->workdir);
+		exit(2);
+	}
+	r = memcg_detect(&memcg);
+	if (r < 0)
+		return repro_unsuitable("cannot read the memory cgroup: %s", strerror(-r));
+	if (memcg.version && memcg_sample(&memcg, &s) == 0) {
+		usage_at_start = s.usage;
+		repro_count(C_MEMCG_OOM_KILLS, s.oom_kills);
+	}
+	if (memcg.limited)
+		repro_count(C_MEMCG_LIMIT, memcg.limit);
+	fprintf(stderr,
+		"memcg-oom-fsync: memcg v%d %s: limit %s%" PRIu64 " MiB (usage %" PRIu64
+		" MiB)%s; hog %s %s\n",
+		memcg.version, memcg.cgroup ? memcg.cgroup : "-", memcg.limited ? "" : "none, ",
+		memcg.limited ? memcg.limit / MIB : memcg.mem_total / MIB, usage_at_start / MIB,
+		memcg.oom_kill_disable ? ", OOM killer disabled (tasks will wait)" : "", opt_hog,
+		memcg.limited ? (opt_hog_pct ? "stops below the limit" : "grows until the OOM kill")
+			      : "capped by --hog-max");
+
+	if (opt_instance) {
+		idir = strdupf("%s/memcg-oom-fsync.i%s", repro->dir, opt_instance);
+		if (!idir)
+			return -ENOMEM;
+		if (mkdir(idir, 0755) < 0 && errno != EEXIST)
+			return repro_unsuitable("mkdir %s: %s", idir, strerror(errno));
+	} else {
+		idir = strdup(repro->workdir);
+		if (!idir)
+			return -ENOMEM;
+	}
+	{
+		_cleanup_free_ char *lp = strdupf("%s/lock", idir);
+
+		lock_fd = lp ? open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+		if (lock_fd < 0)
+			return repro_unsuitable("open %s: %s", lp ? lp : idir, strerror(errno));
+		if (flock(lock_fd, LOCK_EX | LOCK_NB) < 0)
+			return repro_unsuitable(
+			    "instance '%s' is in use by another running process", opt_instance);
+	}
+	if (opt_instance) {
+		state_read_previous();
+		r = verify_manifest(0, generation - 1, !repro->keep, C_PREV_VERIFIED_FILES,
+				    C_PREV_VERIFIED_BLOCKS, 0);
+		if (r < 0)
+			return repro_unsuitable("manifest: %s", strerror(-r));
+		sweep_unsynced(generation);
+		if (repro_counter_get(C_PREV_GENERATION))
+			fprintf(stderr,
+				"memcg-oom-fsync: verified %" PRIu64 " fsynced files (%" PRIu64
+				" blocks) of earlier generations, %" PRIu64
+				" unsynced leftovers, anomalies %" PRIu64 "\n",
+				repro_counter_get(C_PREV_VERIFIED_FILES),
+				repro_counter_get(C_PREV_VERIFIED_BLOCKS),
+				repro_counter_get(C_PREV_UNSYNCED_FILES), repro_anomaly_count());
+		if (repro_anomaly_count())
+			return -EIO;
+		if (!repro->keep) {
+			_cleanup_free_ char *mp = strdupf("%s/manifest", idir);
+
+			if (mp)
+				(void)truncate(mp, 0);
+		}
+	}
+	repro_count(C_GENERATION, generation);
+	{
+		_cleanup_free_ char *mp = strdupf("%s/manifest", idir);
+
+		manifest_fd = mp ? open(mp, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644) : -1;
+		if (manifest_fd < 0)
+			return repro_unsuitable("open manifest in %s: %s", idir, strerror(errno));
+	}
+	for (unsigned w = 0; w < repro->threads; w++) {
+		_cleanup_free_ char *d = strdupf("%s/w%u", idir, w);
+
+		if (!d)
+			return -ENOMEM;
+		if (mkdir(d, 0755) < 0 && errno != EEXIST)
+			return repro_unsuitable("mkdir %s: %s", d, strerror(errno));
+	}
+	state_write(false);
+	return 0;
+}
+
+static int run(void)
+{
+	int r = repro_thread_start("sampler", sampler_main, NULL);
+
+	for (unsigned w = 0; r == 0 && w < repro->threads; w++)
+		r = repro_thread_start("worker", worker_main, (void *)(uintptr_t)w);
+	for (unsigned i = 0; r == 0 && i < opt_parkers; i++)
+		r = repro_thread_start("parker", parker_main, (void *)(uintptr_t)i);
+	if (r == 0)
+		r = repro_thread_start("hog", hog_main, NULL);
+	if (r < 0)
+		repro_stop();
+	while (repro_running())
+		repro_sleep_usec(100000);
+	/* the library allows ~1.5 s between the stop and our return */
+	uint64_t deadline = now_usec() + 900000;
+	repro_threads_join();
+	if (r < 0)
+		return r;
+	/* End of a clean run: read back what this generation fsynced and still has (files
+	 * not reached before the deadline stay for the next start of the same instance). */
+	if (repro_anomaly_count() == 0)
+		(void)verify_manifest(generation, generation, !repro->keep, C_VERIFIED_FILES,
+				      C_VERIFIED_BLOCKS, deadline);
+	return 0;
+}
+
+static void cleanup(void)
+{
+	if (idir && manifest_fd >= 0) {
+		if (!repro->keep && opt_instance && repro_anomaly_count() == 0 &&
+		    repro_counter_get(C_VERIFY_SKIPPED) == 0) {
+			/* everything fsynced was verified and removed; keep state.json only */
+			_cleanup_free_ char *mp = strdupf("%s/manifest", idir);
+
+			if (mp)
+				(void)truncate(mp, 0);
+			for (unsigned w = 0; w < repro->threads; w++) {
+				_cleanup_free_ char *d = strdupf("%s/w%u", idir, w);
+
+				if (d)
+					(void)rm_rf(d);
+			}
+		}
+		state_write(true);
+	}
+	if (manifest_fd >= 0)
+		close(manifest_fd);
+	if (lock_fd >= 0)
+		close(lock_fd);
+	memcg_info_done(&memcg);
+	free(idir);
+}
+
+static const struct repro_test test = {
+    .name = "memcg-oom-fsync",
+    .summary = "create+write+fsync files while a non-reapable memory hog drives the memcg "
+	       "into OOM (seed 002: CentOS 7 memcg OOM / jbd2 deadlock)",
+    .seed = "002_363406695e656b26.txt",
+    .common = REPRO_OPT_DURATION | REPRO_OPT_ITERATIONS | REPRO_OPT_THREADS | REPRO_OPT_SIZE |
+	      REPRO_OPT_SEED,
+    .options = options,
+    .counters = counters,
+    .race_window = "create or fsync completed under memcg pressure (usage within 10% of the "
+		   "limit or limit hits during the call), or a hog allocation under pressure "
+		   "while an fsync was in flight",
+    .default_threads = 4,
+    .default_size = 64 * MIB,
+    .setup = setup,
+    .run = run,
+    .cleanup = cleanup,
+};
+
+int main(int argc, char **argv)
+{
+	return repro_main(&test, argc, argv);
+}
