@@ -25,7 +25,7 @@
 
 #define MAX_ERRNO_TRACKED 4096
 #define MAX_COUNTERS	  64
-#define STOP_GRACE_USEC	  1500000ULL /* after a stop, threads get this long */
+#define STOP_GRACE_USEC	  1800000ULL /* after a stop, threads get this long */
 
 static struct repro_params params;
 const struct repro_params *const repro = &params;
