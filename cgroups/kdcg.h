@@ -86,7 +86,7 @@ int kdcg_backend_from_string(const char *s, enum kdcg_backend *ret);
 /* Remove leftovers of dead kdrill processes; returns how many were reaped. */
 int kdcg_reap_leftovers(struct kdcg_ctx *ctx);
 
-/* parent NULL = directly under kdrill's root slice. Names: [a-z0-9-], unique. */
+/* parent NULL = directly under kdrill's root slice. Names: [A-Za-z0-9_-], 1..64, unique. */
 int kdcg_slice_new(struct kdcg_ctx *ctx, struct kdcg_slice *parent, const char *name,
 		   const struct kdcg_limits *limits, struct kdcg_slice **ret);
 int kdcg_slice_stats(struct kdcg_slice *s, struct kdcg_stats *ret);

@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* kdcg internals shared by kdcg.c (common part + cgroupfs supervisor) and the backends. */
+#ifndef KDRILL_KDCG_INTERNAL_H
+#define KDRILL_KDCG_INTERNAL_H
+
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "kdcg.h"
+#include "util/util.h"
+
+#define KDCG_ROOT "kdrill.slice"
+
+struct kdcg_ops;
+
+struct kdcg_ctx {
+	const struct kdcg_ops *ops;
+	sd_event *event;
+	pid_t self;
+	char *error;
+	struct kdcg_slice *slices; /* top-level slices (children hang off each slice) */
+	unsigned n_units_alive;
+
+	/* cgroupfs (v1/v2) */
+	char **hier_paths; /* v1: mount point per hierarchy we use; v2: the one mount */
+	char **hier_ctrls; /* v1: controller name per hier_paths entry */
+	char *unified;	   /* v1: the cgroup2 mount used for PSI/membership, or NULL */
+	bool v2_has_memory, v2_has_pids, v2_has_cpu, v2_has_io;
+	bool auto_select; /* AUTO: v2 only if memory+pids are available */
+
+	/* systemd */
+	sd_bus *bus;
+	sd_bus_slot *match_slot;
+	char *cgroup_mount; /* where the unit ControlGroup paths live (/sys/fs/cgroup[/unified]) */
+	bool systemd_v1; /* hybrid/legacy systemd host: memory etc. under /sys/fs/cgroup/<ctrl> */
+};
+
+struct kdcg_slice {
+	struct kdcg_ctx *ctx;
+	struct kdcg_slice *parent, *children, *next;
+	struct kdcg_unit *units;
+	char *name;	 /* as given */
+	char *path;	 /* cgroup path with leading '/', e.g. /kdrill.slice/kdrill-1-a.slice */
+	char *unit_name; /* systemd: kdrill-1-a.slice */
+	struct kdcg_limits limits;
+	/* v1: oom counts of removed descendants (memory.oom_control is not hierarchical) */
+	uint64_t carried_oom_kill, carried_pids_events;
+};
+
+struct kdcg_unit {
+	struct kdcg_slice *slice;
+	struct kdcg_unit *next;
+	char *name;
+	char *path;	 /* cgroup path */
+	char *unit_name; /* systemd: kdrill-1-x.service; cgroupfs: last path component */
+	char **argv, **envp;
+	char *cwd, *stdout_path, *stderr_path;
+	enum kdcg_restart restart;
+	unsigned restart_max;
+	uint64_t restart_usec;
+	kdcg_unit_cb cb;
+	void *userdata;
+
+	/* state */
+	bool active, done, stopping;
+	pid_t main_pid;
+	unsigned restarts;
+	int last_exit;
+	const char *last_result;
+	uint64_t oom_kill_at_start;
+	sd_event_source *child_src, *timer_src, *kill_src;
+
+	/* systemd */
+	char *object_path;
+	sd_bus_slot *props_slot;
+	char *active_state, *sub_state;
+	bool exit_reported; /* EXITED sent for the current incarnation */
+};
+
+struct kdcg_ops {
+	const char *name;
+	enum kdcg_backend id;
+	int (*open)(struct kdcg_ctx *ctx); /* probe and initialise; kdcg_set_error() on failure */
+	void (*close)(struct kdcg_ctx *ctx);
+	int (*slice_create)(struct kdcg_slice *s);
+	int (*slice_remove)(struct kdcg_slice *s); /* units already torn down */
+	int (*set_attr)(struct kdcg_slice *s, const char *key, const char *value);
+	int (*path_stats)(struct kdcg_ctx *ctx, const char *path, struct kdcg_stats *st);
+	int (*list)(struct kdcg_ctx *ctx, struct kdcg_leftover **ret, size_t *n);
+	int (*reap)(struct kdcg_ctx *ctx, const struct kdcg_leftover *l);
+	int (*unit_start)(struct kdcg_unit *u);
+	int (*unit_stop)(struct kdcg_unit *u);	  /* graceful, async */
+	int (*unit_destroy)(struct kdcg_unit *u); /* synchronous kill + removal */
+	int (*unit_stats)(struct kdcg_unit *u, struct kdcg_stats *st);
+};
+
+extern const struct kdcg_ops kdcg_ops_v1, kdcg_ops_v2, kdcg_ops_systemd;
+
+int kdcg_set_error(struct kdcg_ctx *ctx, int r, const char *fmt, ...) _printf_(3, 4);
+void kdcg_stats_init(struct kdcg_stats *st);
+/* "kdrill-<pid>-..." or "kdrill-<pid>.slice" -> pid, else 0. */
+pid_t kdcg_owner_of(const char *name);
+void kdcg_unit_notify(struct kdcg_unit *u, enum kdcg_unit_event ev);
+
+/* cgroupfs supervisor (kdcg.c), used by the v1 and v2 backends. */
+struct kdcg_fs_hooks {
+	int (*mkdir)(struct kdcg_ctx *ctx, const char *path, const struct kdcg_limits *lim);
+	int (*procs_files)(struct kdcg_ctx *ctx, const char *path, char ***ret);
+	int (*members)(struct kdcg_ctx *ctx, const char *path, pid_t **ret, size_t *n);
+	int (*remove)(struct kdcg_ctx *ctx, const char *path); /* kill all, rmdir depth-first */
+	int (*oom_kill)(struct kdcg_ctx *ctx, const char *path, uint64_t *ret); /* local */
+};
+int kdcg_fs_unit_start(struct kdcg_unit *u, const struct kdcg_fs_hooks *h);
+int kdcg_fs_unit_stop(struct kdcg_unit *u, const struct kdcg_fs_hooks *h);
+int kdcg_fs_unit_destroy(struct kdcg_unit *u, const struct kdcg_fs_hooks *h);
+
+/* backend-cgfs.c, reused by the systemd backend on the unit's cgroup path: needs
+ * ctx->hier_paths/hier_ctrls (and ->unified) filled in. */
+int kdcg_cgfs_path_stats(struct kdcg_ctx *ctx, const char *path, struct kdcg_stats *st);
+int kdcg_cgfs_set_attr(struct kdcg_slice *s, const char *key, const char *value);
+char *kdcg_find_cgroup2_mount(void);
+
+/* PSI line "some avg10=0.00 ..." of a pressure file; -1 when absent. */
+void kdcg_read_psi(const char *file, double *some10, double *full10);
+/* "key value" lines (memory.events, pids.events, cpu.stat, memory.oom_control). */
+int kdcg_read_keyed(const char *file, const char *key, uint64_t *ret);
+int kdcg_read_u64(const char *file, uint64_t *ret); /* "max" -> 0 */
+
+#endif
