@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * QEMU launch and the VM watcher, on one sd-event loop (no threads).
+ *
+ * kdrill listens on three unix sockets and QEMU connects to them at startup (so nothing
+ * is lost before we accept): the serial console (ttyS0, chardev "con"), the agent channel
+ * (virtio-serial port "kdrill.agent") and QMP.  The console goes to console.log (raw),
+ * console-ts.log (host timestamps) and live into the detector (harness/detect.h).
+ *
+ * Timeouts are ordered causally, derived from the hung-task timeout H (default 20 s):
+ *   RCU stall H/2 (>= 5 s)  <  soft lockup 0.7*H  <  hung task H..2H  <  lost heartbeat 2H+10
+ * A hang report (hung task, soft lockup, RCU stall) or a lost heartbeat triggers sysrq-w
+ * then sysrq-l through the serial line (QMP chardev-send-break, then the key), each
+ * followed by waiting for the console to settle; then an optional kdump-compressed vmcore
+ * (QMP dump-guest-memory); then the VM is stopped.  A crash report or GUEST_PANICKED:
+ * the console is left to settle and the VM stopped.  Every path keeps console.log.
+ */
+#ifndef KDRILL_VM_H
+#define KDRILL_VM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct json_object;
+struct kd_detector;
+struct kd_vm;
+
+struct kd_vm_opts {
+	const char *kernel;	 /* bzImage */
+	const char *initrd;	 /* NULL: none */
+	const char *root_img;	 /* NULL: no root disk (initramfs-only boot) */
+	const char *modules_img; /* NULL: none */
+	const char *out_dir;	 /* console.log, console-ts.log, qemu.log, vm.json, vmcore */
+	unsigned cpus;		 /* 0: 2 */
+	uint64_t mem_mb;	 /* 0: 2048 */
+	const char *accel;	 /* "kvm", "tcg", NULL: probe (cached per host) */
+	char **append;		 /* extra kernel command-line words (kdrill.*, sysctl.*, ...) */
+	const uint64_t *scratch; /* sizes in bytes of fresh sparse scratch disks */
+	size_t n_scratch;	 /* serial kdscratch0.. in the guest (/dev/disk/by-id/virtio-…) */
+	unsigned hung_task_secs; /* 0: 20 */
+	bool oops_panic, panic_on_warn;
+	double boot_timeout;	  /* s until ready; 0: 300 */
+	double heartbeat_timeout; /* s without heartbeat after ready; 0: 2H+10 */
+	double run_timeout;	  /* s total; 0: none (boot + heartbeat bound it) */
+	const char
+	    *ready_marker;	/* console substring meaning "ready" (busybox bench); NULL: agent */
+	bool poweroff_on_ready; /* send {"cmd":"poweroff"} once ready */
+	bool vmcore;		/* dump guest memory on a hang/panic */
+	/* every agent message after "ready" (the runner hooks in here) */
+	void (*on_agent)(struct kd_vm *vm, struct json_object *msg, void *userdata);
+	void *userdata;
+};
+
+enum kd_vm_end {
+	KD_VM_END_POWEROFF,  /* guest powered off after ready */
+	KD_VM_END_PANIC,     /* crash report / guest panicked; VM stopped */
+	KD_VM_END_HANG,	     /* hang report or lost heartbeat; dumps taken, VM stopped */
+	KD_VM_END_TIMEOUT,   /* run timeout */
+	KD_VM_END_NO_BOOT,   /* no ready within the boot timeout */
+	KD_VM_END_QEMU_DIED, /* QEMU exited on its own without a guest poweroff */
+	KD_VM_END_INFRA,     /* could not start: sockets, QEMU, disks */
+	KD_VM_END_INTERRUPTED,
+};
+
+struct kd_vm_result {
+	enum kd_vm_end end;
+	char *reason; /* one line */
+	char *accel;  /* "kvm" / "tcg" */
+	bool ready;
+	double t_ready; /* s from QEMU start to ready (agent or marker) */
+	double t_first_console;
+	double t_end;	 /* s from QEMU start to QEMU exit */
+	int qemu_status; /* exit status, 128+sig, -1 unknown */
+	unsigned heartbeats;
+	int job_status;		 /* from the agent's "done", -1 none */
+	struct kd_detector *det; /* finished detector with the console's reports (owned) */
+	bool vmcore_written;
+};
+
+const char *kd_vm_end_name(enum kd_vm_end e);
+int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res);
+void kd_vm_result_clear(struct kd_vm_result *res);
+/* Map a result to a kdrill exit code: failure report -> 1, clean poweroff -> 0, else 125.
+ * *title gets the deciding report title or reason (static/borrowed). */
+int kd_vm_result_exit(const struct kd_vm_result *res, const char **title);
+/* Write vm.json into out_dir. */
+int kd_vm_result_save(const struct kd_vm_result *res, const struct kd_vm_opts *o);
+
+/* Send a JSON object (taken) to the agent. */
+int kd_vm_agent_send(struct kd_vm *vm, struct json_object *msg);
+
+/* KVM probe: boot the kernel with -accel kvm and no disks, success = a console line within
+ * 10 s.  Answer cached per host in $KDRILL_CACHE/kvm-probe.  Returns "kvm" or "tcg";
+ * *why explains a TCG answer. */
+const char *kd_vm_pick_accel(const char *kernel, char **why, bool *from_cache);
+
+#endif
