@@ -1,29 +1,504 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Placeholder: replaced by the owner of 'kdrill run'. */
-#include <stdio.h>
+/* kdrill run | list | show */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
+#include "results.h"
+#include "runner.h"
+#include "scenario.h"
+#include "util/util.h"
+
+static void run_usage(FILE *f)
+{
+	fputs("usage: kdrill run [--host --scratch DIR | --kernel REF] [OPTIONS] SCENARIO...\n"
+	      "\n"
+	      "SCENARIO is a name from 'kdrill list', NAME:VARIANT, NAME:all (every variant)\n"
+	      "or a path to a scenario file.\n"
+	      "\n"
+	      "  --host               run on this machine (loop devices under --scratch)\n"
+	      "  --scratch DIR        where host mode puts its images and mount points\n"
+	      "  --kernel REF         boot REF in a VM and run there (VM mode)\n"
+	      "  --duration S         run length (default: the scenario's timeout)\n"
+	      "  --runs N             repeat each scenario N times and report the rate\n"
+	      "  --out DIR            results root (default: $KDRILL_RESULTS or ./results)\n"
+	      "  --param K=V          override a scenario parameter (repeatable)\n"
+	      "  --stop-on first|never  stop at the first failure report (default: scenario)\n"
+	      "  --seed N             base seed for the reproducers (default: random)\n"
+	      "  --cgroup-backend B   auto|systemd|v2|v1 (default auto)\n"
+	      "  --quiet              no progress output\n"
+	      "  --json               print each verdict.json as one line on stdout\n"
+	      "\n"
+	      "exit: 0 all PASS, 1 a kernel bug or anomaly, 125 cannot test, 2 usage\n",
+	      f);
+}
+
+enum {
+	OPT_HOST = 256,
+	OPT_SCRATCH,
+	OPT_KERNEL,
+	OPT_DURATION,
+	OPT_RUNS,
+	OPT_OUT,
+	OPT_PARAM,
+	OPT_STOP_ON,
+	OPT_SEED,
+	OPT_BACKEND,
+	OPT_QUIET,
+	OPT_JSON,
+	OPT_REPLAY_CONSOLE,
+	OPT_REPLAY_KMSG,
+	OPT_NO_KMSG,
+	OPT_BINDIR,
+};
+
+static const struct option run_options[] = {
+    {"host", no_argument, NULL, OPT_HOST},
+    {"scratch", required_argument, NULL, OPT_SCRATCH},
+    {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"runs", required_argument, NULL, OPT_RUNS},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"param", required_argument, NULL, OPT_PARAM},
+    {"stop-on", required_argument, NULL, OPT_STOP_ON},
+    {"seed", required_argument, NULL, OPT_SEED},
+    {"cgroup-backend", required_argument, NULL, OPT_BACKEND},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"json", no_argument, NULL, OPT_JSON},
+    /* hidden, for tests */
+    {"replay-console", required_argument, NULL, OPT_REPLAY_CONSOLE},
+    {"replay-kmsg", required_argument, NULL, OPT_REPLAY_KMSG},
+    {"no-kmsg", no_argument, NULL, OPT_NO_KMSG},
+    {"bindir", required_argument, NULL, OPT_BINDIR},
+    {"help", no_argument, NULL, 'h'},
+    {0},
+};
+
+struct tally {
+	char *label;
+	unsigned n[_V_MAX];
+	unsigned runs, matched;
+};
 
 int cmd_run(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "kdrill run: not implemented yet\n");
-	return KD_EXIT_USAGE;
+	struct run_opts o = {.stop_on = -1, .handle_signals = true, .cg_backend = KDCG_AUTO};
+	_cleanup_strv_ char **params = NULL, **targets = NULL;
+	struct scenario **scs = NULL;
+	size_t n_scs = 0;
+	const char *kernel = NULL;
+	unsigned runs = 1;
+	bool quiet = false, json = false, any_bad = false, any_infra = false, interrupted = false;
+	struct tally *tallies = NULL;
+	int c, rc = KD_EXIT_OK;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", run_options, NULL)) != -1) {
+		uint64_t u;
+		switch (c) {
+		case OPT_HOST:
+			o.host = true;
+			break;
+		case OPT_SCRATCH:
+			o.scratch = optarg;
+			break;
+		case OPT_KERNEL:
+			kernel = optarg;
+			break;
+		case OPT_DURATION:
+			if (parse_seconds(optarg, &o.duration) < 0 || o.duration <= 0) {
+				fprintf(stderr, "kdrill run: --duration: '%s' is not a duration\n",
+					optarg);
+				return KD_EXIT_USAGE;
+			}
+			break;
+		case OPT_RUNS:
+			if (parse_u64(optarg, &u) < 0 || u < 1 || u > 100000) {
+				fprintf(stderr, "kdrill run: --runs: '%s' must be 1..100000\n",
+					optarg);
+				return KD_EXIT_USAGE;
+			}
+			runs = (unsigned)u;
+			break;
+		case OPT_OUT:
+			o.out_dir = optarg;
+			break;
+		case OPT_PARAM:
+			if (!strchr(optarg, '=')) {
+				fprintf(stderr, "kdrill run: --param %s: expected NAME=VALUE\n",
+					optarg);
+				return KD_EXIT_USAGE;
+			}
+			if (strv_extend(&params, optarg) < 0)
+				return KD_EXIT_INFRA;
+			break;
+		case OPT_STOP_ON:
+			if (!strcmp(optarg, "first"))
+				o.stop_on = SC_STOP_FIRST;
+			else if (!strcmp(optarg, "never"))
+				o.stop_on = SC_STOP_NEVER;
+			else {
+				fprintf(stderr,
+					"kdrill run: --stop-on: '%s' must be first or never\n",
+					optarg);
+				return KD_EXIT_USAGE;
+			}
+			break;
+		case OPT_SEED:
+			if (parse_u64(optarg, &o.seed) < 0) {
+				fprintf(stderr, "kdrill run: --seed: '%s' is not a number\n",
+					optarg);
+				return KD_EXIT_USAGE;
+			}
+			break;
+		case OPT_BACKEND:
+			if (kdcg_backend_from_string(optarg, &o.cg_backend) < 0) {
+				fprintf(stderr,
+					"kdrill run: --cgroup-backend: '%s' (auto systemd v2 v1)\n",
+					optarg);
+				return KD_EXIT_USAGE;
+			}
+			break;
+		case OPT_QUIET:
+			quiet = true;
+			break;
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_REPLAY_CONSOLE:
+			o.replay_console = optarg;
+			break;
+		case OPT_REPLAY_KMSG:
+			o.replay_kmsg = optarg;
+			break;
+		case OPT_NO_KMSG:
+			o.no_kmsg = true;
+			break;
+		case OPT_BINDIR:
+			o.bindir = optarg;
+			break;
+		case 'h':
+			run_usage(stdout);
+			return KD_EXIT_OK;
+		default:
+			run_usage(stderr);
+			return KD_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "kdrill run: no scenario given (see 'kdrill list')\n");
+		return KD_EXIT_USAGE;
+	}
+	if (o.host == !!kernel) {
+		fprintf(stderr, "kdrill run: give exactly one of --host (with --scratch DIR) or "
+				"--kernel REF\n");
+		return KD_EXIT_USAGE;
+	}
+	if (o.host && !o.scratch) {
+		fprintf(stderr, "kdrill run: --host needs --scratch DIR (loop images go there)\n");
+		return KD_EXIT_USAGE;
+	}
+	if (kernel) {
+		fprintf(stderr,
+			"kdrill run: --kernel: VM mode is not available in this build yet\n");
+		return KD_EXIT_INFRA;
+	}
+	o.ui = quiet ? RUN_UI_QUIET : isatty(STDERR_FILENO) ? RUN_UI_TTY : RUN_UI_PLAIN;
+
+	/* expand NAME:all, then load and validate everything before running anything */
+	for (int i = optind; i < argc; i++) {
+		size_t l = strlen(argv[i]);
+		if (l > 4 && (!strcmp(argv[i] + l - 4, ":all") || !strcmp(argv[i] + l - 2, ":*"))) {
+			_cleanup_free_ char *base =
+			    strndup(argv[i], strrchr(argv[i], ':') - argv[i]);
+			_cleanup_strv_ char **vars = NULL;
+			_cleanup_free_ char *err = NULL;
+			if (!base)
+				return KD_EXIT_INFRA;
+			if (scenario_variants(base, &vars, &err) < 0) {
+				fprintf(stderr, "kdrill run: %s\n", err ? err : argv[i]);
+				return KD_EXIT_USAGE;
+			}
+			if (!vars && strv_extend(&targets, base) < 0)
+				return KD_EXIT_INFRA;
+			STRV_FOREACH (v, vars) {
+				char *t = strdupf("%s:%s", base, *v);
+				if (!t || strv_push(&targets, t) < 0)
+					return KD_EXIT_INFRA;
+			}
+		} else if (strv_extend(&targets, argv[i]) < 0)
+			return KD_EXIT_INFRA;
+	}
+	scs = calloc(strv_length(targets), sizeof(*scs));
+	tallies = calloc(strv_length(targets), sizeof(*tallies));
+	if (!scs || !tallies)
+		return KD_EXIT_INFRA;
+	STRV_FOREACH (t, targets) {
+		_cleanup_free_ char *err = NULL;
+		struct scenario *sc = NULL;
+		int r = scenario_load(*t, params, &sc, &err);
+		if (r < 0) {
+			fprintf(stderr, "kdrill run: %s\n", err ? err : strerror(-r));
+			rc = r == -ENOMEM ? KD_EXIT_INFRA : KD_EXIT_USAGE;
+			goto out;
+		}
+		scs[n_scs++] = sc;
+		if (o.host && !sc->host_ok) {
+			fprintf(stderr, "kdrill run: %s: host mode refuses it: %s\n", sc->name,
+				sc->host_refusal);
+			rc = KD_EXIT_USAGE;
+			goto out;
+		}
+	}
+	if (o.host && geteuid() != 0) {
+		fprintf(stderr,
+			"kdrill run: host mode needs root (loop devices, mounts, cgroups)\n");
+		rc = KD_EXIT_INFRA;
+		goto out;
+	}
+
+	for (size_t i = 0; i < n_scs && !interrupted; i++) {
+		struct tally *t = &tallies[i];
+		t->label = scs[i]->variant ? strdupf("%s.%s", scs[i]->name, scs[i]->variant)
+					   : strdup(scs[i]->name);
+		for (unsigned k = 0; k < runs && !interrupted; k++) {
+			struct run_result res;
+			int r = runner_run(scs[i], &o, &res);
+			if (r < 0) {
+				fprintf(stderr, "kdrill run: %s: %s\n", t->label,
+					res.reason ? res.reason : strerror(-r));
+				any_infra = true;
+				run_result_done(&res);
+				continue;
+			}
+			t->runs++;
+			t->n[res.verdict]++;
+			t->matched += res.match;
+			if (res.exit_code == KD_EXIT_BAD)
+				any_bad = true;
+			else if (res.exit_code == KD_EXIT_INFRA)
+				any_infra = true;
+			interrupted = res.interrupted;
+			if (json)
+				printf("%s\n", json_object_to_json_string_ext(
+						   res.json, JSON_C_TO_STRING_PLAIN |
+								 JSON_C_TO_STRING_NOSLASHESCAPE));
+			if (!quiet)
+				fprintf(stderr, "%-8s %s%s  %s\n         %s\n",
+					verdict_name(res.verdict), t->label,
+					res.match ? " (signature match)" : "",
+					res.reason ? res.reason : "", res.run_dir);
+			fflush(stdout);
+			run_result_done(&res);
+		}
+	}
+	if (runs > 1 && !quiet)
+		for (size_t i = 0; i < n_scs; i++) {
+			struct tally *t = &tallies[i];
+			unsigned bad = t->n[V_BUG] + t->n[V_HANG] + t->n[V_WARN] + t->n[V_ANOMALY];
+			if (!t->runs)
+				continue;
+			fprintf(stderr, "%s: %u/%u runs failed (%.0f%%):", t->label, bad, t->runs,
+				100.0 * bad / t->runs);
+			for (int v = 0; v < _V_MAX; v++)
+				if (t->n[v])
+					fprintf(stderr, " %s %u", verdict_name((enum verdict)v),
+						t->n[v]);
+			fprintf(stderr, "; signature matched %u\n", t->matched);
+		}
+	rc = any_bad ? KD_EXIT_BAD : any_infra ? KD_EXIT_INFRA : KD_EXIT_OK;
+out:
+	for (size_t i = 0; i < n_scs; i++)
+		scenario_free(scs[i]);
+	free(scs);
+	for (size_t i = 0; tallies && i < strv_length(targets); i++)
+		free(tallies[i].label);
+	free(tallies);
+	return rc;
 }
+
+/* ---- list ------------------------------------------------------------------------ */
 
 int cmd_list(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "kdrill list: not implemented yet\n");
-	return KD_EXIT_USAGE;
+	_cleanup_strv_ char **files = NULL;
+	bool verbose = false;
+	int rc = KD_EXIT_OK;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
+			verbose = true;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf(
+			    "usage: kdrill list [-v]\n  scenarios, their variants and parameters "
+			    "(-v: descriptions of each parameter)\n");
+			return KD_EXIT_OK;
+		} else {
+			fprintf(stderr, "kdrill list: unknown argument '%s'\n", argv[i]);
+			return KD_EXIT_USAGE;
+		}
+	}
+	if (scenario_list_files(&files) < 0 || !files) {
+		fprintf(stderr, "kdrill list: no scenario files found under %s/harness/scenarios\n",
+			kd_datadir());
+		return KD_EXIT_INFRA;
+	}
+	STRV_FOREACH (f, files) {
+		_cleanup_(scenario_freep) struct scenario *sc = NULL;
+		_cleanup_free_ char *err = NULL;
+		if (scenario_load(*f, NULL, &sc, &err) < 0) {
+			printf("%-16s (invalid: %s)\n", strrchr(*f, '/') + 1, err ? err : "?");
+			rc = KD_EXIT_USAGE;
+			continue;
+		}
+		printf("%-16s %s%s\n", sc->name, sc->description ? sc->description : "",
+		       sc->host_ok ? "" : " [VM only]");
+		if (sc->n_variants) {
+			printf("%16s variants:", "");
+			for (size_t i = 0; i < sc->n_variants; i++)
+				printf(" %s%s", sc->variants[i].name, i == 0 ? " (default)" : "");
+			printf("\n");
+			if (verbose)
+				for (size_t i = 0; i < sc->n_variants; i++)
+					printf("%18s%s: %s\n", "", sc->variants[i].name,
+					       sc->variants[i].description
+						   ? sc->variants[i].description
+						   : "");
+		}
+		if (sc->n_params) {
+			printf("%16s params:", "");
+			for (size_t i = 0; i < sc->n_params; i++)
+				printf(" %s=%s", sc->params[i].name, sc->params[i].def);
+			printf("\n");
+			if (verbose)
+				for (size_t i = 0; i < sc->n_params; i++)
+					printf("%18s%s: %s\n", "", sc->params[i].name,
+					       sc->params[i].description ? sc->params[i].description
+									 : "");
+		}
+	}
+	return rc;
+}
+
+/* ---- show ------------------------------------------------------------------------ */
+
+static const char *js(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+	if (!o || !json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
+		return NULL;
+	return json_object_get_string(v);
 }
 
 int cmd_show(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	fprintf(stderr, "kdrill show: not implemented yet\n");
-	return KD_EXIT_USAGE;
+	const char *out = results_default_dir(), *id = NULL;
+	bool json = false;
+	_cleanup_free_ char *dir = NULL;
+	struct json_object *v = NULL, *x;
+	int r;
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--out") && i + 1 < argc)
+			out = argv[++i];
+		else if (!strcmp(argv[i], "--json"))
+			json = true;
+		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: kdrill show [--out DIR] [--json] RUN-ID|last\n");
+			return KD_EXIT_OK;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			fprintf(stderr, "kdrill show: unknown option '%s'\n", argv[i]);
+			return KD_EXIT_USAGE;
+		} else
+			id = argv[i];
+	}
+	if (!id) {
+		fprintf(stderr, "usage: kdrill show [--out DIR] [--json] RUN-ID|last\n");
+		return KD_EXIT_USAGE;
+	}
+	r = results_find(out, id, &dir);
+	if (r < 0) {
+		fprintf(stderr, "kdrill show: %s: %s\n", id,
+			r == -EEXIST   ? "ambiguous, give more of the run id"
+			: r == -ENOENT ? "no such run"
+				       : strerror(-r));
+		return KD_EXIT_USAGE;
+	}
+	r = results_load(dir, &v);
+	if (r < 0) {
+		fprintf(stderr, "kdrill show: %s/verdict.json: %s\n", dir, strerror(-r));
+		return KD_EXIT_INFRA;
+	}
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(
+				   v, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(v);
+		return KD_EXIT_OK;
+	}
+	printf("run       %s\n", js(v, "run_id") ? js(v, "run_id") : "?");
+	printf("scenario  %s%s%s  (%s mode)\n", js(v, "scenario") ? js(v, "scenario") : "?",
+	       js(v, "variant") ? ":" : "", js(v, "variant") ? js(v, "variant") : "",
+	       js(v, "mode") ? js(v, "mode") : "?");
+	if (json_object_object_get_ex(v, "kernel", &x))
+		printf("kernel    %s\n", js(x, "release") ? js(x, "release") : "?");
+	printf("verdict   %s%s  (exit %s)\n", js(v, "verdict") ? js(v, "verdict") : "?",
+	       json_object_object_get_ex(v, "match", &x) && json_object_get_boolean(x)
+		   ? ", signature match"
+		   : "",
+	       js(v, "exit_code") ? js(v, "exit_code") : "?");
+	printf("reason    %s\n", js(v, "reason") ? js(v, "reason") : "");
+	printf("started   %s, %ss\n", js(v, "started") ? js(v, "started") : "?",
+	       js(v, "duration_s") ? js(v, "duration_s") : "?");
+	if (json_object_object_get_ex(v, "counters", &x))
+		printf("counters  %s\n", json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN));
+	if (json_object_object_get_ex(v, "params", &x) && json_object_object_length(x))
+		printf("params    %s\n", json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN));
+	if (json_object_object_get_ex(v, "reports", &x)) {
+		size_t n = json_object_array_length(x);
+		bool excerpt_done = false;
+		printf("reports   %zu\n", n);
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *rep = json_object_array_get_idx(x, i);
+			const char *role = js(rep, "role");
+			printf("  [%s] %s%s\n", role ? role : "?",
+			       js(rep, "title") ? js(rep, "title") : "?",
+			       json_object_object_get_ex(rep, "signature_match", &x) &&
+				       json_object_get_boolean(x)
+				   ? "  (signature)"
+				   : "");
+			json_object_object_get_ex(v, "reports", &x);
+			if (!excerpt_done && role && !strcmp(role, "failure") &&
+			    js(rep, "excerpt")) {
+				const char *e = js(rep, "excerpt");
+				int lines = 0;
+				printf("    ----\n    ");
+				for (; *e && lines < 25; e++) {
+					putchar(*e);
+					if (*e == '\n') {
+						lines++;
+						if (e[1])
+							fputs("    ", stdout);
+					}
+				}
+				printf("%s    ----\n", lines >= 25 ? "    ...\n" : "\n");
+				excerpt_done = true;
+			}
+		}
+	}
+	printf("files     %s/\n", dir);
+	printf("          verdict.json junit.xml console.log stats.jsonl");
+	if (json_object_object_get_ex(v, "reproducers", &x)) {
+		size_t n = json_object_array_length(x);
+		for (size_t i = 0; i < n && i < 6; i++) {
+			struct json_object *p = json_object_array_get_idx(x, i);
+			printf(" %s", js(p, "output") ? js(p, "output") : "");
+		}
+		if (n > 6)
+			printf(" ... (%zu reproducer/load outputs)", n);
+	}
+	printf("\n");
+	json_object_put(v);
+	return KD_EXIT_OK;
 }

@@ -1,0 +1,1585 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Run one scenario: storage, slices, reproducers and loads, kernel log watch,
+ * stats, verdict, result files.  One sd-event loop, no threads.
+ */
+#include "runner.h"
+
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <systemd/sd-event.h>
+
+#include "detect.h"
+#include "kmsg.h"
+#include "results.h"
+#include "util/util.h"
+
+struct runner;
+
+struct inst {
+	struct runner *rn;
+	const struct sc_proc *pr;
+	char *label;	/* proc-N */
+	char *engine;	/* may be NULL */
+	char *out_path; /* JSON lines (stdout) */
+	char *err_path; /* stderr */
+	struct kdcg_unit *unit;
+	int slice_idx;
+	bool done;
+	int fd;
+	off_t off;
+	char *partial;
+	size_t partial_len;
+	/* collected */
+	uint64_t ops_done; /* sum over finished incarnations */
+	uint64_t ops_cur;  /* current incarnation's last progress */
+	unsigned exits, restarts, results;
+	int last_exit;
+	char *last_result_kind;		/* kdcg's "oom-kill", ... */
+	struct json_object *result;	/* last result record */
+	struct json_object *exit_codes; /* {"0": n, "137": n} */
+	bool anomaly;
+	char *infra;
+};
+
+struct mnt {
+	const struct sc_fs *fs;
+	char *dev;     /* block device (loop, disk, or dm) */
+	char *dm_name; /* dm target we made */
+	int loop_fd;
+	char *path; /* mount point */
+	bool mounted, made_dir, exported, suspended;
+};
+
+struct slice_rt {
+	const struct sc_slice *sc;
+	char *name; /* name-i */
+	struct kdcg_slice *s;
+	struct kdcg_stats last;
+	bool have_stats;
+};
+
+struct runner {
+	const struct scenario *sc;
+	const struct run_opts *o;
+	sd_event *e;
+	char *run_id, *run_dir, *label;
+	char *bindir;
+	uint64_t seed;
+	double duration;
+	enum sc_stop_on stop_on;
+	uint64_t t0_mono, t0_real;
+
+	struct kd_detector *det;
+	struct kmsg_watch *kmsg;
+	FILE *console;
+	FILE *stats;
+	unsigned n_reports, n_failures;
+	bool matched;
+	char *first_failure;
+
+	struct kdcg_ctx *cg;
+	struct slice_rt *slices;
+	size_t n_slices;
+	struct kdcg_slice *free_slice;
+	struct mnt *mnts;
+	size_t n_mnts;
+	struct inst *insts;
+	size_t n_insts;
+
+	sd_event_source *tick, *end_timer, *grace_timer, *kill_timer, *sigint, *sigterm;
+	sd_event_source **action_src;
+	bool stopping, done, interrupted, setup_failed;
+	char *stop_reason;
+	char *infra_reason;
+	uint64_t last_ops;
+	double last_ops_t;
+	double ops_per_s;
+	uint64_t oom_kills;
+	bool progress_line;
+};
+
+static double elapsed(struct runner *rn)
+{
+	return (double)(now_usec() - rn->t0_mono) / 1e6;
+}
+
+_printf_(2, 3) static void set_infra(struct runner *rn, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	if (rn->infra_reason)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	rn->infra_reason = m ? m : strdup("kdrill failure");
+}
+
+_printf_(2, 3) static void say(struct runner *rn, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (rn->o->ui == RUN_UI_QUIET)
+		return;
+	if (rn->progress_line) {
+		fputs("\r\033[K", stderr);
+		rn->progress_line = false;
+	}
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static void begin_stop(struct runner *rn, const char *why);
+
+/* ---- kernel log ------------------------------------------------------------------ */
+
+static void on_report(const struct kd_report *r, bool first, void *userdata)
+{
+	struct runner *rn = userdata;
+	enum report_role role;
+
+	if (!first)
+		return;
+	rn->n_reports++;
+	role = report_role(rn->sc, r);
+	if (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY)
+		if (report_matches_signature(rn->sc, r))
+			rn->matched = true;
+	if (rn->o->report) {
+		struct json_object *j = kd_report_to_json(r);
+		if (j) {
+			rn->o->report(j, rn->o->userdata);
+			json_object_put(j);
+		}
+	}
+	if (role != ROLE_FAILURE) {
+		if (r->cls != KD_CLASS_OOM)
+			say(rn, "kdrill: %s (%s: information)", r->title,
+			    role == ROLE_ALLOWED ? "allowed" : kd_class_name(r->cls));
+		return;
+	}
+	rn->n_failures++;
+	say(rn, "kdrill: kernel report: %s", r->title);
+	if (!rn->first_failure)
+		rn->first_failure = strdup(r->title);
+	if (rn->stop_on == SC_STOP_FIRST && !rn->stopping) {
+		_cleanup_free_ char *why = strdupf("kernel report: %s", r->title);
+		begin_stop(rn, why ? why : "kernel report");
+	}
+}
+
+static void on_kernel_line(const char *line, size_t len, void *userdata)
+{
+	struct runner *rn = userdata;
+
+	if (rn->console) {
+		fwrite(line, 1, len, rn->console);
+		fflush(rn->console);
+	}
+	kd_detector_feed(rn->det, line, len);
+}
+
+static int replay(struct runner *rn)
+{
+	int r;
+
+	if (rn->o->replay_console) {
+		_cleanup_free_ char *buf = NULL;
+		size_t len;
+		if ((r = read_full_file(rn->o->replay_console, &buf, &len)) < 0) {
+			set_infra(rn, "--replay-console %s: %s", rn->o->replay_console,
+				  strerror(-r));
+			return r;
+		}
+		if (rn->console) {
+			fwrite(buf, 1, len, rn->console);
+			fflush(rn->console);
+		}
+		kd_detector_feed(rn->det, buf, len);
+		kd_detector_flush(rn->det);
+	}
+	if (rn->o->replay_kmsg) {
+		_cleanup_free_ char *buf = NULL;
+		size_t len;
+		struct kmsg_watch *w = NULL;
+		if ((r = read_full_file(rn->o->replay_kmsg, &buf, &len)) < 0) {
+			set_infra(rn, "--replay-kmsg %s: %s", rn->o->replay_kmsg, strerror(-r));
+			return r;
+		}
+		if ((r = kmsg_watch_new(&w, NULL, NULL, on_kernel_line, rn)) < 0)
+			return r;
+		r = kmsg_watch_feed_text(w, buf, len);
+		kmsg_watch_free(w);
+		kd_detector_flush(rn->det);
+	}
+	return 0;
+}
+
+/* ---- reproducer output ------------------------------------------------------------ */
+
+static const char *jstr(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+	return json_object_object_get_ex(o, k, &v) && json_object_is_type(v, json_type_string)
+		   ? json_object_get_string(v)
+		   : NULL;
+}
+
+static uint64_t ju64(struct json_object *o, const char *k)
+{
+	struct json_object *v;
+	if (!json_object_object_get_ex(o, k, &v))
+		return 0;
+	int64_t x = json_object_get_int64(v);
+	return x > 0 ? (uint64_t)x : 0;
+}
+
+static void handle_line(struct inst *in, const char *line)
+{
+	struct json_object *o;
+	const char *rec;
+
+	if (in->pr->kind != SC_REPRO || line[0] != '{')
+		return;
+	o = json_tokener_parse(line);
+	if (!o)
+		return;
+	rec = jstr(o, "record");
+	if (rec && !strcmp(rec, "progress")) {
+		in->ops_cur = ju64(o, "ops");
+	} else if (rec && !strcmp(rec, "result")) {
+		in->ops_done += ju64(o, "ops");
+		in->ops_cur = 0;
+		in->results++;
+		json_object_put(in->result);
+		in->result = json_object_get(o);
+		if ((rec = jstr(o, "status")) && !strcmp(rec, "anomaly"))
+			in->anomaly = true;
+	}
+	json_object_put(o);
+}
+
+static void read_output(struct inst *in)
+{
+	char buf[8192];
+	ssize_t n;
+
+	if (in->fd < 0) {
+		in->fd = open(in->out_path, O_RDONLY | O_CLOEXEC);
+		if (in->fd < 0)
+			return;
+	}
+	while ((n = pread(in->fd, buf, sizeof(buf), in->off)) > 0) {
+		char *p = buf, *end = buf + n, *nl;
+		in->off += n;
+		while (p < end) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			size_t l = nl ? (size_t)(nl - p) : (size_t)(end - p);
+			/* append to the partial line (unbounded lines are capped at 1 MiB) */
+			if (in->partial_len + l < (1u << 20)) {
+				char *np = realloc(in->partial, in->partial_len + l + 1);
+				if (np) {
+					memcpy(np + in->partial_len, p, l);
+					in->partial_len += l;
+					np[in->partial_len] = 0;
+					in->partial = np;
+				}
+			}
+			if (!nl)
+				break;
+			if (in->partial)
+				handle_line(in, in->partial);
+			free(in->partial);
+			in->partial = NULL;
+			in->partial_len = 0;
+			p = nl + 1;
+		}
+	}
+}
+
+static uint64_t total_ops(struct runner *rn)
+{
+	uint64_t s = 0;
+	for (size_t i = 0; i < rn->n_insts; i++)
+		s += rn->insts[i].ops_done + rn->insts[i].ops_cur;
+	return s;
+}
+
+static unsigned total_restarts(struct runner *rn)
+{
+	unsigned s = 0;
+	for (size_t i = 0; i < rn->n_insts; i++)
+		s += rn->insts[i].restarts;
+	return s;
+}
+
+/* ---- units ------------------------------------------------------------------------ */
+
+static bool all_done(struct runner *rn, bool repro_only)
+{
+	for (size_t i = 0; i < rn->n_insts; i++) {
+		if (repro_only && rn->insts[i].pr->kind != SC_REPRO)
+			continue;
+		if (!rn->insts[i].done)
+			return false;
+	}
+	return true;
+}
+
+static void finish_if_done(struct runner *rn)
+{
+	if (rn->stopping && all_done(rn, false))
+		rn->done = true;
+}
+
+static void note_exit(struct inst *in, int code)
+{
+	struct runner *rn = in->rn;
+	char key[16];
+	struct json_object *c;
+
+	in->exits++;
+	in->last_exit = code;
+	snprintf(key, sizeof(key), "%d", code);
+	if (!in->exit_codes)
+		in->exit_codes = json_object_new_object();
+	if (json_object_object_get_ex(in->exit_codes, key, &c))
+		json_object_set_int(c, json_object_get_int(c) + 1);
+	else
+		json_object_object_add(in->exit_codes, key, json_object_new_int(1));
+	if (code == 0 || code >= 128)
+		return; /* clean, or killed (OOM killer, our stop) */
+	if (in->pr->kind == SC_REPRO) {
+		if (code == 1) {
+			in->anomaly = true;
+			say(rn, "kdrill: %s exited 1 (anomaly)", in->label);
+		} else if (!in->infra) {
+			in->infra = strdupf("%s exited %d (%s)", in->label, code,
+					    code == 3	  ? "environment unsuitable"
+					    : code == 2	  ? "usage error"
+					    : code == 127 ? "cannot execute"
+							  : "error");
+		}
+		return;
+	}
+	if (rn->stopping)
+		return; /* loads die in many ways when stopped */
+	if (in->pr->on_fail == SC_FAIL_ANOMALY) {
+		in->anomaly = true;
+		say(rn, "kdrill: load %s exited %d (anomaly)", in->label, code);
+	} else if (in->pr->on_fail == SC_FAIL_INFRA && !in->infra)
+		in->infra = strdupf("load %s exited %d", in->label, code);
+}
+
+static void on_unit(struct kdcg_unit *u, enum kdcg_unit_event ev, void *userdata)
+{
+	struct inst *in = userdata;
+	struct runner *rn = in->rn;
+	struct kdcg_unit_status st = {0};
+
+	kdcg_unit_status(u, &st);
+	read_output(in);
+	switch (ev) {
+	case KDCG_UNIT_EXITED:
+		note_exit(in, st.last_exit);
+		free(in->last_result_kind);
+		in->last_result_kind = st.last_result ? strdup(st.last_result) : NULL;
+		/* an incarnation ended without a result record: its progress counts */
+		in->ops_done += in->ops_cur;
+		in->ops_cur = 0;
+		break;
+	case KDCG_UNIT_RESTARTED:
+		in->restarts = st.restarts > in->restarts ? st.restarts : in->restarts + 1;
+		break;
+	case KDCG_UNIT_DONE:
+		if (st.restarts > in->restarts)
+			in->restarts = st.restarts;
+		in->done = true;
+		in->unit = NULL; /* kdcg keeps it until the slice goes */
+		if (!rn->stopping && all_done(rn, true))
+			begin_stop(rn, "reproducers finished");
+		if (!rn->stopping && in->infra)
+			begin_stop(rn, in->infra);
+		if (!rn->stopping && in->anomaly && rn->stop_on == SC_STOP_FIRST)
+			begin_stop(rn, "reproducer anomaly");
+		finish_if_done(rn);
+		break;
+	}
+}
+
+static void stop_units(struct runner *rn, bool loads_and_restarting_only)
+{
+	for (size_t i = 0; i < rn->n_insts; i++) {
+		struct inst *in = &rn->insts[i];
+		if (in->done || !in->unit)
+			continue;
+		if (loads_and_restarting_only && in->pr->kind == SC_REPRO &&
+		    in->pr->restart == KDCG_RESTART_NO)
+			continue;
+		kdcg_unit_stop(in->unit);
+	}
+}
+
+static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct runner *rn = userdata;
+	(void)s;
+	(void)usec;
+	/* units that ignore SIGTERM+SIGKILL are gone by now or stuck in the kernel (D):
+	 * give up waiting, teardown kills what is left */
+	say(rn, "kdrill: units did not stop in time; tearing down");
+	for (size_t i = 0; i < rn->n_insts; i++)
+		if (!rn->insts[i].done)
+			set_infra(rn, "%s did not stop (stuck in the kernel?)", rn->insts[i].label);
+	rn->done = true;
+	return 0;
+}
+
+static int on_grace(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct runner *rn = userdata;
+	(void)s;
+	(void)usec;
+	stop_units(rn, false);
+	return 0;
+}
+
+static void begin_stop(struct runner *rn, const char *why)
+{
+	if (rn->stopping)
+		return;
+	rn->stopping = true;
+	free(rn->stop_reason);
+	rn->stop_reason = strdup(why);
+	if (strcmp(why, "duration"))
+		say(rn, "kdrill: stopping: %s", why);
+	/* at the duration, reproducers that stop by themselves get the grace period */
+	stop_units(rn, !strcmp(why, "duration"));
+	sd_event_add_time_relative(rn->e, &rn->grace_timer, CLOCK_MONOTONIC,
+				   (uint64_t)(rn->sc->grace * 1e6), 0, on_grace, rn);
+	sd_event_add_time_relative(rn->e, &rn->kill_timer, CLOCK_MONOTONIC,
+				   (uint64_t)((rn->sc->grace + 10) * 1e6), 0, on_kill_timer, rn);
+	finish_if_done(rn);
+}
+
+static int on_end(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	(void)s;
+	(void)usec;
+	begin_stop(userdata, "duration");
+	return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct runner *rn = userdata;
+	(void)s;
+	if (rn->interrupted) { /* second signal: stop waiting */
+		rn->done = true;
+		return 0;
+	}
+	rn->interrupted = true;
+	set_infra(rn, "interrupted (%s)", si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+	begin_stop(rn, "interrupted");
+	return 0;
+}
+
+/* ---- stats and progress ------------------------------------------------------------ */
+
+static void sample(struct runner *rn)
+{
+	double t = elapsed(rn);
+	uint64_t oom = 0;
+
+	for (size_t i = 0; i < rn->n_slices; i++) {
+		struct slice_rt *s = &rn->slices[i];
+		struct kdcg_stats st;
+		unsigned restarts = 0, running = 0;
+
+		if (!s->s || kdcg_slice_stats(s->s, &st) < 0)
+			continue;
+		s->last = st;
+		s->have_stats = true;
+		oom += st.oom_kill;
+		for (size_t k = 0; k < rn->n_insts; k++)
+			if (rn->insts[k].slice_idx == (int)i) {
+				restarts += rn->insts[k].restarts;
+				running += !rn->insts[k].done;
+			}
+		if (rn->stats)
+			fprintf(rn->stats,
+				"{\"t\":%.1f,\"slice\":\"%s\",\"memory_current\":%llu,"
+				"\"memory_peak\":%llu,\"memory_max\":%llu,\"oom\":%llu,"
+				"\"oom_kill\":%llu,\"pids\":%u,\"restarts\":%u,\"running\":%u}\n",
+				t, s->name, (unsigned long long)st.memory_current,
+				(unsigned long long)st.memory_peak,
+				(unsigned long long)st.memory_max, (unsigned long long)st.oom,
+				(unsigned long long)st.oom_kill, st.n_pids, restarts, running);
+	}
+	if (rn->stats)
+		fflush(rn->stats);
+	if (oom > rn->oom_kills)
+		rn->oom_kills = oom;
+}
+
+static void progress(struct runner *rn, bool final)
+{
+	double t = elapsed(rn);
+	uint64_t ops = total_ops(rn);
+	unsigned running = 0;
+	struct run_progress p;
+
+	for (size_t i = 0; i < rn->n_insts; i++)
+		running += !rn->insts[i].done;
+	if (t - rn->last_ops_t >= 0.5) {
+		rn->ops_per_s =
+		    ops >= rn->last_ops ? (double)(ops - rn->last_ops) / (t - rn->last_ops_t) : 0;
+		rn->last_ops = ops;
+		rn->last_ops_t = t;
+	}
+	p = (struct run_progress){.run_id = rn->run_id,
+				  .scenario = rn->label,
+				  .elapsed = t,
+				  .total = rn->duration,
+				  .ops = ops,
+				  .ops_per_s = rn->ops_per_s,
+				  .oom_kills = rn->oom_kills,
+				  .restarts = total_restarts(rn),
+				  .reports = rn->n_reports,
+				  .failures = rn->n_failures,
+				  .running = running};
+	if (rn->o->progress)
+		rn->o->progress(&p, rn->o->userdata);
+	if (final)
+		return;
+	if (rn->o->ui == RUN_UI_TTY) {
+		fprintf(
+		    stderr,
+		    "\r\033[K%s  %3.0f/%.0fs  ops/s %-8.0f ops %-10llu OOM kills %-5llu restarts "
+		    "%-5llu reports %u%s",
+		    rn->label, t, rn->duration, p.ops_per_s, (unsigned long long)ops,
+		    (unsigned long long)p.oom_kills, (unsigned long long)p.restarts, p.reports,
+		    rn->stopping ? "  (stopping)" : "");
+		rn->progress_line = true;
+	} else if (rn->o->ui == RUN_UI_PLAIN && ((int)t % 10 == 0)) {
+		fprintf(stderr,
+			"kdrill: %s %.0f/%.0fs ops/s %.0f ops %llu oom_kills %llu restarts %llu "
+			"reports %u\n",
+			rn->label, t, rn->duration, p.ops_per_s, (unsigned long long)ops,
+			(unsigned long long)p.oom_kills, (unsigned long long)p.restarts, p.reports);
+	}
+}
+
+static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct runner *rn = userdata;
+
+	for (size_t i = 0; i < rn->n_insts; i++)
+		read_output(&rn->insts[i]);
+	if (rn->kmsg)
+		kmsg_watch_drain(rn->kmsg);
+	kd_detector_flush(rn->det);
+	sample(rn);
+	progress(rn, false);
+	sd_event_source_set_time(s, usec + 1000000);
+	sd_event_source_set_enabled(s, SD_EVENT_ON); /* time sources are one-shot */
+	return 0;
+}
+
+/* ---- actions ------------------------------------------------------------------------ */
+
+static struct mnt *find_mnt(struct runner *rn, const char *fsname)
+{
+	for (size_t i = 0; i < rn->n_mnts; i++)
+		if (!strcmp(rn->mnts[i].fs->name, fsname))
+			return &rn->mnts[i];
+	return NULL;
+}
+
+static int dm_resume(struct mnt *m)
+{
+	char *argv[] = {"dmsetup", "resume", m->dm_name, NULL};
+	int r = run_argv(argv, NULL, 60 * 1000000ULL);
+	if (r == 0)
+		m->suspended = false;
+	return r;
+}
+
+static int on_resume(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct mnt *m = userdata;
+	(void)usec;
+	if (m->suspended)
+		dm_resume(m);
+	sd_event_source_disable_unref(s);
+	return 0;
+}
+
+struct action_rt {
+	struct runner *rn;
+	const struct sc_action *a;
+};
+
+static int run_action(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct action_rt *ar = userdata;
+	struct runner *rn = ar->rn;
+	const struct sc_action *a = ar->a;
+	int r = 0;
+
+	if (rn->stopping)
+		return 0;
+	switch (a->op) {
+	case SC_ACT_DROP_CACHES:
+		r = write_string_file("/proc/sys/vm/drop_caches", a->arg);
+		break;
+	case SC_ACT_SYSRQ:
+		say(rn, "kdrill: action %s: sysrq %s", a->name, a->arg);
+		r = write_string_file("/proc/sysrq-trigger", a->arg);
+		break;
+	case SC_ACT_DM_SUSPEND: {
+		struct mnt *m = find_mnt(rn, a->fs);
+		char *argv[] = {"dmsetup", "suspend", "--nolockfs", m ? m->dm_name : NULL, NULL};
+		if (!m || !m->dm_name) {
+			r = -ENODEV;
+			break;
+		}
+		say(rn, "kdrill: action %s: dmsetup suspend --nolockfs %s for %.0fs", a->name,
+		    m->dm_name, a->hold);
+		r = run_argv(argv, NULL, 60 * 1000000ULL);
+		if (r == 0) {
+			m->suspended = true;
+			sd_event_add_time_relative(rn->e, NULL, CLOCK_MONOTONIC,
+						   (uint64_t)(a->hold * 1e6), 0, on_resume, m);
+		}
+		break;
+	}
+	}
+	if (r != 0)
+		say(rn, "kdrill: action %s failed: %s", a->name,
+		    r < 0 ? strerror(-r) : "non-zero exit");
+	if (a->every > 0) {
+		sd_event_source_set_time(s, usec + (uint64_t)(a->every * 1e6));
+		sd_event_source_set_enabled(s, SD_EVENT_ON);
+	} else
+		sd_event_source_set_enabled(s, SD_EVENT_OFF);
+	return 0;
+}
+
+/* ---- storage ------------------------------------------------------------------------ */
+
+static int mkfs(struct runner *rn, struct mnt *m)
+{
+	_cleanup_strv_ char **argv = NULL;
+	_cleanup_free_ char *prog = strdupf("mkfs.%s", m->fs->type);
+	_cleanup_free_ char *out = NULL;
+	int r;
+
+	if (!prog || strv_extend(&argv, prog) < 0)
+		return -ENOMEM;
+	if (startswith(m->fs->type, "ext")) {
+		if (strv_extend(&argv, "-q") < 0 || strv_extend(&argv, "-F") < 0)
+			return -ENOMEM;
+	} else if (!strcmp(m->fs->type, "xfs")) {
+		if (strv_extend(&argv, "-q") < 0 || strv_extend(&argv, "-f") < 0)
+			return -ENOMEM;
+	}
+	STRV_FOREACH (x, m->fs->mkfs_opts)
+		if (strv_extend(&argv, *x) < 0)
+			return -ENOMEM;
+	if (strv_extend(&argv, m->dev) < 0)
+		return -ENOMEM;
+	r = run_argv(argv, &out, 300 * 1000000ULL);
+	if (r != 0) {
+		set_infra(rn, "%s %s failed (%s)", prog, m->dev,
+			  r < 0 ? strerror(-r) : "non-zero exit");
+		return r < 0 ? r : -EIO;
+	}
+	return 0;
+}
+
+static int do_mount(struct runner *rn, struct mnt *m, const char *type, const char *src)
+{
+	_cleanup_strv_ char **argv = NULL;
+	int r;
+
+	if (mkdir(m->path, 0755) < 0 && errno != EEXIST) {
+		set_infra(rn, "mkdir %s: %m", m->path);
+		return -errno;
+	}
+	m->made_dir = true;
+	if (strv_extend(&argv, "mount") < 0 || strv_extend(&argv, "-t") < 0 ||
+	    strv_extend(&argv, type) < 0)
+		return -ENOMEM;
+	if (m->fs->mount_opts &&
+	    (strv_extend(&argv, "-o") < 0 || strv_extend(&argv, m->fs->mount_opts) < 0))
+		return -ENOMEM;
+	if (strv_extend(&argv, src) < 0 || strv_extend(&argv, m->path) < 0)
+		return -ENOMEM;
+	r = run_argv(argv, NULL, 120 * 1000000ULL);
+	if (r != 0) {
+		set_infra(rn, "mount -t %s %s%s %s %s failed", type, m->fs->mount_opts ? "-o " : "",
+			  m->fs->mount_opts ? m->fs->mount_opts : "", src, m->path);
+		return r < 0 ? r : -EIO;
+	}
+	m->mounted = true;
+	return 0;
+}
+
+static int setup_storage(struct runner *rn)
+{
+	const struct scenario *sc = rn->sc;
+	size_t next_dev = 0;
+	int r;
+
+	rn->mnts = calloc(sc->n_fs ? sc->n_fs : 1, sizeof(*rn->mnts));
+	if (!rn->mnts)
+		return -ENOMEM;
+	/* local filesystems first, NFS (which exports one of them) after */
+	for (int pass = 0; pass < 2; pass++)
+		for (size_t i = 0; i < sc->n_fs; i++) {
+			const struct sc_fs *fs = &sc->fs[i];
+			bool nfs = !strcmp(fs->type, "nfs");
+			struct mnt *m;
+
+			if (nfs != (pass == 1))
+				continue;
+			m = &rn->mnts[rn->n_mnts++];
+			m->fs = fs;
+			m->loop_fd = -1;
+			m->path = rn->o->host ? strdupf("%s/kdrill-%d-%s", rn->o->scratch,
+							(int)getpid(), fs->name)
+					      : strdupf("%s/%s", rn->o->scratch, fs->name);
+			if (!m->path)
+				return -ENOMEM;
+			if (nfs) {
+				struct mnt *srv = find_mnt(rn, fs->server);
+				_cleanup_free_ char *src = NULL, *fsid = NULL;
+				char *start[] = {"systemctl", "start", "nfs-server", NULL};
+				if (!srv || !srv->mounted)
+					return -ENODEV;
+				if ((r = run_argv(start, NULL, 60 * 1000000ULL)) != 0) {
+					set_infra(rn, "systemctl start nfs-server failed");
+					return -EIO;
+				}
+				src = strdupf("127.0.0.1:%s", srv->path);
+				fsid = strdupf(
+				    "rw,no_root_squash,insecure,no_subtree_check,fsid=%zu", i + 1);
+				if (!src || !fsid)
+					return -ENOMEM;
+				char *exp[] = {"exportfs", "-i", "-o", fsid, src, NULL};
+				if ((r = run_argv(exp, NULL, 60 * 1000000ULL)) != 0) {
+					set_infra(rn, "exportfs %s failed", src);
+					return -EIO;
+				}
+				srv->exported = true;
+				if ((r = do_mount(rn, m, "nfs", src)) < 0)
+					return r;
+				continue;
+			}
+			if (rn->o->devices) {
+				if (!rn->o->devices[next_dev]) {
+					set_infra(rn, "[fs.%s]: no scratch disk left (%zu given)",
+						  fs->name, next_dev);
+					return -ENODEV;
+				}
+				m->dev = strdup(rn->o->devices[next_dev++]);
+				if (!m->dev)
+					return -ENOMEM;
+				if (block_device_busy(m->dev)) {
+					set_infra(rn, "%s is mounted: refusing to mkfs it", m->dev);
+					return -EBUSY;
+				}
+			} else if (rn->o->host) {
+				r = host_loop_create(rn->o->scratch, fs->name, fs->size, &m->dev,
+						     &m->loop_fd);
+				if (r < 0) {
+					set_infra(rn, "loop device for [fs.%s] under %s: %s",
+						  fs->name, rn->o->scratch, strerror(-r));
+					return r;
+				}
+			} else {
+				set_infra(rn, "no devices for [fs.%s]", fs->name);
+				return -ENODEV;
+			}
+			if (fs->dm) {
+				_cleanup_free_ char *out = NULL, *table = NULL, *dmdev = NULL;
+				char *gs[] = {"blockdev", "--getsz", m->dev, NULL};
+				if (run_argv(gs, &out, 30 * 1000000ULL) != 0) {
+					set_infra(rn, "blockdev --getsz %s failed", m->dev);
+					return -EIO;
+				}
+				m->dm_name = strdupf("kdrill-%d-%s", (int)getpid(), fs->name);
+				table = strdupf("0 %s linear %s 0", strstrip(out), m->dev);
+				if (!m->dm_name || !table)
+					return -ENOMEM;
+				char *cr[] = {"dmsetup", "create", m->dm_name,
+					      "--table", table,	   NULL};
+				if (run_argv(cr, NULL, 60 * 1000000ULL) != 0) {
+					set_infra(rn, "dmsetup create %s failed", m->dm_name);
+					free(m->dm_name);
+					m->dm_name = NULL;
+					return -EIO;
+				}
+				dmdev = strdupf("/dev/mapper/%s", m->dm_name);
+				if (!dmdev)
+					return -ENOMEM;
+				free(m->dev);
+				m->dev = TAKE_PTR(dmdev);
+			}
+			if ((r = mkfs(rn, m)) < 0)
+				return r;
+			if ((r = do_mount(rn, m, fs->type, m->dev)) < 0)
+				return r;
+		}
+	return 0;
+}
+
+static void teardown_storage(struct runner *rn)
+{
+	/* reverse order: NFS client mounts before the exported filesystems */
+	for (size_t k = rn->n_mnts; k-- > 0;) {
+		struct mnt *m = &rn->mnts[k];
+		if (m->suspended)
+			dm_resume(m);
+		if (m->mounted) {
+			int tries;
+			for (tries = 0; tries < 50; tries++) {
+				if (umount2(m->path, 0) == 0 || errno == EINVAL || errno == ENOENT)
+					break;
+				usleep(100000);
+			}
+			if (tries == 50) {
+				say(rn, "kdrill: umount %s: %m; detaching lazily", m->path);
+				umount2(m->path, MNT_DETACH);
+			}
+			m->mounted = false;
+		}
+		if (m->exported) {
+			_cleanup_free_ char *src = strdupf("127.0.0.1:%s", m->path);
+			char *argv[] = {"exportfs", "-u", src, NULL};
+			if (src)
+				run_argv(argv, NULL, 60 * 1000000ULL);
+			m->exported = false;
+		}
+		if (m->dm_name) {
+			char *argv[] = {"dmsetup", "remove", "--retry", m->dm_name, NULL};
+			run_argv(argv, NULL, 60 * 1000000ULL);
+			free(m->dm_name);
+			m->dm_name = NULL;
+		}
+		if (m->loop_fd >= 0) {
+			host_loop_detach(m->loop_fd);
+			m->loop_fd = -1;
+		}
+		if (m->made_dir && m->path) {
+			rmdir(m->path);
+			m->made_dir = false;
+		}
+		free(m->dev);
+		free(m->path);
+		m->dev = m->path = NULL;
+	}
+	free(rn->mnts);
+	rn->mnts = NULL;
+	rn->n_mnts = 0;
+}
+
+/* ---- slices and units ---------------------------------------------------------------- */
+
+static int setup_slices(struct runner *rn)
+{
+	const struct scenario *sc = rn->sc;
+	size_t n = 0;
+	int r;
+
+	r = kdcg_open(&rn->cg, rn->o->cg_backend, rn->e);
+	if (r < 0) {
+		set_infra(rn, "cgroups: %s",
+			  kdcg_last_error(NULL) ? kdcg_last_error(NULL) : strerror(-r));
+		return r;
+	}
+	kdcg_reap_leftovers(rn->cg);
+	for (size_t i = 0; i < sc->n_slices; i++)
+		n += sc->slices[i].count;
+	rn->slices = calloc(n ? n : 1, sizeof(*rn->slices));
+	if (!rn->slices)
+		return -ENOMEM;
+	for (size_t i = 0; i < sc->n_slices; i++)
+		for (unsigned k = 0; k < sc->slices[i].count; k++) {
+			struct slice_rt *s = &rn->slices[rn->n_slices];
+			s->sc = &sc->slices[i];
+			s->name = sc->slices[i].count > 1 ? strdupf("%s-%u", sc->slices[i].name, k)
+							  : strdup(sc->slices[i].name);
+			if (!s->name)
+				return -ENOMEM;
+			rn->n_slices++;
+			r = kdcg_slice_new(rn->cg, NULL, s->name, &sc->slices[i].limits, &s->s);
+			if (r < 0) {
+				set_infra(rn, "slice %s: %s", s->name,
+					  kdcg_last_error(rn->cg) ? kdcg_last_error(rn->cg)
+								  : strerror(-r));
+				return r;
+			}
+		}
+	/* a slice without limits for what runs outside the scenario's slices */
+	for (size_t i = 0; i < sc->n_procs; i++)
+		if (!sc->procs[i].slice && !rn->free_slice) {
+			static const struct kdcg_limits none;
+			r = kdcg_slice_new(rn->cg, NULL, "free", &none, &rn->free_slice);
+			if (r < 0) {
+				set_infra(rn, "slice free: %s",
+					  kdcg_last_error(rn->cg) ? kdcg_last_error(rn->cg)
+								  : strerror(-r));
+				return r;
+			}
+		}
+	return 0;
+}
+
+static int find_bindir(struct runner *rn)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	char *s;
+
+	if (rn->o->bindir)
+		return (rn->bindir = strdup(rn->o->bindir)) ? 0 : -ENOMEM;
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n <= 0)
+		return -errno;
+	exe[n] = 0;
+	s = strrchr(exe, '/');
+	if (s)
+		*s = 0;
+	return (rn->bindir = strdup(exe)) ? 0 : -ENOMEM;
+}
+
+static int build_argv(struct runner *rn, struct inst *in, const char *dir, unsigned global_idx,
+		      const char *slice_name, char ***ret)
+{
+	const struct sc_proc *pr = in->pr;
+	_cleanup_strv_ char **argv = NULL, **vars = NULL;
+	char num[64];
+	double dur = rn->duration;
+	int r;
+
+	if (pr->kind == SC_REPRO && pr->restart != KDCG_RESTART_NO)
+		dur += rn->sc->grace; /* we stop restarting units at the duration */
+#define VAR(fmt, ...)                                                                              \
+	do {                                                                                       \
+		char *_v = strdupf(fmt, __VA_ARGS__);                                              \
+		if (!_v || strv_push(&vars, _v) < 0) {                                             \
+			free(_v);                                                                  \
+			return -ENOMEM;                                                            \
+		}                                                                                  \
+	} while (0)
+	VAR("dir=%s", dir);
+	VAR("mnt=%s", dir); /* replaced below */
+	VAR("duration=%.0f", ceil(dur));
+	VAR("instance=%u", global_idx);
+	VAR("seed=%llu", (unsigned long long)(rn->seed + global_idx));
+	VAR("slice=%s", slice_name ? slice_name : "free");
+	VAR("engine=%s", in->engine ? in->engine : "libaio");
+	VAR("bindir=%s", rn->bindir);
+	VAR("run_dir=%s", rn->run_dir);
+#undef VAR
+	{
+		const char *fsname = pr->fs ? pr->fs : rn->sc->n_fs ? rn->sc->fs[0].name : NULL;
+		struct mnt *m = fsname ? find_mnt(rn, fsname) : NULL;
+		free(vars[1]);
+		vars[1] = strdupf("mnt=%s", m ? m->path : dir);
+		if (!vars[1])
+			return -ENOMEM;
+	}
+	if (pr->kind == SC_REPRO) {
+		_cleanup_free_ char *prog = strdupf("%s/%s", rn->bindir, pr->program);
+		if (!prog || strv_extend(&argv, prog) < 0 || strv_extend(&argv, "--dir") < 0 ||
+		    strv_extend(&argv, dir) < 0 || strv_extend(&argv, "--json") < 0 ||
+		    strv_extend(&argv, "--duration") < 0)
+			return -ENOMEM;
+		snprintf(num, sizeof(num), "%.0f", ceil(dur));
+		if (strv_extend(&argv, num) < 0 || strv_extend(&argv, "--seed") < 0)
+			return -ENOMEM;
+		snprintf(num, sizeof(num), "%llu", (unsigned long long)(rn->seed + global_idx));
+		if (strv_extend(&argv, num) < 0)
+			return -ENOMEM;
+		if (in->engine &&
+		    (strv_extend(&argv, "--engine") < 0 || strv_extend(&argv, in->engine) < 0))
+			return -ENOMEM;
+		if (pr->threads &&
+		    (strv_extend(&argv, "--threads") < 0 || strv_extend(&argv, pr->threads) < 0))
+			return -ENOMEM;
+		if (pr->size &&
+		    (strv_extend(&argv, "--size") < 0 || strv_extend(&argv, pr->size) < 0))
+			return -ENOMEM;
+	} else if (strv_extend(&argv, pr->program) < 0)
+		return -ENOMEM;
+	STRV_FOREACH (a, pr->args) {
+		char *x;
+		if ((r = scenario_expand_runtime(*a, vars, &x)) < 0) {
+			set_infra(rn, "[%s.%s] args: cannot expand '%s'", sc_kind_name(pr->kind),
+				  pr->name, *a);
+			return r;
+		}
+		if (strv_push(&argv, x) < 0) {
+			free(x);
+			return -ENOMEM;
+		}
+	}
+	*ret = TAKE_PTR(argv);
+	return 0;
+}
+
+static int start_units(struct runner *rn)
+{
+	const struct scenario *sc = rn->sc;
+	size_t total = 0, si_base = 0;
+	unsigned global = 0;
+	int r;
+
+	/* count instances */
+	for (size_t i = 0; i < sc->n_procs; i++) {
+		const struct sc_proc *pr = &sc->procs[i];
+		const struct sc_slice *sl = pr->slice ? scenario_slice(sc, pr->slice) : NULL;
+		size_t ne = pr->engines ? strv_length(pr->engines) : 1;
+		total += (size_t)(sl ? sl->count : 1) * ne * pr->instances;
+	}
+	rn->insts = calloc(total ? total : 1, sizeof(*rn->insts));
+	if (!rn->insts)
+		return -ENOMEM;
+	for (size_t i = 0; i < sc->n_procs; i++) {
+		const struct sc_proc *pr = &sc->procs[i];
+		const struct sc_slice *sl = pr->slice ? scenario_slice(sc, pr->slice) : NULL;
+		size_t ne = pr->engines ? strv_length(pr->engines) : 1;
+		unsigned nslices = sl ? sl->count : 1;
+		unsigned n_in_proc = 0;
+
+		/* index of the first runtime slice of this [slice.X] */
+		si_base = 0;
+		if (sl)
+			while (si_base < rn->n_slices && rn->slices[si_base].sc != sl)
+				si_base++;
+		for (unsigned k = 0; k < nslices; k++)
+			for (size_t e = 0; e < ne; e++)
+				for (unsigned j = 0; j < pr->instances; j++) {
+					struct inst *in = &rn->insts[rn->n_insts++];
+					struct slice_rt *srt = sl ? &rn->slices[si_base + k] : NULL;
+					const char *fsname = pr->fs	? pr->fs
+							     : sc->n_fs ? sc->fs[0].name
+									: NULL;
+					struct mnt *m = fsname ? find_mnt(rn, fsname) : NULL;
+					_cleanup_free_ char *dir = NULL;
+					_cleanup_strv_ char **argv = NULL;
+					struct kdcg_unit_spec spec = {0};
+
+					in->rn = rn;
+					in->pr = pr;
+					in->fd = -1;
+					in->last_exit = -1;
+					in->slice_idx = srt ? (int)(si_base + k) : -1;
+					in->label = strdupf("%s-%u", pr->name, n_in_proc++);
+					in->engine = pr->engines ? strdup(pr->engines[e]) : NULL;
+					in->out_path =
+					    strdupf("%s/%s.jsonl", rn->run_dir, in->label);
+					in->err_path =
+					    strdupf("%s/%s.stderr", rn->run_dir, in->label);
+					if (!in->label || !in->out_path || !in->err_path ||
+					    (pr->engines && !in->engine))
+						return -ENOMEM;
+					/* create the output file now: the tick opens it */
+					close(open(in->out_path, O_WRONLY | O_CREAT | O_CLOEXEC,
+						   0644));
+					dir = m ? strdupf("%s/%s", m->path, in->label)
+						: strdupf("%s/%s", rn->run_dir, in->label);
+					if (!dir)
+						return -ENOMEM;
+					if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+						set_infra(rn, "mkdir %s: %m", dir);
+						return -errno;
+					}
+					r = build_argv(rn, in, dir, global++,
+						       srt ? srt->name : NULL, &argv);
+					if (r < 0)
+						return r;
+					spec.argv = argv;
+					spec.cwd = dir;
+					spec.stdout_path = in->out_path;
+					spec.stderr_path = in->err_path;
+					spec.restart = pr->restart;
+					spec.restart_max = pr->restart_max;
+					r = kdcg_unit_start(srt ? srt->s : rn->free_slice,
+							    in->label, &spec, on_unit, in,
+							    &in->unit);
+					if (r < 0) {
+						set_infra(rn, "start %s (%s): %s", in->label,
+							  argv[0],
+							  kdcg_last_error(rn->cg)
+							      ? kdcg_last_error(rn->cg)
+							      : strerror(-r));
+						in->done = true;
+						return r;
+					}
+				}
+	}
+	return 0;
+}
+
+/* ---- verdict ----------------------------------------------------------------------- */
+
+static struct json_object *kernel_json(void)
+{
+	struct utsname u;
+	struct json_object *k = json_object_new_object();
+
+	if (uname(&u) == 0) {
+		json_object_object_add(k, "release", json_object_new_string(u.release));
+		json_object_object_add(k, "version", json_object_new_string(u.version));
+		json_object_object_add(k, "machine", json_object_new_string(u.machine));
+	}
+	return k;
+}
+
+static struct json_object *json_secs(double d)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%.1f", d);
+	return json_object_new_double_s(round(d * 10) / 10, buf);
+}
+
+static const char *role_name(enum report_role r)
+{
+	return r == ROLE_FAILURE ? "failure" : r == ROLE_ALLOWED ? "allowed" : "info";
+}
+
+static int build_verdict(struct runner *rn, struct run_result *res)
+{
+	const struct scenario *sc = rn->sc;
+	struct json_object *v = json_object_new_object(), *params = json_object_new_object();
+	struct json_object *reports = json_object_new_array(), *repros = json_object_new_array();
+	struct json_object *slices = json_object_new_array(), *files = json_object_new_object();
+	struct json_object *counters = json_object_new_object();
+	enum verdict verdict = V_PASS;
+	const struct kd_report *first_fail = NULL;
+	_cleanup_free_ char *reason = NULL;
+	char started[64] = "";
+	unsigned n_anom = 0, n_oom_reports = 0;
+	const char *anom_label = NULL, *infra = rn->infra_reason;
+	double dur = elapsed(rn);
+
+	for (size_t i = 0; i < sc->n_params; i++)
+		json_object_object_add(params, sc->params[i].name,
+				       json_object_new_string(sc->params[i].value));
+	for (size_t i = 0; rn->det && i < kd_detector_n_reports(rn->det); i++) {
+		const struct kd_report *r = kd_detector_report(rn->det, i);
+		enum report_role role = report_role(sc, r);
+		struct json_object *j = kd_report_to_json(r);
+		bool m = (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY) &&
+			 report_matches_signature(sc, r);
+		if (r->cls == KD_CLASS_OOM)
+			n_oom_reports += r->count ? r->count : 1;
+		if (j) {
+			json_object_object_add(j, "role", json_object_new_string(role_name(role)));
+			json_object_object_add(j, "signature_match", json_object_new_boolean(m));
+			json_object_array_add(reports, j);
+		}
+		if (m)
+			rn->matched = true;
+		if (role == ROLE_FAILURE) {
+			enum verdict rv = report_verdict(r);
+			if (!first_fail || rv > report_verdict(first_fail) ||
+			    (rv == report_verdict(first_fail) && m &&
+			     !report_matches_signature(sc, first_fail)))
+				first_fail = r;
+			verdict = verdict_merge(verdict, rv);
+		}
+	}
+	for (size_t i = 0; i < rn->n_insts; i++) {
+		struct inst *in = &rn->insts[i];
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(in->label));
+		json_object_object_add(o, "kind",
+				       json_object_new_string(sc_kind_name(in->pr->kind)));
+		json_object_object_add(o, "program", json_object_new_string(in->pr->program));
+		if (in->engine)
+			json_object_object_add(o, "engine", json_object_new_string(in->engine));
+		if (in->slice_idx >= 0)
+			json_object_object_add(
+			    o, "slice", json_object_new_string(rn->slices[in->slice_idx].name));
+		json_object_object_add(o, "exits", json_object_new_int((int)in->exits));
+		json_object_object_add(o, "last_exit", json_object_new_int(in->last_exit));
+		if (in->exit_codes)
+			json_object_object_add(o, "exit_codes", json_object_get(in->exit_codes));
+		json_object_object_add(o, "restarts", json_object_new_int((int)in->restarts));
+		json_object_object_add(
+		    o, "ops", json_object_new_int64((int64_t)(in->ops_done + in->ops_cur)));
+		json_object_object_add(o, "anomaly", json_object_new_boolean(in->anomaly));
+		json_object_object_add(o, "output",
+				       json_object_new_string(strrchr(in->out_path, '/') + 1));
+		json_object_object_add(o, "stderr",
+				       json_object_new_string(strrchr(in->err_path, '/') + 1));
+		json_object_object_add(o, "result",
+				       in->result ? json_object_get(in->result) : NULL);
+		json_object_array_add(repros, o);
+		if (in->anomaly) {
+			n_anom++;
+			if (!anom_label)
+				anom_label = in->label;
+		}
+		if (in->infra && !infra)
+			infra = in->infra;
+	}
+	for (size_t i = 0; i < rn->n_slices; i++) {
+		struct slice_rt *s = &rn->slices[i];
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "name", json_object_new_string(s->name));
+		if (s->s)
+			json_object_object_add(o, "path",
+					       json_object_new_string(kdcg_slice_path(s->s)));
+		if (s->have_stats) {
+			json_object_object_add(o, "memory_peak",
+					       json_object_new_int64((int64_t)s->last.memory_peak));
+			json_object_object_add(o, "oom_kill",
+					       json_object_new_int64((int64_t)s->last.oom_kill));
+		}
+		json_object_array_add(slices, o);
+	}
+	if (n_anom)
+		verdict = verdict_merge(verdict, V_ANOMALY);
+	if (infra)
+		verdict = verdict_merge(verdict, V_INFRA);
+	if (first_fail && (verdict == V_BUG || verdict == V_HANG || verdict == V_WARN))
+		reason = strdupf("%s%s", first_fail->title,
+				 report_matches_signature(sc, first_fail)
+				     ? " (signature match)"
+				     : " (not the scenario's signature)");
+	else if (verdict == V_ANOMALY)
+		reason = strdupf("reproducer anomaly: %s%s", anom_label,
+				 n_anom > 1 ? " and others" : "");
+	else if (verdict == V_INFRA)
+		reason = strdup(infra);
+	else
+		reason =
+		    strdupf("no kernel report in %.0fs: %llu ops, %llu OOM kills, %u restarts", dur,
+			    (unsigned long long)total_ops(rn),
+			    (unsigned long long)(rn->oom_kills > n_oom_reports ? rn->oom_kills
+									       : n_oom_reports),
+			    total_restarts(rn));
+	format_iso8601(rn->t0_real, started, sizeof(started));
+
+	json_object_object_add(counters, "ops", json_object_new_int64((int64_t)total_ops(rn)));
+	json_object_object_add(
+	    counters, "oom_kills",
+	    json_object_new_int64(
+		(int64_t)(rn->oom_kills > n_oom_reports ? rn->oom_kills : n_oom_reports)));
+	json_object_object_add(counters, "oom_reports", json_object_new_int((int)n_oom_reports));
+	json_object_object_add(counters, "restarts", json_object_new_int((int)total_restarts(rn)));
+	json_object_object_add(counters, "reports", json_object_new_int((int)rn->n_reports));
+	if (rn->kmsg) {
+		uint64_t k, d, l;
+		kmsg_watch_counts(rn->kmsg, &k, &d, &l);
+		json_object_object_add(counters, "kmsg_kernel_records",
+				       json_object_new_int64((int64_t)k));
+		json_object_object_add(counters, "kmsg_dropped_records",
+				       json_object_new_int64((int64_t)d));
+		json_object_object_add(counters, "kmsg_lost", json_object_new_int64((int64_t)l));
+	}
+
+	json_object_object_add(files, "console", json_object_new_string("console.log"));
+	json_object_object_add(files, "stats", json_object_new_string("stats.jsonl"));
+	json_object_object_add(files, "junit", json_object_new_string("junit.xml"));
+
+	json_object_object_add(v, "schema", json_object_new_string(RESULTS_SCHEMA));
+	json_object_object_add(v, "run_id", json_object_new_string(rn->run_id));
+	json_object_object_add(v, "scenario", json_object_new_string(sc->name));
+	json_object_object_add(v, "variant",
+			       sc->variant ? json_object_new_string(sc->variant) : NULL);
+	json_object_object_add(v, "scenario_file", json_object_new_string(sc->path));
+	json_object_object_add(v, "seed_report",
+			       sc->seed ? json_object_new_string(sc->seed) : NULL);
+	json_object_object_add(v, "mode",
+			       json_object_new_string(rn->o->mode_name ? rn->o->mode_name
+						      : rn->o->host    ? "host"
+								       : "vm"));
+	json_object_object_add(v, "params", params);
+	json_object_object_add(v, "kernel", kernel_json());
+	json_object_object_add(v, "verdict", json_object_new_string(verdict_name(verdict)));
+	json_object_object_add(v, "match", json_object_new_boolean(rn->matched));
+	json_object_object_add(v, "reason", json_object_new_string(reason ? reason : ""));
+	json_object_object_add(v, "exit_code", json_object_new_int(verdict_exit_code(verdict)));
+	json_object_object_add(v, "stop_reason",
+			       json_object_new_string(rn->stop_reason ? rn->stop_reason : "setup"));
+	json_object_object_add(v, "started", json_object_new_string(started));
+	json_object_object_add(v, "duration_s", json_secs(dur));
+	json_object_object_add(v, "duration_planned_s", json_secs(rn->duration));
+	json_object_object_add(v, "seed", json_object_new_int64((int64_t)rn->seed));
+	json_object_object_add(v, "counters", counters);
+	json_object_object_add(v, "reports", reports);
+	json_object_object_add(v, "reproducers", repros);
+	json_object_object_add(v, "slices", slices);
+	json_object_object_add(v, "cgroup_backend",
+			       rn->cg ? json_object_new_string(kdcg_backend_name(rn->cg)) : NULL);
+	json_object_object_add(v, "files", files);
+	json_object_object_add(v, "dir", json_object_new_string(rn->run_dir));
+
+	res->verdict = verdict;
+	res->match = rn->matched;
+	res->exit_code = verdict_exit_code(verdict);
+	res->reason = reason ? strdup(reason) : NULL;
+	res->json = v;
+	res->interrupted = rn->interrupted;
+	return 0;
+}
+
+/* ---- main ------------------------------------------------------------------------- */
+
+static void runner_cleanup(struct runner *rn)
+{
+	for (size_t i = 0; i < rn->n_insts; i++) {
+		struct inst *in = &rn->insts[i];
+		free(in->label);
+		free(in->engine);
+		free(in->out_path);
+		free(in->err_path);
+		free(in->partial);
+		free(in->infra);
+		free(in->last_result_kind);
+		json_object_put(in->result);
+		json_object_put(in->exit_codes);
+		if (in->fd >= 0)
+			close(in->fd);
+	}
+	free(rn->insts);
+	for (size_t i = 0; i < rn->n_slices; i++)
+		free(rn->slices[i].name);
+	free(rn->slices);
+	free(rn->action_src);
+	kd_detector_free(rn->det);
+	free(rn->run_id);
+	free(rn->run_dir);
+	free(rn->label);
+	free(rn->bindir);
+	free(rn->first_failure);
+	free(rn->stop_reason);
+	free(rn->infra_reason);
+}
+
+static void teardown_units(struct runner *rn)
+{
+	/* slices go synchronously (SIGKILL everything inside, reap, rmdir) */
+	for (size_t i = 0; i < rn->n_slices; i++)
+		if (rn->slices[i].s) {
+			kdcg_slice_destroy(rn->slices[i].s);
+			rn->slices[i].s = NULL;
+		}
+	if (rn->free_slice) {
+		kdcg_slice_destroy(rn->free_slice);
+		rn->free_slice = NULL;
+	}
+	for (size_t i = 0; i < rn->n_insts; i++)
+		rn->insts[i].unit = NULL;
+}
+
+int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_result *res)
+{
+	struct runner rn_ = {0}, *rn = &rn_;
+	sd_event *own = NULL;
+	struct action_rt *ars = NULL;
+	sigset_t mask, oldmask;
+	bool masked = false;
+	const char *out_dir = o->out_dir ? o->out_dir : results_default_dir();
+	_cleanup_free_ char *console_path = NULL, *stats_path = NULL;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	if (o->host && !sc->host_ok) {
+		res->reason = strdupf("%s: host mode refuses it: %s", sc->name, sc->host_refusal);
+		return -EOPNOTSUPP;
+	}
+	if (o->host && !o->devices && !o->scratch) {
+		res->reason = strdup("host mode needs --scratch DIR");
+		return -EINVAL;
+	}
+	rn->sc = sc;
+	rn->o = o;
+	rn->duration = o->duration > 0 ? o->duration : sc->timeout;
+	rn->stop_on = o->stop_on >= 0 ? (enum sc_stop_on)o->stop_on : sc->stop_on;
+	rn->seed = o->seed;
+	if (!rn->seed) {
+		rn->seed = now_realtime_usec() % 1000000007ULL;
+		if (!rn->seed)
+			rn->seed = 1;
+	}
+	rn->t0_real = now_realtime_usec();
+	rn->label = sc->variant ? strdupf("%s.%s", sc->name, sc->variant) : strdup(sc->name);
+	rn->run_id = rn->label ? results_run_id(rn->label, rn->t0_real) : NULL;
+	rn->run_dir = rn->run_id ? strdupf("%s/%s", out_dir, rn->run_id) : NULL;
+	if (!rn->run_dir) {
+		runner_cleanup(rn);
+		return -ENOMEM;
+	}
+	if ((r = mkdir_p(rn->run_dir, 0755)) < 0) {
+		res->reason = strdupf("cannot create %s: %s", rn->run_dir, strerror(-r));
+		runner_cleanup(rn);
+		return r;
+	}
+	console_path = strdupf("%s/console.log", rn->run_dir);
+	stats_path = strdupf("%s/stats.jsonl", rn->run_dir);
+	if (!console_path || !stats_path) {
+		runner_cleanup(rn);
+		return -ENOMEM;
+	}
+	rn->console = fopen(console_path, "we");
+	rn->stats = fopen(stats_path, "we");
+	if (find_bindir(rn) < 0)
+		set_infra(rn, "cannot find the reproducer directory");
+
+	if (o->event)
+		rn->e = sd_event_ref(o->event);
+	else if ((r = sd_event_new(&own)) < 0) {
+		set_infra(rn, "sd_event_new: %s", strerror(-r));
+	} else
+		rn->e = own;
+	rn->t0_mono = now_usec();
+
+	if ((r = kd_detector_new(&rn->det, on_report, rn)) < 0) {
+		set_infra(rn, "detector: %s", strerror(-r));
+		rn->det = NULL;
+	}
+	if (o->handle_signals && rn->e) {
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGINT);
+		sigaddset(&mask, SIGTERM);
+		sigprocmask(SIG_BLOCK, &mask, &oldmask);
+		masked = true;
+		sd_event_add_signal(rn->e, &rn->sigint, SIGINT, on_signal, rn);
+		sd_event_add_signal(rn->e, &rn->sigterm, SIGTERM, on_signal, rn);
+	}
+	if (!rn->infra_reason && !o->no_kmsg) {
+		r = kmsg_watch_new(&rn->kmsg, rn->e, o->kmsg_path, on_kernel_line, rn);
+		if (r < 0)
+			set_infra(rn, "%s: %s", o->kmsg_path ? o->kmsg_path : "/dev/kmsg",
+				  strerror(-r));
+	}
+	if (!rn->infra_reason)
+		replay(rn);
+	if (o->host && o->scratch && !rn->infra_reason) {
+		if (mkdir_p(o->scratch, 0755) < 0)
+			set_infra(rn, "--scratch %s: %m", o->scratch);
+		else
+			host_reap_leftovers(o->scratch);
+	}
+	say(rn, "kdrill: %s: %s for %.0fs (run %s)", rn->label, o->host ? "host" : "vm",
+	    rn->duration, rn->run_id);
+	if (!rn->infra_reason && setup_storage(rn) < 0)
+		set_infra(rn, "storage setup failed");
+	if (!rn->infra_reason && setup_slices(rn) < 0)
+		set_infra(rn, "slice setup failed");
+	if (!rn->infra_reason && !rn->interrupted && start_units(rn) < 0)
+		set_infra(rn, "starting units failed");
+
+	if (!rn->infra_reason && !rn->interrupted && !(rn->stopping && rn->done)) {
+		sd_event_add_time_relative(rn->e, &rn->tick, CLOCK_MONOTONIC, 1000000, 0, on_tick,
+					   rn);
+		sd_event_add_time_relative(rn->e, &rn->end_timer, CLOCK_MONOTONIC,
+					   (uint64_t)(rn->duration * 1e6), 0, on_end, rn);
+		ars = calloc(sc->n_actions ? sc->n_actions : 1, sizeof(*ars));
+		rn->action_src = calloc(sc->n_actions ? sc->n_actions : 1, sizeof(*rn->action_src));
+		for (size_t i = 0; ars && rn->action_src && i < sc->n_actions; i++) {
+			ars[i].rn = rn;
+			ars[i].a = &sc->actions[i];
+			sd_event_add_time_relative(rn->e, &rn->action_src[i], CLOCK_MONOTONIC,
+						   (uint64_t)(sc->actions[i].at * 1e6) + 1, 0,
+						   run_action, &ars[i]);
+		}
+	} else if (!rn->stopping) {
+		begin_stop(rn, rn->infra_reason ? "setup failed" : "interrupted");
+	}
+	if (rn->infra_reason && !rn->stopping)
+		begin_stop(rn, "setup failed");
+	/* wait for units to finish; setup failures also pass here so started units stop */
+	while (rn->e && !rn->done && rn->n_insts) {
+		r = sd_event_run(rn->e, UINT64_MAX);
+		if (r < 0) {
+			set_infra(rn, "event loop: %s", strerror(-r));
+			break;
+		}
+	}
+	/* final reads */
+	for (size_t i = 0; i < rn->n_insts; i++)
+		read_output(&rn->insts[i]);
+	sample(rn);
+	for (size_t i = 0; rn->action_src && i < sc->n_actions; i++)
+		sd_event_source_disable_unref(rn->action_src[i]);
+	sd_event_source_disable_unref(rn->tick);
+	sd_event_source_disable_unref(rn->end_timer);
+	sd_event_source_disable_unref(rn->grace_timer);
+	sd_event_source_disable_unref(rn->kill_timer);
+	rn->tick = rn->end_timer = rn->grace_timer = rn->kill_timer = NULL;
+	teardown_units(rn);
+	teardown_storage(rn);
+	if (rn->kmsg)
+		kmsg_watch_drain(rn->kmsg);
+	if (rn->det)
+		kd_detector_finish(rn->det);
+	if (rn->progress_line && o->ui == RUN_UI_TTY) {
+		fputs("\r\033[K", stderr);
+		rn->progress_line = false;
+	}
+	progress(rn, true);
+	build_verdict(rn, res);
+	res->run_id = strdup(rn->run_id);
+	res->run_dir = strdup(rn->run_dir);
+	if (rn->console)
+		fclose(rn->console);
+	if (rn->stats)
+		fclose(rn->stats);
+	rn->console = rn->stats = NULL;
+	r = results_write(out_dir, rn->run_dir, res->json);
+
+	if (rn->kmsg) {
+		uint64_t k;
+		kmsg_watch_counts(rn->kmsg, &k, NULL, NULL);
+	}
+	kmsg_watch_free(rn->kmsg);
+	rn->kmsg = NULL;
+	if (rn->cg) {
+		kdcg_close(rn->cg);
+		rn->cg = NULL;
+	}
+	sd_event_source_disable_unref(rn->sigint);
+	sd_event_source_disable_unref(rn->sigterm);
+	if (masked)
+		sigprocmask(SIG_SETMASK, &oldmask, NULL);
+	free(ars);
+	if (rn->e)
+		sd_event_unref(rn->e);
+	runner_cleanup(rn);
+	if (r < 0) {
+		free(res->reason);
+		res->reason = strdupf("writing results: %s", strerror(-r));
+		return r;
+	}
+	return 0;
+}
+
+void run_result_done(struct run_result *r)
+{
+	free(r->reason);
+	free(r->run_id);
+	free(r->run_dir);
+	json_object_put(r->json);
+	memset(r, 0, sizeof(*r));
+}

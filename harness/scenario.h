@@ -1,0 +1,170 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Scenario files (INI, docs/scenarios.md): what to run, where, for how long, and
+ * which kernel report counts as "the bug".  Parsing only: no execution here.
+ *
+ * Values may use ${param} (expanded at load time) and the run-time variables
+ * ${dir} ${mnt} ${duration} ${instance} ${seed} ${slice} ${engine} ${bindir}
+ * ${run_dir} (kept verbatim here, expanded by the runner with scenario_expand_runtime()).
+ */
+#ifndef KDRILL_SCENARIO_H
+#define KDRILL_SCENARIO_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "kdcg.h"
+
+enum sc_stop_on { SC_STOP_FIRST, SC_STOP_NEVER };
+enum sc_kind { SC_REPRO, SC_LOAD };
+/* What a non-zero exit of a load means (reproducers always map 1 -> ANOMALY, 2/3 -> INFRA). */
+enum sc_on_fail { SC_FAIL_INFRA, SC_FAIL_ANOMALY, SC_FAIL_IGNORE };
+enum sc_action_op { SC_ACT_DM_SUSPEND, SC_ACT_SYSRQ, SC_ACT_DROP_CACHES };
+
+struct sc_param {
+	char *name;
+	char *def;	   /* default from the file */
+	char *value;	   /* after variant and --param overrides */
+	char *description; /* may be NULL */
+	bool overridden;
+	unsigned line;
+};
+
+struct sc_variant {
+	char *name;
+	char *description;
+	char **sets; /* "param=value" strv */
+	unsigned line;
+};
+
+struct sc_fs {
+	char *name;
+	char *type;	  /* ext2 ext3 ext4 xfs nfs */
+	char **mkfs_opts; /* extra mkfs arguments (split on spaces) */
+	char *mount_opts; /* -o string, may be NULL */
+	uint64_t size;	  /* bytes (host loop image / minimum disk size) */
+	char *server;	  /* nfs: name of the [fs.X] it exports (loopback server) */
+	char *dm;	  /* "linear": put a device-mapper target under it (VM only) */
+	unsigned line;
+};
+
+struct sc_slice {
+	char *name;
+	struct kdcg_limits limits;
+	unsigned count; /* number of slices NAME-0..NAME-(count-1) */
+	unsigned line;
+};
+
+struct sc_proc {
+	char *name;
+	enum sc_kind kind;
+	char *program;	    /* repro: name under bindir; load: program looked up in PATH */
+	char **args;	    /* extra arguments, each may hold run-time variables */
+	char *slice;	    /* NULL: outside any slice (kdrill's own root slice) */
+	char *fs;	    /* NULL: the first [fs.*] */
+	unsigned instances; /* per slice (a slice with count N gets N x instances) */
+	char **engines;	    /* repro: --engine values, one group of instances each; NULL: none */
+	char *threads;	    /* repro: --threads, NULL: program default */
+	char *size;	    /* repro: --size, NULL: program default */
+	enum kdcg_restart restart;
+	unsigned restart_max;
+	enum sc_on_fail on_fail;
+	bool stop_at_end; /* load: stopped at the duration (default); repro: exits by --duration */
+	unsigned line;
+};
+
+struct sc_action {
+	char *name;
+	enum sc_action_op op;
+	double at;    /* seconds after start */
+	double every; /* 0: once */
+	double hold;  /* dm-suspend: seconds before resume */
+	char *fs;     /* dm-suspend */
+	char *arg;    /* sysrq key, drop-caches value */
+	unsigned line;
+};
+
+struct sc_pattern {
+	char *src;
+	regex_t re;
+	unsigned line;
+};
+
+struct sc_vm {
+	double hung_task_timeout; /* 0: VM default */
+	char **cmdline;		  /* extra kernel command line words */
+	bool panic_on_warn, oops_panic;
+	unsigned disks; /* scratch disks wanted, 0: one per non-nfs [fs] */
+	unsigned cpus;
+	uint64_t memory;
+	unsigned line;
+};
+
+struct scenario {
+	char *path;
+	char *name;
+	char *variant; /* NULL when the file has no variants */
+	char *description;
+	char *seed;	/* seed report id ("000"), may be NULL */
+	double timeout; /* default duration, seconds */
+	double grace;	/* after the duration: reproducers get this long to exit */
+	enum sc_stop_on stop_on;
+	bool host_ok;
+	char *host_refusal; /* why host mode cannot run it (NULL if host_ok) */
+
+	struct sc_pattern *signature; /* title regexes */
+	size_t n_signature;
+	struct sc_pattern *signature_frame; /* frame/stack regexes */
+	size_t n_signature_frame;
+	unsigned signature_classes; /* bitmask of 1u << enum kd_class */
+	struct sc_pattern *allow;   /* expected noise: title regexes */
+	size_t n_allow;
+	unsigned allow_classes;
+
+	struct sc_param *params;
+	size_t n_params;
+	struct sc_variant *variants;
+	size_t n_variants;
+	struct sc_fs *fs;
+	size_t n_fs;
+	struct sc_slice *slices;
+	size_t n_slices;
+	struct sc_proc *procs;
+	size_t n_procs;
+	struct sc_action *actions;
+	size_t n_actions;
+	struct sc_vm vm;
+};
+
+/* Load and validate.  name_or_path: a file path (contains '/' or ends in .ini) or a
+ * scenario name looked up with scenario_find(); "NAME:VARIANT" picks a variant (the
+ * default is the first one).  overrides: "k=v" strv (--param).  On error returns a
+ * negative errno and *errmsg = "file:line: key: why" (caller frees); -ENOENT for an
+ * unknown scenario, -EINVAL for a bad file or parameter. */
+int scenario_load(const char *name_or_path, char *const *overrides, struct scenario **ret,
+		  char **errmsg);
+void scenario_free(struct scenario *sc);
+static inline void scenario_freep(struct scenario **sc)
+{
+	if (*sc)
+		scenario_free(*sc);
+}
+
+/* Directories searched for NAME.ini: $KDRILL_SCENARIOS (':'-separated), then
+ * <datadir>/harness/scenarios. */
+int scenario_find(const char *name, char **ret_path);
+/* All scenario files found (sorted, first of each name wins). */
+int scenario_list_files(char ***ret_paths);
+/* Variant names of a scenario file without fully validating it (for "NAME:*"). */
+int scenario_variants(const char *name_or_path, char ***ret, char **errmsg);
+
+/* Expand ${var} run-time variables; vars is a "name=value" strv.  Unknown -> -EINVAL. */
+int scenario_expand_runtime(const char *s, char *const *vars, char **ret);
+
+const struct sc_slice *scenario_slice(const struct scenario *sc, const char *name);
+const struct sc_fs *scenario_fs(const struct scenario *sc, const char *name);
+const char *sc_kind_name(enum sc_kind k);
+const char *sc_restart_name(enum kdcg_restart r);
+
+#endif

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "verdict.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "commands.h"
+
+static const char *const names[_V_MAX] = {
+    [V_PASS] = "PASS", [V_ANOMALY] = "ANOMALY", [V_WARN] = "WARN",
+    [V_HANG] = "HANG", [V_BUG] = "BUG",		[V_INFRA] = "INFRA",
+};
+
+const char *verdict_name(enum verdict v)
+{
+	return (unsigned)v < _V_MAX ? names[v] : "INFRA";
+}
+
+int verdict_from_name(const char *s, enum verdict *ret)
+{
+	for (int i = 0; i < _V_MAX; i++)
+		if (!strcmp(names[i], s)) {
+			*ret = (enum verdict)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int verdict_exit_code(enum verdict v)
+{
+	switch (v) {
+	case V_PASS:
+		return KD_EXIT_OK;
+	case V_INFRA:
+		return KD_EXIT_INFRA;
+	default:
+		return KD_EXIT_BAD;
+	}
+}
+
+enum verdict verdict_merge(enum verdict a, enum verdict b)
+{
+	if (a == V_INFRA)
+		return b == V_PASS ? a : b;
+	if (b == V_INFRA)
+		return a == V_PASS ? b : a;
+	return a > b ? a : b;
+}
+
+static bool match_any(const struct sc_pattern *p, size_t n, const char *s)
+{
+	if (!s)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (regexec(&p[i].re, s, 0, NULL, 0) == 0)
+			return true;
+	return false;
+}
+
+bool report_matches_signature(const struct scenario *sc, const struct kd_report *r)
+{
+	if ((unsigned)r->cls < 32 && (sc->signature_classes & (1u << r->cls)))
+		return true;
+	if (match_any(sc->signature, sc->n_signature, r->title))
+		return true;
+	if (sc->n_signature_frame) {
+		if (match_any(sc->signature_frame, sc->n_signature_frame, r->frame))
+			return true;
+		for (char **f = r->stack; f && *f; f++)
+			if (match_any(sc->signature_frame, sc->n_signature_frame, *f))
+				return true;
+		/* the hung-task summary names the chain in its text */
+		if (match_any(sc->signature_frame, sc->n_signature_frame, r->summary_text))
+			return true;
+	}
+	return false;
+}
+
+enum report_role report_role(const struct scenario *sc, const struct kd_report *r)
+{
+	if (!kd_class_is_failure(r->cls))
+		return ROLE_INFO;
+	if ((unsigned)r->cls < 32 && (sc->allow_classes & (1u << r->cls)))
+		return ROLE_ALLOWED;
+	if (match_any(sc->allow, sc->n_allow, r->title))
+		return ROLE_ALLOWED;
+	return ROLE_FAILURE;
+}
+
+enum verdict report_verdict(const struct kd_report *r)
+{
+	switch (r->cls) {
+	case KD_CLASS_HANG:
+		return V_HANG;
+	case KD_CLASS_WARNING:
+	case KD_CLASS_LOCKDEP:
+		return V_WARN;
+	default:
+		return V_BUG;
+	}
+}
