@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "repro.h"
+#include "repro-internal.h"
 
 struct repro_aio {
 	enum repro_engine engine;
@@ -203,9 +204,9 @@ int repro_aio_submit(struct repro_aio *a, struct repro_io *const *ios, unsigned 
 static void complete(struct repro_io *io, ssize_t res)
 {
 	if (io->write) {
-		res = repro_fault_write(res, io->len);
+		res = repro_fault_aio_write(res, io->len);
 	} else if (res > 0) {
-		repro_fault_read(io->buf, (size_t)res);
+		repro_fault_aio_read(io->buf, (size_t)res);
 	}
 	io->res = res;
 }

@@ -12,11 +12,12 @@
 #include "repro.h"
 #include "repro-internal.h"
 
-enum { F_FLIP_READ, F_EIO_WRITE, F_SHORT_WRITE, F__MAX };
-static const char *const fault_names[F__MAX] = {"flip-read", "eio-write", "short-write"};
+enum { F_FLIP_READ, F_EIO_WRITE, F_SHORT_WRITE, F_AIO_FLIP_READ, F_AIO_EIO_WRITE, F__MAX };
+static const char *const fault_names[F__MAX] = {"flip-read", "eio-write", "short-write",
+						"aio-flip-read", "aio-eio-write"};
 
 static uint64_t fault_at[F__MAX]; /* 0 = not planted */
-static atomic_uint_fast64_t reads_seen, writes_seen;
+static atomic_uint_fast64_t reads_seen, writes_seen, aio_reads_seen, aio_writes_seen;
 static atomic_bool fired;
 static const char *spec_str;
 
@@ -88,6 +89,26 @@ ssize_t repro_fault_write(ssize_t res, size_t len)
 		return (ssize_t)(len / 2);
 	}
 	return res;
+}
+
+void repro_fault_aio_read(void *buf, size_t len)
+{
+	if (fault_at[F_AIO_FLIP_READ] && len &&
+	    atomic_fetch_add(&aio_reads_seen, 1) + 1 == fault_at[F_AIO_FLIP_READ]) {
+		((unsigned char *)buf)[len / 2] ^= 0x5a;
+		atomic_store(&fired, true);
+	}
+	repro_fault_read(buf, len);
+}
+
+ssize_t repro_fault_aio_write(ssize_t res, size_t len)
+{
+	if (fault_at[F_AIO_EIO_WRITE] &&
+	    atomic_fetch_add(&aio_writes_seen, 1) + 1 == fault_at[F_AIO_EIO_WRITE]) {
+		atomic_store(&fired, true);
+		res = -EIO;
+	}
+	return repro_fault_write(res, len);
 }
 
 ssize_t repro_pread_full(int fd, void *buf, size_t len, off_t off)

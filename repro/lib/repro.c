@@ -702,7 +702,8 @@ static void help(void)
 	}
 	printf("\nExit status: 0 clean, 1 anomaly, 2 usage, 3 environment unsuitable.\n"
 	       "Test-only fault injection: "
-	       "KDRILL_REPRO_FAULT=flip-read:N|eio-write:N|short-write:N\n");
+	       "KDRILL_REPRO_FAULT=KIND:N (flip-read, eio-write, short-write, aio-flip-read,\n"
+	       "aio-eio-write; see repro/lib/repro.h)\n");
 }
 
 static void check_range(const char *name, const char *arg, uint64_t v, uint64_t min, uint64_t max)
@@ -996,7 +997,7 @@ int repro_main(const struct repro_test *t, int argc, char **argv)
 	r = repro_fault_init(getenv("KDRILL_REPRO_FAULT"));
 	if (r < 0)
 		usage_error("KDRILL_REPRO_FAULT: '%s' is not KIND:N[,KIND:N] with KIND flip-read, "
-			    "eio-write or short-write",
+			    "eio-write, short-write, aio-flip-read or aio-eio-write",
 			    getenv("KDRILL_REPRO_FAULT"));
 
 	/* Signals: blocked in every thread, consumed by the timer thread. */

@@ -68,6 +68,9 @@
  *                  repro_fault_write()) reports -EIO instead of its real result (the
  *                  data is still written; only the result is replaced).
  *   short-write:N  the N-th write reports half its length.
+ *   aio-flip-read:N / aio-eio-write:N   like flip-read / eio-write but counting only the
+ *                  AIO engine's read / write completions (deterministic in programs that
+ *                  also do synchronous I/O).
  * The fault spec is echoed in the start record ("fault") and a used fault in the result.
  */
 #ifndef KDRILL_REPRO_H
@@ -211,7 +214,8 @@ uint64_t repro_anomaly_count(void);
 
 /* ---- fault injection (see top comment) ------------------------------------------------ */
 
-/* Called by the program after a read it did itself (read(2), mmap load): may flip a byte. */
+/* Called by the program after a read it did itself (read(2), mmap load) and is about to
+ * verify strictly: may flip a byte. */
 void repro_fault_read(void *buf, size_t len);
 /* Called by the program after a write it did itself with result res (bytes or -errno);
  * returns res or the planted fault (-EIO / len/2). */
