@@ -1,0 +1,88 @@
+#!/bin/bash
+# memcg-oom-fsync inside a real cgroup v1 memory cgroup made by hand (64M, no cgroup created
+# by the program itself):
+#  1. the hog grows past the limit -> the process dies by SIGKILL from the memcg OOM killer
+#     (exit 137; memory.oom_control oom_kill >= 1); its last progress record is on stdout;
+#  2. a second start with the same --instance (in the same memcg, hog stopped at 50% of the
+#     room so no OOM) reports the killed generation (prev_killed 1, its counters) and reads
+#     back every file generation 1 fsynced (prev_verified_files > 0), then runs with creates
+#     and fsyncs under memcg pressure (race-window hits > 0) and exits 0.
+set -u
+. "$KDRILL_TOP/tests/lib/loopfs.sh"
+loopfs_require
+command -v jq >/dev/null || { echo "skip: jq not installed"; exit 77; }
+MEM=/sys/fs/cgroup/memory
+[ -w "$MEM/cgroup.procs" ] || [ -w "$MEM/tasks" ] ||
+	{ echo "skip: no writable cgroup v1 memory hierarchy at $MEM"; exit 77; }
+P=$KDRILL_BIN/memcg-oom-fsync
+[ -x "$P" ] || { echo "FAIL: $P not built"; exit 1; }
+CG=$MEM/kdrill-test-$$
+
+cleanup() {
+	local p
+	if [ -d "$CG" ]; then
+		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
+		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			[ -s "$CG/cgroup.procs" ] || break
+			sleep 0.2
+		done
+		echo 0 >"$CG/memory.force_empty" 2>/dev/null
+		rmdir "$CG" 2>/dev/null || { sleep 1; rmdir "$CG"; }
+	fi
+	loopfs_teardown
+}
+loopfs_mount -s 1G || exit 1
+trap cleanup EXIT
+D=$LOOPFS_DIR
+fail() { echo "FAIL: $*"; exit 1; }
+res() { grep '"record":"result"' "$1" | tail -n 1; }
+last_progress() { grep '"record":"progress"' "$1" | tail -n 1; }
+
+mkdir "$CG" || fail "mkdir $CG"
+echo 64M >"$CG/memory.limit_in_bytes" || fail "cannot set memory.limit_in_bytes"
+echo 0 >"$CG/memory.swappiness" 2>/dev/null
+
+# 1. killed by the memcg OOM killer
+(
+	echo $BASHPID >"$CG/cgroup.procs" || exit 99
+	exec timeout -s KILL 60 "$P" --dir "$D" --duration 40 --instance oomt --threads 4 --json
+) >"$KDRILL_TMP/1.out" 2>"$KDRILL_TMP/1.err"
+rc=$?
+cat "$KDRILL_TMP/1.err"
+cat "$CG/memory.oom_control"
+echo "failcnt $(cat "$CG/memory.failcnt")"
+last_progress "$KDRILL_TMP/1.out"
+[ $rc = 137 ] || fail "first start: exit $rc, expected 137 (SIGKILL by the memcg OOM killer)"
+grep -q '"record":"result"' "$KDRILL_TMP/1.out" && fail "a killed run printed a result record?"
+kills=$(awk '$1 == "oom_kill" { print $2 }' "$CG/memory.oom_control")
+[ "${kills:-0}" -ge 1 ] || fail "memory.oom_control shows no oom_kill"
+[ "$(cat "$CG/memory.failcnt")" -gt 0 ] || fail "memory.failcnt is 0"
+grep -q 'limit 64 MiB' "$KDRILL_TMP/1.err" || fail "the 64 MiB memcg limit was not detected"
+lp=$(last_progress "$KDRILL_TMP/1.out")
+[ -n "$lp" ] || fail "no progress record before the kill"
+[ "$(jq -r .counters.memcg_limit <<<"$lp")" = $((64 << 20)) ] || fail "memcg_limit counter wrong"
+[ "$(jq -r .counters.fsyncs <<<"$lp")" -gt 0 ] || fail "no fsyncs before the kill"
+
+# 2. restart, same instance
+(
+	echo $BASHPID >"$CG/cgroup.procs" || exit 99
+	exec timeout -s KILL 60 "$P" --dir "$D" --duration 3 --instance oomt --threads 2 \
+		--hog-limit-pct 50 --json
+) >"$KDRILL_TMP/2.out" 2>"$KDRILL_TMP/2.err"
+rc=$?
+cat "$KDRILL_TMP/2.err"
+r=$(res "$KDRILL_TMP/2.out")
+echo "$r"
+[ $rc = 0 ] || fail "second start: exit $rc, expected 0"
+c() { jq -r ".counters.$1" <<<"$r"; }
+[ "$(c generation)" = 2 ] || fail "generation $(c generation), expected 2"
+[ "$(c prev_generation)" = 1 ] || fail "prev_generation $(c prev_generation), expected 1"
+[ "$(c prev_killed)" = 1 ] || fail "the killed generation is not reported as killed"
+[ "$(c prev_creates)" -gt 0 ] || fail "prev_creates not carried over"
+[ "$(c prev_verified_files)" -gt 0 ] || fail "no fsynced file of generation 1 verified"
+[ "$(c memcg_oom_kills_at_start)" -ge 1 ] || fail "memcg oom_kill count not reported"
+[ "$(jq -r '.anomalies | length' <<<"$r")" = 0 ] || fail "anomalies: $(jq -c .anomalies <<<"$r")"
+[ "$(jq -r .race_window_hits <<<"$r")" -gt 0 ] || fail "no create/fsync under memcg pressure"
+grep -q 'previous generation 1 .* was killed' "$KDRILL_TMP/2.err" || fail "no 'was killed' line"
+echo "ok: OOM-killed (oom_kill $kills), restart verified $(c prev_verified_files) fsynced files" \
+	"($(c prev_verified_blocks) blocks), $(jq -r .race_window_hits <<<"$r") ops under pressure"
