@@ -801,7 +801,12 @@ int kdcg_cgfs_path_stats(struct kdcg_ctx *ctx, const char *path, struct kdcg_sta
 		read_u64_at(base, "memory.limit_in_bytes", &st->memory_max);
 		if (st->memory_max >= (1ULL << 62))
 			st->memory_max = 0;
-		read_u64_at(base, "memory.failcnt", &st->memory_events_max);
+		{ /* with a memsw limit the memsw counter is the one that fails */
+			uint64_t f1 = 0, f2 = 0;
+			read_u64_at(base, "memory.failcnt", &f1);
+			read_u64_at(base, "memory.memsw.failcnt", &f2);
+			st->memory_events_max = f1 > f2 ? f1 : f2;
+		}
 		read_keyed_at(base, "memory.oom_control", "under_oom", &oc);
 		st->under_oom = oc != 0;
 		/* v1 counts oom_kill only in the victim's own memcg: sum the subtree. */
@@ -1004,7 +1009,7 @@ static int cgfs_list(struct kdcg_ctx *ctx, struct kdcg_leftover **ret, size_t *n
 			l = nl;
 			l[cnt].path = path;
 			l[cnt].owner = owner;
-			l[cnt].owner_alive = pid_alive(owner);
+			l[cnt].owner_alive = kdcg_owner_alive(owner);
 			cnt++;
 		}
 		closedir(d);

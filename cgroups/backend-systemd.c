@@ -673,7 +673,7 @@ static int sd_list(struct kdcg_ctx *ctx, struct kdcg_leftover **ret, size_t *n)
 		l = nl;
 		l[cnt].path = strdup(name);
 		l[cnt].owner = owner;
-		l[cnt].owner_alive = pid_alive(owner);
+		l[cnt].owner_alive = kdcg_owner_alive(owner);
 		if (!l[cnt].path) {
 			r = -ENOMEM;
 			break;

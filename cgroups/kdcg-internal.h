@@ -100,6 +100,7 @@ int kdcg_set_error(struct kdcg_ctx *ctx, int r, const char *fmt, ...) _printf_(3
 void kdcg_stats_init(struct kdcg_stats *st);
 /* "kdrill-<pid>-..." or "kdrill-<pid>.slice" -> pid, else 0. */
 pid_t kdcg_owner_of(const char *name);
+bool kdcg_owner_alive(pid_t pid); /* zombies count as dead */
 void kdcg_unit_notify(struct kdcg_unit *u, enum kdcg_unit_event ev);
 
 /* cgroupfs supervisor (kdcg.c), used by the v1 and v2 backends. */

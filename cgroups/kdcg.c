@@ -50,6 +50,22 @@ void kdcg_stats_init(struct kdcg_stats *st)
 	st->memory_psi_full_avg10 = st->cpu_psi_some_avg10 = -1;
 }
 
+/* pid_alive() says yes for zombies: a SIGKILLed kdrill whose parent has not reaped it
+ * yet owns nothing any more. */
+bool kdcg_owner_alive(pid_t pid)
+{
+	_cleanup_free_ char *f = NULL, *s = NULL;
+	const char *p;
+
+	if (!pid_alive(pid))
+		return false;
+	f = strdupf("/proc/%d/stat", (int)pid);
+	if (!f || read_one_line(f, &s) < 0)
+		return true; /* cannot tell: assume alive, never reap a live owner */
+	p = strrchr(s, ')');
+	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
 pid_t kdcg_owner_of(const char *name)
 {
 	const char *p;
@@ -284,7 +300,7 @@ int kdcg_reap_leftovers(struct kdcg_ctx *ctx)
 		if (l[i].owner_alive || l[i].owner == ctx->self)
 			continue;
 		/* Re-check right before removal: never reap a live owner's cgroups. */
-		if (pid_alive(l[i].owner))
+		if (kdcg_owner_alive(l[i].owner))
 			continue;
 		r = ctx->ops->reap(ctx, &l[i]);
 		if (r < 0)

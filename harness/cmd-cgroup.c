@@ -438,7 +438,7 @@ static int cmd_run_unit(struct opts *o, char **cmd)
 	_cleanup_strv_ char **envp = NULL;
 	struct run_state rs = {0};
 	struct kdcg_ctx *ctx = NULL;
-	struct kdcg_slice *s = NULL;
+	struct kdcg_slice *s = NULL, *leaf = NULL; /* s: outermost (destroyed), leaf: innermost */
 	struct kdcg_unit_spec spec = {0};
 	struct kdcg_unit_status ust = {0};
 	struct kdcg_stats st;
@@ -462,14 +462,36 @@ static int cmd_run_unit(struct opts *o, char **cmd)
 		goto out;
 	}
 	printf("backend %s\n", kdcg_backend_name(ctx));
-	r = kdcg_slice_new(ctx, NULL, o->slice, &o->lim, &s);
-	if (r < 0) {
-		fprintf(stderr, "kdrill cgroup: slice %s: %s\n", o->slice, kdcg_last_error(ctx));
-		ret = lib_exit(r);
-		goto out;
+	/* "a/b/c": nested slices, the limits go on the innermost one */
+	{
+		_cleanup_free_ char *names = strdup(o->slice);
+		struct kdcg_slice *parent = NULL;
+		static const struct kdcg_limits none;
+		char *save = NULL;
+
+		if (!names)
+			goto out;
+		for (char *n = strtok_r(names, "/", &save); n; n = strtok_r(NULL, "/", &save)) {
+			bool last = !save || !*save;
+			r = kdcg_slice_new(ctx, parent, n, last ? &o->lim : &none, &leaf);
+			if (r < 0) {
+				fprintf(stderr, "kdrill cgroup: slice %s: %s\n", n,
+					kdcg_last_error(ctx));
+				ret = lib_exit(r);
+				goto out;
+			}
+			if (!s)
+				s = leaf;
+			parent = leaf;
+			printf("slice %s\n", kdcg_slice_path(leaf));
+		}
+		if (!leaf) {
+			fprintf(stderr, "kdrill cgroup: --slice '%s': empty name\n", o->slice);
+			ret = KD_EXIT_USAGE;
+			goto out;
+		}
 	}
-	printf("slice %s\n", kdcg_slice_path(s));
-	if (set_attrs(ctx, s, o->set) < 0) {
+	if (set_attrs(ctx, leaf, o->set) < 0) {
 		ret = lib_exit(-EINVAL);
 		goto out;
 	}
@@ -489,9 +511,9 @@ static int cmd_run_unit(struct opts *o, char **cmd)
 	spec.restart = o->restart;
 	spec.restart_max = o->restart_max;
 	spec.restart_usec = o->restart_usec;
-	r = kdcg_unit_start(s, o->unit, &spec, on_unit, &rs, &rs.u);
+	r = kdcg_unit_start(leaf, o->unit, &spec, on_unit, &rs, &rs.u);
 	if (r < 0) {
-		fprintf(stderr, "kdrill cgroup: unit %s: %s\n", o->unit, kdcg_last_error(ctx));
+		fprintf(stderr, "kdrill cgroup: %s\n", kdcg_last_error(ctx));
 		ret = lib_exit(r);
 		goto out;
 	}
@@ -508,6 +530,11 @@ static int cmd_run_unit(struct opts *o, char **cmd)
 		fprintf(stderr, "kdrill cgroup: event loop: %s\n", strerror(-r));
 
 	kdcg_unit_status(rs.u, &ust);
+	if (s != leaf) { /* the outer slice sees the inner one's counts (hierarchical) */
+		r = kdcg_slice_stats(leaf, &st);
+		if (r >= 0)
+			print_stats("stats-leaf", &st);
+	}
 	r = kdcg_slice_stats(s, &st);
 	if (r < 0)
 		fprintf(stderr, "kdrill cgroup: stats: %s\n", kdcg_last_error(ctx));
