@@ -1069,7 +1069,7 @@ static int run(void)
 			", not verified (time) %" PRIu64 "; rotations %" PRIu64 " (%" PRIu64
 			" with unflushed data), truncations %" PRIu64 " (%" PRIu64
 			" racing writers), pair cycles %" PRIu64 " (%" PRIu64
-			" truncated mid-write)\n",
+			" truncations while open)\n",
 			w, repro_counter_get(C_RECORDS_VERIFIED),
 			repro_counter_get(C_RECORDS_LOST_LEGIT),
 			repro_counter_get(C_RECORDS_LOST_UNEXPLAINED),
