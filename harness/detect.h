@@ -26,6 +26,15 @@ enum kd_class {
 	_KD_CLASS_MAX
 };
 
+/* Hung-task summary: blocked tasks grouped by innermost meaningful frame. */
+struct kd_hung_group {
+	char *frame; /* "jbd2_log_wait_commit" */
+	char *via;   /* next meaningful callers, "jbd2_complete_transaction < ext4_sync_file", or NULL */
+	char *role;  /* "fsync callers waiting for the journal commit", or NULL */
+	unsigned count;
+	char **tasks; /* "comm:pid", NULL-terminated */
+};
+
 struct kd_report {
 	enum kd_class cls;
 	char *title;	  /* "INFO: task hung in jbd2_journal_commit_transaction" */
@@ -41,6 +50,9 @@ struct kd_report {
 	char *victim;	  /* oom: "comm:pid" of the killed task, or NULL */
 	/* summary only: human-readable grouping and the likely root */
 	char *summary_text;
+	struct kd_hung_group *groups; /* summary only */
+	size_t n_groups;
+	char *root; /* summary only: "jbd2/dm-0-8:105 in jbd2_journal_commit_transaction" */
 };
 
 struct kd_detector;
@@ -57,7 +69,8 @@ int kd_detector_feed(struct kd_detector *d, const void *buf, size_t len);
 /* The stream went quiet: finish reports whose end is pending (live use, e.g. after
  * a second of console silence).  Idempotent. */
 int kd_detector_flush(struct kd_detector *d);
-/* End of stream: flush, mark cut reports corrupted, emit the hung-task summary. */
+/* End of stream: flush, mark cut reports corrupted, emit the hung-task summary.
+ * flush() also emits/updates the summary (first == false on updates). */
 int kd_detector_finish(struct kd_detector *d);
 
 size_t kd_detector_n_reports(const struct kd_detector *d);

@@ -1,0 +1,77 @@
+#!/bin/bash
+# Regenerate the REAL console fixtures of the detector by booting a Debian
+# kernel under QEMU (TCG) with a busybox initramfs, one boot per scenario.
+# Not run by `make check`.  Needs root (apt-get download, dpkg-deb), gcc,
+# busybox-static, qemu-system-x86, dmsetup and e2fsprogs on the host.
+#
+#   tests/detect/capture/capture.sh [SCENARIO...]      (default: all)
+#   LAB=/tmp/h3lab  work dir (kernel, headers, initramfs, raw logs)
+#   OUT=tests/detect/fixtures  where real-<scenario>.log goes
+#
+# Scenarios: boot oom hung hungfreeze sysrqw crash warn null bug spin
+# Each writes real-<scenario>.log (the serial console, byte for byte: CR/LF
+# as the 8250 driver sends it) and, for some, real-<scenario>.kmsg (the
+# /dev/kmsg records of the same boot, written to a second serial port).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../../.." && pwd)
+LAB=${LAB:-/tmp/h3lab}
+OUT=${OUT:-$top/tests/detect/fixtures}
+K=${KVER:-6.1.0-54-cloud-amd64}
+mkdir -p "$LAB" "$OUT"
+cd "$LAB"
+
+# 1. kernel + headers (for the trigger module)
+if [ ! -e root/boot/vmlinuz-$K ]; then
+	apt-get download linux-image-$K linux-headers-$K linux-headers-${K%-cloud-amd64}-common linux-kbuild-6.1
+	mkdir -p root
+	for d in linux-image-$K_*.deb linux-headers-*.deb linux-kbuild-*.deb; do dpkg-deb -x "$d" root; done
+	# the headers Makefile includes an absolute /usr/src path
+	sed -i "s#include /usr/src/#include $LAB/root/usr/src/#" root/usr/src/linux-headers-$K/Makefile
+fi
+
+# 2. trigger module + static helpers
+mkdir -p mod
+cp "$here/kdtrig.c" "$here/Kbuild" mod/
+make -s -C root/usr/src/linux-headers-$K M="$LAB/mod" modules >/dev/null 2>&1 ||
+	make -C root/usr/src/linux-headers-$K M="$LAB/mod" modules
+gcc -O2 -static -o hogs "$here/hogs.c"
+
+# 3. initramfs: busybox, dmsetup + mke2fs with their libs, dm-mod.ko, kdtrig.ko, helpers, /init
+rm -rf ird && mkdir -p ird/{bin,sbin,usr/bin,usr/sbin,lib,lib64,proc,sys,dev,etc,tmp,run,mnt,kmod}
+cp /bin/busybox ird/bin/ && ln -s busybox ird/bin/sh
+for b in /usr/sbin/dmsetup /usr/sbin/mke2fs; do
+	cp -L $b ird$b
+	for l in $(ldd $b | grep -o '/[^ ]*'); do mkdir -p ird$(dirname $l); cp -L $l ird$l; done
+done
+ln -s mke2fs ird/usr/sbin/mkfs.ext4
+cp /etc/mke2fs.conf ird/etc/
+for t in memhog fsyncer creator; do cp hogs ird/bin/$t; done
+cp root/lib/modules/$K/kernel/drivers/md/dm-mod.ko mod/kdtrig.ko ird/kmod/
+cp "$here/guest-init.sh" ird/init && chmod 755 ird/init
+(cd ird && find . | cpio -o -H newc --quiet) >initrd.cpio
+
+# 4. one boot per scenario
+run() { # name extra-append
+	local name=$1 app=$2
+	echo "capture: $name"
+	rm -f raw-$name.log raw-$name.kmsg
+	truncate -s 256M scratch.raw
+	timeout --kill-after=5 180 qemu-system-x86_64 -accel tcg -smp 2 -m 1G -nodefaults -vga none -nic none \
+		-display none -monitor none -no-reboot \
+		-serial file:raw-$name.log -serial file:raw-$name.kmsg \
+		-kernel root/boot/vmlinuz-$K -initrd initrd.cpio \
+		-drive file=scratch.raw,if=none,id=s,format=raw -device nvme,drive=s,serial=scratch \
+		-append "console=ttyS0 panic=1 cap.test=$name $app" </dev/null >/dev/null 2>&1 || true
+	cp raw-$name.log "$OUT/real-$name.log"
+	if [ -s raw-$name.kmsg ]; then cp raw-$name.kmsg "$OUT/real-$name.kmsg"; fi
+	echo "capture: $name: $(wc -l <"$OUT/real-$name.log") lines"
+}
+all="boot oom hung hungfreeze sysrqw crash warn null bug spin"
+for s in ${@:-$all}; do
+	case $s in
+	spin) run spin "rcupdate.rcu_cpu_stall_timeout=5" ;;
+	null) run null "oops=panic" ;;
+	*) run "$s" "" ;;
+	esac
+done
