@@ -1,0 +1,53 @@
+#!/bin/bash
+# A SIGKILLed kdrill leaves its slice and unit (with a live process) behind; the next
+# start reaps them — but never the cgroups of a kdrill that is still alive.
+. "$(dirname "$0")/lib.sh"
+
+t_reap() {
+	local log=$TMP/reap-$B.log live=$TMP/live-$B.log marker=$((RANDOM + 2000)) kd kd2 rc out
+
+	# a live owner that must survive the reap
+	"$KD" cgroup run --backend "$B" --no-reap --slice alive -- "$HOG" sleep "$((marker + 1))" >"$live" 2>&1 &
+	kd2=$!
+	# the victim
+	"$KD" cgroup run --backend "$B" --no-reap --slice victim --restart always -- "$HOG" sleep "$marker" >"$log" 2>&1 &
+	kd=$!
+	for _ in $(seq 50); do grep -q '^unit ' "$log" && grep -q '^unit ' "$live" && break; sleep 0.1; done
+	sleep 0.3
+	kill -KILL "$kd"
+	wait "$kd" 2>/dev/null
+	cat "$log"
+	[ -n "$(leftovers "$kd")" ] && ok "SIGKILLed kdrill left its slice behind" || fail "nothing was left to reap?"
+	pgrep -f "kdcg-hog sleep $marker\$" >/dev/null && ok "its unit's process still runs" || fail "unit process already gone"
+	"$KD" cgroup ls --backend "$B" | grep -E "kdrill-($kd|$kd2)[-.]"
+
+	out=$("$KD" cgroup reap --backend "$B" 2>&1)
+	rc=$?
+	echo "$out"
+	[ "$rc" = 0 ] && ok "reap exit 0" || fail "reap exit $rc"
+	n=$(sed -n 's/^reaped //p' <<<"$out")
+	[ -n "$n" ] && [ "$n" -ge 1 ] && ok "reaped $n" || fail "reaped '$n'"
+	assert_no_leftovers "$kd" "dead owner's leftovers"
+	pgrep -f "kdcg-hog sleep $marker\$" >/dev/null && fail "the dead owner's process survived the reap" ||
+		ok "the dead owner's process was killed"
+	[ -n "$(leftovers "$kd2")" ] && ok "a live owner's slice was not reaped" || fail "reaped a LIVE owner's slice"
+	pgrep -f "kdcg-hog sleep $((marker + 1))\$" >/dev/null && ok "a live owner's process still runs" ||
+		fail "killed a live owner's process"
+
+	# a normal start reaps too (kill -9 a second victim, then just run something)
+	"$KD" cgroup run --backend "$B" --no-reap --slice victim2 -- "$HOG" sleep "$marker" >"$log" 2>&1 &
+	kd=$!
+	for _ in $(seq 50); do grep -q '^unit ' "$log" && break; sleep 0.1; done
+	kill -KILL "$kd"
+	wait "$kd" 2>/dev/null
+	out=$("$KD" cgroup run --backend "$B" -- true 2>&1)
+	grep -Eq 'reaped [1-9][0-9]* leftover' <<<"$out" && ok "the next 'kdrill cgroup run' reaped it" || fail "run did not reap: $out"
+	assert_no_leftovers "$kd" "after the next start"
+
+	kill -TERM "$kd2"
+	wait "$kd2"
+	assert_no_leftovers "$kd2" "live owner after its own SIGTERM"
+}
+
+per_backend t_reap
+finish
