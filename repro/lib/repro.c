@@ -649,6 +649,8 @@ enum {
 	OPT_EXTRA = 2000,
 };
 
+static struct option *parse_lo; /* freed by usage_error() before exit */
+
 static _Noreturn void usage_error(const char *fmt, ...) _printf_(1, 2);
 static void usage_error(const char *fmt, ...)
 {
@@ -659,6 +661,7 @@ static void usage_error(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fprintf(stderr, "\nTry '%s --help'.\n", T->name);
+	free(parse_lo);
 	exit(2);
 }
 
@@ -766,7 +769,7 @@ static void parse_args(int argc, char **argv)
 
 	for (const struct repro_option *o = T->options; o && o->name; o++)
 		n_extra++;
-	lo = calloc(n_extra + 16, sizeof(*lo));
+	lo = parse_lo = calloc(n_extra + 16, sizeof(*lo));
 	if (!lo) {
 		fprintf(stderr, "%s: out of memory\n", T->name);
 		exit(3);
@@ -870,6 +873,7 @@ static void parse_args(int argc, char **argv)
 		}
 	}
 	free(lo);
+	parse_lo = NULL;
 	(void)a_dur;
 	if (optind < argc)
 		usage_error("unexpected argument '%s'", argv[optind]);
