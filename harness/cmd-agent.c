@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/utsname.h>
@@ -34,6 +35,10 @@ struct agent {
 	uint64_t seq;
 	json_object *job; /* kdrill.* parameters, "kdrill." stripped */
 	bool no_poweroff;
+	bool system_up; /* systemctl is-system-running --wait returned */
+	bool job_waits; /* the job starts once the system is up */
+	int sys_pipe;	/* stdout of systemctl is-system-running --wait */
+	sd_event_source *sys_child;
 	bool powering_off;
 	unsigned write_drops;
 };
@@ -146,6 +151,11 @@ static void agent_start_job(struct agent *a)
 
 	if (!name || !strcmp(name, "idle"))
 		return;
+	if (!a->system_up) { /* jobs run in a booted system (dbus, units) */
+		a->job_waits = true;
+		return;
+	}
+	a->job_waits = false;
 	if (!strcmp(name, "boot")) {
 		json_object *o = msg("done");
 		json_object_object_add(o, "job", json_object_new_string(name));
@@ -261,6 +271,57 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* systemd finished booting (or the wait failed): tell the host, start a waiting job */
+static int on_system(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+	struct agent *a = userdata;
+	json_object *o = msg("system");
+	char buf[256] = "";
+	ssize_t n;
+
+	(void)s;
+	if (a->sys_pipe >= 0) {
+		n = read(a->sys_pipe, buf, sizeof(buf) - 1);
+		buf[n > 0 ? n : 0] = 0;
+		close(a->sys_pipe);
+		a->sys_pipe = -1;
+	}
+	json_object_object_add(o, "state",
+			       json_object_new_string(*buf ? strstrip(buf) : "unknown"));
+	json_object_object_add(o, "status", json_object_new_int(si->si_status));
+	agent_send(a, o);
+	a->system_up = true;
+	if (a->job_waits)
+		agent_start_job(a);
+	return 0;
+}
+
+static int watch_system(struct agent *a)
+{
+	char *argv[] = {(char *)"systemctl", (char *)"is-system-running", (char *)"--wait", NULL};
+	int p[2];
+	pid_t pid;
+
+	if (access("/run/systemd/system", F_OK) != 0) {
+		a->system_up = true; /* not under systemd (tests, other inits) */
+		return 0;
+	}
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	{
+		struct spawn_opts so = {.stdout_fd = p[1]};
+		pid = spawn_argv(argv, &so);
+	}
+	close(p[1]);
+	if (pid < 0) {
+		close(p[0]);
+		a->system_up = true;
+		return pid;
+	}
+	a->sys_pipe = p[0];
+	return sd_event_add_child(a->ev, &a->sys_child, pid, WEXITED, on_system, a);
+}
+
 static int find_port(char **ret)
 {
 	_cleanup_(closedirp_agent) DIR *d = NULL;
@@ -302,7 +363,8 @@ int cmd_agent(int argc, char **argv)
 					     {"no-poweroff", no_argument, NULL, 'n'},
 					     {"help", no_argument, NULL, 'h'},
 					     {}};
-	struct agent a = {.fd = -1};
+	struct agent a = {.fd = -1, .sys_pipe = -1};
+	double t_start = uptime_sec();
 	_cleanup_free_ char *cmdline = NULL;
 	const char *cmdline_path = "/proc/cmdline";
 	sd_event_source *hb = NULL, *io = NULL;
@@ -334,6 +396,9 @@ int cmd_agent(int argc, char **argv)
 		usage(stderr);
 		return KD_EXIT_USAGE;
 	}
+	/* json-c seeds its string hash from getrandom/urandom, which blocks for seconds
+	 * early in a TCG guest's boot (crng not ready): use the unseeded hash */
+	json_global_set_string_hash(JSON_C_STR_HASH_PERLLIKE);
 	read_full_file(cmdline_path, &cmdline, NULL);
 	a.job = job_from_cmdline(cmdline);
 	/* the port appears once virtio_console is loaded (udev adds the by-name link) */
@@ -351,6 +416,12 @@ int cmd_agent(int argc, char **argv)
 		r = KD_EXIT_INFRA;
 		goto out;
 	}
+	{
+		sigset_t ss;
+		sigemptyset(&ss);
+		sigaddset(&ss, SIGCHLD);
+		sigprocmask(SIG_BLOCK, &ss, NULL);
+	}
 	r = sd_event_default(&a.ev);
 	if (r < 0)
 		goto fail;
@@ -362,12 +433,17 @@ int cmd_agent(int argc, char **argv)
 		goto fail;
 	o = msg("ready");
 	json_object_object_add(o, "proto", json_object_new_int(AGENT_PROTO));
+	json_object_object_add(o, "started", json_object_new_double(t_start));
+	json_object_object_add(o, "port", json_object_new_string(a.port));
 	json_object_object_add(o, "version", json_object_new_string(KDRILL_VERSION));
 	if (uname(&u) == 0)
 		json_object_object_add(o, "kernel", json_object_new_string(u.release));
 	json_object_object_add(o, "job", json_object_get(a.job));
 	agent_send(&a, o);
 	fprintf(stderr, "kdrill agent: ready on %s\n", a.port);
+	r = watch_system(&a);
+	if (r < 0)
+		fprintf(stderr, "kdrill agent: cannot watch the boot: %s\n", strerror(-r));
 	agent_start_job(&a);
 	if (!a.powering_off)
 		r = sd_event_loop(a.ev);
@@ -379,6 +455,9 @@ fail:
 out:
 	sd_event_source_unref(hb);
 	sd_event_source_unref(io);
+	sd_event_source_unref(a.sys_child);
+	if (a.sys_pipe >= 0)
+		close(a.sys_pipe);
 	sd_event_unref(a.ev);
 	if (a.fd >= 0)
 		close(a.fd);

@@ -160,7 +160,8 @@ static int boot(int argc, char **argv)
 	o.out_dir = out;
 	o.append = append;
 	o.boot_timeout = timeout > 0 ? timeout : 300;
-	o.poweroff_on_ready = !no_poweroff;
+	/* the "boot" job powers off by itself once systemd reports the boot finished */
+	o.poweroff_on_ready = false;
 
 	r = kd_vm_run(&o, &res);
 	code = kd_vm_result_exit(&res, &title);
@@ -170,6 +171,8 @@ static int boot(int argc, char **argv)
 		       busybox ? "busybox initramfs marker" : "agent", res.accel ? res.accel : "?");
 	else
 		printf("ready:    never\n");
+	if (res.t_system > 0)
+		printf("system:   %.2f s after QEMU start (systemd boot finished)\n", res.t_system);
 	printf("end:      %s at %.2f s: %s\n", kd_vm_end_name(res.end), res.t_end,
 	       res.reason ? res.reason : "");
 	if (res.det)

@@ -473,6 +473,7 @@ static void agent_msg(struct kd_vm *vm, json_object *m)
 	    json_object_object_get_ex(m, "type", &v) ? json_object_get_string(v) : "";
 
 	if (!strcmp(type, "ready")) {
+		vm_log(vm, "agent: %s", json_object_to_json_string_ext(m, JSON_C_TO_STRING_PLAIN));
 		check_ready(vm, "agent");
 	} else if (!strcmp(type, "heartbeat")) {
 		vm->res->heartbeats++;
@@ -482,6 +483,11 @@ static void agent_msg(struct kd_vm *vm, json_object *m)
 							  (uint64_t)(hb_timeout(vm->o) * 1e6));
 			sd_event_source_set_enabled(vm->t_hb, SD_EVENT_ONESHOT);
 		}
+	} else if (!strcmp(type, "system")) {
+		vm->res->t_system = since(vm, now_usec());
+		vm_log(vm, "agent: system %s at %.3f s",
+		       json_object_object_get_ex(m, "state", &v) ? json_object_get_string(v) : "?",
+		       vm->res->t_system);
 	} else if (!strcmp(type, "done")) {
 		if (json_object_object_get_ex(m, "status", &v))
 			vm->res->job_status = json_object_get_int(v);
@@ -703,17 +709,14 @@ const char *kd_vm_pick_accel(const char *kernel, char **why, bool *from_cache)
 	_cleanup_free_ char *cache = NULL, *cached = NULL, *key = NULL, *dir = NULL;
 	_cleanup_free_ char *log = NULL;
 	const char *answer = "tcg";
+	/* KDRILL_KVM_DEV: test hook (a stand-in for /dev/kvm) */
+	const char *kvmdev = getenv("KDRILL_KVM_DEV") ? getenv("KDRILL_KVM_DEV") : "/dev/kvm";
 	int fd;
 
 	*why = NULL;
 	*from_cache = false;
 	if (getenv("KDRILL_ACCEL") && *getenv("KDRILL_ACCEL"))
 		return getenv("KDRILL_ACCEL");
-	if ((fd = open("/dev/kvm", O_RDWR | O_CLOEXEC)) < 0) {
-		*why = strdupf("/dev/kvm: %s", strerror(errno));
-		return "tcg";
-	}
-	close(fd);
 	uname(&u);
 	key = strdupf("%s %s %s", u.nodename, u.release, u.machine);
 	cache = strdupf("%s/kvm-probe", kd_cachedir());
@@ -730,7 +733,9 @@ const char *kd_vm_pick_accel(const char *kernel, char **why, bool *from_cache)
 	}
 	/* probe: the kernel alone, no disks; any console line within 10 s = KVM works */
 	dir = strdup("/tmp/kdrill-kvmprobe.XXXXXX");
-	if (dir && mkdtemp(dir)) {
+	if ((fd = open(kvmdev, O_RDWR | O_CLOEXEC)) < 0)
+		*why = strdupf("%s: %s", kvmdev, strerror(errno));
+	else if (close(fd), dir && mkdtemp(dir)) {
 		_cleanup_free_ char *ser = strdupf("file:%s/serial", dir);
 		_cleanup_free_ char *serp = strdupf("%s/serial", dir);
 		char *argv[] = {(char *)"qemu-system-x86_64",
@@ -1177,6 +1182,8 @@ int kd_vm_result_save(const struct kd_vm_result *res, const struct kd_vm_opts *o
 	json_object_object_add(j, "ready", json_object_new_boolean(res->ready));
 	if (res->ready)
 		json_object_object_add(j, "t_ready", json_object_new_double(res->t_ready));
+	if (res->t_system > 0)
+		json_object_object_add(j, "t_system", json_object_new_double(res->t_system));
 	json_object_object_add(j, "t_first_console", json_object_new_double(res->t_first_console));
 	json_object_object_add(j, "t_end", json_object_new_double(res->t_end));
 	json_object_object_add(j, "qemu_status", json_object_new_int(res->qemu_status));

@@ -67,7 +67,8 @@ struct kd_vm_result {
 	char *reason; /* one line */
 	char *accel;  /* "kvm" / "tcg" */
 	bool ready;
-	double t_ready; /* s from QEMU start to ready (agent or marker) */
+	double t_ready;	 /* s from QEMU start to ready (agent or marker) */
+	double t_system; /* s from QEMU start to systemd's boot finished (agent "system") */
 	double t_first_console;
 	double t_end;	 /* s from QEMU start to QEMU exit */
 	int qemu_status; /* exit status, 128+sig, -1 unknown */

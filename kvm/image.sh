@@ -65,9 +65,20 @@ final)
 			ln -sf "../${u##*/}" "$E/$t.wants/${u##*/}"
 		done
 	done
+	# generators that only cost boot time here (no LUKS, GPT auto, hibernation, SysV, NFS
+	# at boot, gettys); fstab/debug/run stay
+	mkdir -p "$S/etc/systemd/system-generators"
+	for g in nfs-server-generator rpc-pipefs-generator systemd-cryptsetup-generator \
+		systemd-getty-generator systemd-gpt-auto-generator systemd-hibernate-resume-generator \
+		systemd-integritysetup-generator systemd-rc-local-generator systemd-system-update-generator \
+		systemd-sysv-generator systemd-veritysetup-generator; do
+		ln -sf /dev/null "$S/etc/systemd/system-generators/$g"
+	done
+	rm -f "$E/default.target"
 	if [ -f "$E/kdrill.target" ]; then
-		rm -f "$E/default.target"
 		ln -s kdrill.target "$E/default.target"
+	else
+		ln -s /usr/lib/systemd/system/multi-user.target "$E/default.target"
 	fi
 	mkfs.ext4 -q -F -L kdroot -d "$S" "$OUT.tmp" "$(size_mb "$S" 256)M"
 	mv "$OUT.tmp" "$OUT"
@@ -93,7 +104,7 @@ initramfs)
 	if [ "$MODROOT" != - ]; then
 		# crc32c_generic first: ext4's softdep on crc32c is not resolved by busybox insmod,
 		# and crc32c-intel refuses to load on TCG's default CPU.
-		for m in crc32c_generic virtio_pci virtio_blk virtio_console ext4; do
+		for m in crc32c_generic virtio_pci virtio_blk virtio_console virtio_rng ext4; do
 			modprobe -d "$MODROOT" -S "$KVER" --show-depends "$m" 2>/dev/null || true
 		done | awk '$1 == "insmod" && !seen[$2]++ {print $2}' | while read -r ko; do
 			cp "$ko" "$T/lib/modules/"
