@@ -256,7 +256,7 @@ static const char *const generic_frames[] = {
 	"do_int80_syscall_32", "entry_SYSCALL*", "entry_SYSENTER*", "entry_INT80*",
 	"system_call*", "sysenter_*", "syscall_exit_to_user_mode*", "exit_to_user_mode*",
 	"__x64_sys_*", "__ia32_sys_*", "__se_sys_*", "__do_sys_*", "__arm64_sys_*", "ksys_*",
-	"sys_*", "el0_*", "el1_*", "invoke_syscall", "do_el0_svc", "asm_*", "ret_from_intr",
+	"sys_*", "SyS_*", "compat_sys_*", "el0_*", "el1_*", "invoke_syscall", "do_el0_svc", "asm_*", "ret_from_intr",
 	"irq_exit*", "__irq_exit_rcu", "handle_irq*", "do_IRQ", "common_interrupt",
 	"__do_softirq", "do_softirq*", "__sysvec_*", "sysvec_*", "smp_apic_timer_interrupt",
 	"apic_timer_interrupt", "call_timer_fn", "run_timer_softirq", "expire_timers",
@@ -304,7 +304,7 @@ static const char *const generic_frames[] = {
 	"strscpy*", "strlen", "strnlen", "strcmp", "strncmp", "memcmp",
 	"oom_kill_process", "out_of_memory", "mem_cgroup_out_of_memory", "mem_cgroup_oom*",
 	"try_charge*", "charge_memcg", "__mem_cgroup_charge", "mem_cgroup_charge*",
-	"pagefault_out_of_memory", "__alloc_pages_may_oom", "__alloc_pages_slowpath*",
+	"pagefault_out_of_memory", "mm_fault_error", "__alloc_pages_may_oom", "__alloc_pages_slowpath*",
 	"try_to_free_pages", "do_try_to_free_pages", "shrink_*", "free_more_memory",
 	"page_cache_ra_*", "ondemand_readahead", "read_pages", "generic_fillattr",
 	/* the reporting machinery */
@@ -380,7 +380,7 @@ static const char *const body_prefixes[] = {
 	"CR2: ",      "RIP: ",	     "EIP: ",	     "EIP is at", "RIP [<",   "BUG: unable to handle",
 	"Unable to handle kernel", "IP: ", "*pde = ", "*pdpt = ", "Thread overran stack",
 	"kernel stack overflow", "Kernel stack is corrupted", "Code: Unable to access",
-	"RIP [", "PKRU: ", "DR0: ", "DR3: ", "DR6: ",
+	"RIP [", "RSP <", "ESP <", "PKRU: ", "task: ", "last sysfs file", "DR0: ", "DR3: ", "DR6: ",
 };
 
 bool kd_line_is_body(const char *t, size_t n)

@@ -641,6 +641,9 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		need_frame = false;
 		break;
 	case KK_PANIC:
+		frame = guilty(r, r->rip);
+		need_frame = false;
+		break;
 	case KK_WQ_LOCKUP:
 	case KK_FS_LINE:
 	case KK_PAGECACHE_INVAL:
@@ -1085,6 +1088,10 @@ static int oom_line(struct rep *r, const char *t, size_t n)
 					return -ENOMEM;
 			}
 		}
+	} else if (!r->memcg && (p = find(t, n, " killed as a result of limit of ")) != NULL) {
+		p += 32; /* 3.10: "Task in /a killed as a result of limit of /b" */
+		if (!(r->memcg = kd_strndup(p, (size_t)(e - p))))
+			return -ENOMEM;
 	} else if (!r->memcg && (p = find(t, n, "Memory cgroup stats for ")) != NULL) {
 		p += 24;
 		q = e;
@@ -1093,8 +1100,9 @@ static int oom_line(struct rep *r, const char *t, size_t n)
 		if (!(r->memcg = kd_strndup(p, (size_t)(q - p))))
 			return -ENOMEM;
 	}
-	if ((p = find(t, n, "Killed process ")) != NULL) {
-		p += 15;
+	if ((p = find(t, n, "Killed process ")) != NULL ||
+	    (p = find(t, n, "Kill process ")) != NULL) {
+		p += p[4] == 'e' ? 15 : 13;
 		const char *pid = p;
 		size_t pn = span_digits(p, e);
 		const char *lp = memchr(p, '(', (size_t)(e - p));
@@ -1294,7 +1302,8 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 	if (fr < 0)
 		return nomem(d);
 	bool attach = true, ended = false;
-	bool riplike = has_prefix(s, sn, "RIP: ") || has_prefix(s, sn, "EIP: ") ||
+	bool riplike = has_prefix(s, sn, "RIP: ") || has_prefix(s, sn, "RIP  [") ||
+		       has_prefix(s, sn, "EIP: ") || has_prefix(s, sn, "EIP  [") ||
 		       has_prefix(s, sn, "EIP is at ") || has_prefix(s, sn, "pc : ") ||
 		       has_prefix(s, sn, "IP: ") || has_prefix(s, sn, "NIP ");
 	bool body = fr > 0 || (ru != NULL) || kd_line_is_body(s, sn);

@@ -64,7 +64,7 @@ run() { # name extra-append
 		-drive file=scratch.raw,if=none,id=s,format=raw -device nvme,drive=s,serial=scratch \
 		-append "console=ttyS0 panic=1 cap.test=$name $app" </dev/null >/dev/null 2>&1 || true
 	cp raw-$name.log "$OUT/real-$name.log"
-	if [ -s raw-$name.kmsg ]; then cp raw-$name.kmsg "$OUT/real-$name.kmsg"; fi
+	if [ -s raw-$name.kmsg ]; then cp raw-$name.kmsg "$OUT/real-$name-kmsg.kmsg"; fi
 	echo "capture: $name: $(wc -l <"$OUT/real-$name.log") lines"
 }
 all="boot oom hung hungfreeze sysrqw crash warn null bug spin"
