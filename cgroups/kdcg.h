@@ -34,13 +34,13 @@ struct kdcg_limits {
 
 struct kdcg_unit_spec {
 	char *const *argv;
-	char *const *envp;	 /* NULL: inherit */
+	char *const *envp; /* NULL: inherit */
 	const char *cwd;
 	const char *stdout_path; /* appended to; NULL: /dev/null */
 	const char *stderr_path;
 	enum kdcg_restart restart;
-	unsigned restart_max;	 /* 0 = unlimited */
-	uint64_t restart_usec;	 /* delay before a restart (default 100 ms) */
+	unsigned restart_max;  /* 0 = unlimited */
+	uint64_t restart_usec; /* delay before a restart (default 100 ms) */
 };
 
 enum kdcg_unit_event { KDCG_UNIT_EXITED, KDCG_UNIT_RESTARTED, KDCG_UNIT_DONE };
@@ -49,8 +49,8 @@ struct kdcg_unit_status {
 	bool active;
 	pid_t main_pid;
 	unsigned restarts;
-	int last_exit;		  /* exit code or 128+signal of the last incarnation, -1 none */
-	const char *last_result;  /* "success", "exit-code", "signal", "oom-kill" */
+	int last_exit;		 /* exit code or 128+signal of the last incarnation, -1 none */
+	const char *last_result; /* "success", "exit-code", "signal", "oom-kill" */
 };
 
 struct kdcg_stats {
@@ -61,9 +61,9 @@ struct kdcg_stats {
 	double memory_psi_some_avg10, io_psi_some_avg10; /* -1 when unavailable */
 	unsigned n_pids;
 	/* Added after the first version (append only): */
-	uint64_t memory_events_max;  /* v2 memory.events "max"; v1 memory.failcnt */
-	uint64_t memory_events_high; /* v2 memory.events "high"; v1 0 */
-	bool under_oom;		     /* v1 memory.oom_control under_oom; v2 false */
+	uint64_t memory_events_max;	 /* v2 memory.events "max"; v1 memory.failcnt */
+	uint64_t memory_events_high;	 /* v2 memory.events "high"; v1 0 */
+	bool under_oom;			 /* v1 memory.oom_control under_oom; v2 false */
 	uint64_t pids_current, pids_max; /* pids_max 0 = no limit */
 	uint64_t pids_events_max;	 /* forks refused by pids.max (EAGAIN), hierarchical */
 	double memory_psi_full_avg10, cpu_psi_some_avg10; /* -1 when unavailable */
@@ -76,9 +76,10 @@ typedef void (*kdcg_unit_cb)(struct kdcg_unit *u, enum kdcg_unit_event ev, void 
 
 /* Pick (AUTO) or force a backend; a forced backend that cannot work is -EOPNOTSUPP
  * (kdcg_last_error(NULL) gives the one-line reason; *ret is NULL on failure).  Blocks
- * SIGCHLD in the calling thread (sd-event child sources need it).  The cgroupfs root is "kdrill.slice" under each hierarchy. */
+ * SIGCHLD in the calling thread (sd-event child sources need it).  The cgroupfs root is
+ * "kdrill.slice" under each hierarchy. */
 int kdcg_open(struct kdcg_ctx **ret, enum kdcg_backend backend, sd_event *event);
-void kdcg_close(struct kdcg_ctx *ctx); /* destroys every slice still alive */
+void kdcg_close(struct kdcg_ctx *ctx);			   /* destroys every slice still alive */
 const char *kdcg_backend_name(const struct kdcg_ctx *ctx); /* "systemd", "v2", "v1" */
 const char *kdcg_last_error(const struct kdcg_ctx *ctx);   /* human reason for the last failure;
 							     NULL ctx: why kdcg_open failed */
@@ -110,7 +111,7 @@ int kdcg_unit_stats(struct kdcg_unit *u, struct kdcg_stats *ret); /* zeros betwe
 int kdcg_path_stats(struct kdcg_ctx *ctx, const char *path, struct kdcg_stats *ret);
 /* kdrill-made top-level cgroups/units on this machine, any owner (for `kdrill cgroup ls`). */
 struct kdcg_leftover {
-	char *path;  /* cgroup path, e.g. /kdrill.slice/kdrill-123-a.slice */
+	char *path; /* cgroup path, e.g. /kdrill.slice/kdrill-123-a.slice */
 	pid_t owner;
 	bool owner_alive;
 };
