@@ -61,6 +61,7 @@ struct mnt {
 struct slice_rt {
 	const struct sc_slice *sc;
 	char *name; /* name-i */
+	char *path; /* cgroup path, kept after the slice is gone */
 	struct kdcg_slice *s;
 	struct kdcg_stats last;
 	bool have_stats;
@@ -927,6 +928,8 @@ static int setup_slices(struct runner *rn)
 				return -ENOMEM;
 			rn->n_slices++;
 			r = kdcg_slice_new(rn->cg, NULL, s->name, &sc->slices[i].limits, &s->s);
+			if (r >= 0 && kdcg_slice_path(s->s))
+				s->path = strdup(kdcg_slice_path(s->s));
 			if (r < 0) {
 				set_infra(rn, "slice %s: %s", s->name,
 					  kdcg_last_error(rn->cg) ? kdcg_last_error(rn->cg)
@@ -1245,9 +1248,8 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 		struct slice_rt *s = &rn->slices[i];
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "name", json_object_new_string(s->name));
-		if (s->s)
-			json_object_object_add(o, "path",
-					       json_object_new_string(kdcg_slice_path(s->s)));
+		if (s->path)
+			json_object_object_add(o, "path", json_object_new_string(s->path));
 		if (s->have_stats) {
 			json_object_object_add(o, "memory_peak",
 					       json_object_new_int64((int64_t)s->last.memory_peak));
@@ -1362,8 +1364,10 @@ static void runner_cleanup(struct runner *rn)
 			close(in->fd);
 	}
 	free(rn->insts);
-	for (size_t i = 0; i < rn->n_slices; i++)
+	for (size_t i = 0; i < rn->n_slices; i++) {
 		free(rn->slices[i].name);
+		free(rn->slices[i].path);
+	}
 	free(rn->slices);
 	free(rn->action_src);
 	kd_detector_free(rn->det);

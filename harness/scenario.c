@@ -490,10 +490,14 @@ static int do_proc_key(struct parser *p, const struct entry *e, const char *v, s
 	}
 	if (!strcmp(k, "args"))
 		return split_words(v, &pr->args);
-	if (!strcmp(k, "slice"))
+	if (!strcmp(k, "slice")) {
+		pr->slice_line = e->line;
 		return set_str(p, e, v, &pr->slice);
-	if (!strcmp(k, "fs"))
+	}
+	if (!strcmp(k, "fs")) {
+		pr->fs_line = e->line;
 		return set_str(p, e, v, &pr->fs);
+	}
 	if (!strcmp(k, "instances"))
 		return get_u(p, e, v, 0, 10000, &pr->instances);
 	if (!strcmp(k, "restart")) {
@@ -886,10 +890,10 @@ static int validate(struct parser *p)
 			return fail(p, pr->line, "program: missing in [%s.%s]",
 				    sc_kind_name(pr->kind), pr->name);
 		if (pr->slice && !scenario_slice(sc, pr->slice))
-			return fail(p, pr->line, "slice: no [slice.%s] in this scenario",
+			return fail(p, pr->slice_line, "slice: no [slice.%s] in this scenario",
 				    pr->slice);
 		if (pr->fs && !scenario_fs(sc, pr->fs))
-			return fail(p, pr->line, "fs: no [fs.%s] in this scenario", pr->fs);
+			return fail(p, pr->fs_line, "fs: no [fs.%s] in this scenario", pr->fs);
 		if (pr->kind == SC_REPRO && sc->n_fs == 0)
 			return fail(p, pr->line, "[repro.%s]: reproducers need an [fs.X] to run in",
 				    pr->name);

@@ -71,7 +71,7 @@ struct sc_proc {
 	unsigned restart_max;
 	enum sc_on_fail on_fail;
 	bool stop_at_end; /* load: stopped at the duration (default); repro: exits by --duration */
-	unsigned line;
+	unsigned line, slice_line, fs_line;
 };
 
 struct sc_action {

@@ -1,0 +1,55 @@
+# shellcheck shell=bash
+# tests/runner/lib.sh — helpers for the `kdrill run` tests (sourced, not a test itself).
+# (The area is tests/runner/ because tests/run is the test driver script.)
+#   run_require [PROG...]  skip (77) unless root + loop devices + mkfs.ext4 + jq + PROGs
+#   KD                     the kdrill under test ($KDRILL_BIN/kdrill)
+#   SCRATCH, OUT           per-test scratch dir (loop images, mounts) and results root
+#   kd_run ARGS...         kdrill run --host --scratch $SCRATCH --out $OUT --quiet ARGS...
+#                          (sets RC, and RUN_DIR to the newest result directory)
+#   vj EXPR                jq -r EXPR on $RUN_DIR/verdict.json
+#   check_no_leftovers PID no mounts/loop devices under $SCRATCH, no cgroups of kdrill PID
+#   fail MSG               print and exit 1
+set -u
+KD=${KDRILL_BIN:?}/kdrill
+SCRATCH=$KDRILL_TMP/scratch
+OUT=$KDRILL_TMP/results
+mkdir -p "$SCRATCH" "$OUT"
+
+fail() { echo "FAIL: $*"; exit 1; }
+
+run_require() {
+	[ "$(id -u)" = 0 ] || { echo "skip: needs root (loop devices, mounts, cgroups)"; exit 77; }
+	[ -e /dev/loop-control ] || { echo "skip: no /dev/loop-control"; exit 77; }
+	local t
+	for t in mkfs.ext4 mount jq "$@"; do
+		command -v "$t" >/dev/null 2>&1 || { echo "skip: $t not installed"; exit 77; }
+	done
+	[ -x "$KD" ] || { echo "skip: $KD not built"; exit 77; }
+}
+
+kd_run() {
+	"$KD" run --host --scratch "$SCRATCH" --out "$OUT" --quiet "$@"
+	RC=$?
+	RUN_DIR=$(ls -d "$OUT"/2*/ 2>/dev/null | sort | tail -n 1)
+	RUN_DIR=${RUN_DIR%/}
+}
+
+vj() { jq -r "$1" "$RUN_DIR/verdict.json"; }
+
+check_no_leftovers() {
+	local pid=$1 real
+	real=$(realpath "$SCRATCH")
+	if grep -q " $real/" /proc/self/mountinfo; then
+		grep " $real/" /proc/self/mountinfo
+		fail "mounts left under $SCRATCH"
+	fi
+	if grep -qs "$real/" /sys/block/loop*/loop/backing_file; then
+		grep -s "$real/" /sys/block/loop*/loop/backing_file
+		fail "loop devices left with images under $SCRATCH"
+	fi
+	if [ -n "$(find /sys/fs/cgroup -maxdepth 4 -name "kdrill-$pid-*" 2>/dev/null | head -n 1)" ]; then
+		find /sys/fs/cgroup -maxdepth 4 -name "kdrill-$pid-*"
+		fail "cgroups of kdrill pid $pid left"
+	fi
+	[ -z "$(ls -A "$SCRATCH")" ] || { ls -la "$SCRATCH"; fail "files left in $SCRATCH"; }
+}
