@@ -36,7 +36,8 @@
  *    The program may also call repro_unsuitable() from setup() -> exit 3.
  *  - A private work directory DIR/<name>.<pid>/ is created; programs make every path with
  *    repro_path(), so nothing is written outside --dir.  It is removed at exit unless --keep.
- *  - Bounds: a timer thread ends the run at --duration; SIGINT/SIGTERM end it too.  Programs
+ *  - Bounds: a timer thread ends the run at --duration (counted from program start, setup
+ *    included); SIGINT/SIGTERM/SIGHUP end it too (exit code as usual).  Programs
  *    poll repro_running() (cheap) in every loop and must return within ~1 s of a stop; the
  *    library waits at most 2 s for threads started with repro_thread_start() and then prints
  *    the result anyway (exit code unchanged) and _exit()s.
