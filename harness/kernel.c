@@ -143,6 +143,19 @@ int kd_bzimage_probe(const char *path, char **ret_release, char **err)
 		       path);
 		return -ENOEXEC;
 	}
+	{
+		/* setup sectors + protected-mode part (syssize, 16-byte units) must be there */
+		unsigned setup = hdr[0x1f1] ? hdr[0x1f1] : 4;
+		uint64_t syssize = (uint64_t)le16(hdr + 0x1f4) | (uint64_t)le16(hdr + 0x1f6) << 16;
+		uint64_t need = (uint64_t)(setup + 1) * 512 + syssize * 16;
+		if ((uint64_t)st.st_size < need) {
+			SETERR(err,
+			       "%s: truncated bzImage: the setup header says %llu bytes, the file "
+			       "has %llu",
+			       path, (unsigned long long)need, (unsigned long long)st.st_size);
+			return -ENOEXEC;
+		}
+	}
 	kvoff = le16(hdr + 0x20e);
 	if (ret_release && kvoff && kvoff + 0x200 < (unsigned)n) {
 		const char *s = (const char *)hdr + kvoff + 0x200;
@@ -962,7 +975,7 @@ int kd_kernel_show(const struct kd_kernel *k, FILE *f)
 		fprintf(f, "options:   cannot read %s\n", frag ? frag : "kvm/kdrill.config");
 		return 0;
 	}
-	kd_kernel_config_get(k, "CONFIG_MODULES", &known);
+	free(kd_kernel_config_get(k, "CONFIG_MODULES", &known));
 	fprintf(f, "options of kvm/kdrill.config:\n");
 	for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		if (startswith(line, "#module: ")) {

@@ -606,9 +606,12 @@ static int on_boot_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 	_cleanup_free_ char *why = NULL;
 	(void)s;
 	(void)usec;
-	why = strdupf("no %s within %.0f s (%" PRIu64 " console lines)",
+	why = strdupf("no %s within %.0f s (%" PRIu64 " console lines%s)",
 		      vm->o->ready_marker ? "ready marker" : "agent ready",
-		      vm->o->boot_timeout > 0 ? vm->o->boot_timeout : 300.0, vm->console_lines);
+		      vm->o->boot_timeout > 0 ? vm->o->boot_timeout : 300.0, vm->console_lines,
+		      vm->console_lines
+			  ? ""
+			  : ": the kernel printed nothing, not bootable or no serial console");
 	/* a hang during boot still gets its sysrq dumps */
 	begin_stop(vm, KD_VM_END_NO_BOOT, why ? why : "no boot", vm->console_lines > 0);
 	return 0;
@@ -691,9 +694,13 @@ static int on_child(sd_event_source *s, const siginfo_t *si, void *userdata)
 			res->reason = strdup(crash->title ? crash->title : "kernel crash");
 		} else {
 			res->end = KD_VM_END_QEMU_DIED;
-			res->reason = strdupf("QEMU exited (status %d) %s", res->qemu_status,
-					      vm->phase == PH_BOOT ? "before the guest was ready"
-								   : "without a guest poweroff");
+			res->reason = strdupf(
+			    "QEMU exited (status %d) %s%s", res->qemu_status,
+			    vm->phase == PH_BOOT ? "before the guest was ready"
+						 : "without a guest poweroff",
+			    vm->console_lines ? ""
+					      : " and the kernel printed nothing (not a bootable "
+						"kernel, or no serial console?)");
 		}
 	}
 	vm->phase = PH_DONE;
@@ -1044,6 +1051,12 @@ int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
 		r = vm.pid;
 		res->reason = strdupf("cannot start qemu-system-x86_64: %s", strerror(-r));
 		goto out;
+	}
+	{
+		_cleanup_free_ char *pf = strdupf("%s/qemu.pid", o->out_dir);
+		_cleanup_free_ char *ps = strdupf("%d\n", (int)vm.pid);
+		if (pf && ps)
+			write_file_atomic(pf, ps, strlen(ps), 0644);
 	}
 	if ((r = sd_event_add_child(vm.ev, &vm.child, vm.pid, WEXITED, on_child, &vm)) < 0 ||
 	    (r = sd_event_add_signal(vm.ev, &vm.sigint, SIGINT, on_signal, &vm)) < 0 ||

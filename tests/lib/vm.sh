@@ -1,0 +1,40 @@
+# shellcheck shell=bash
+# tests/lib/vm.sh — helpers for tests that boot the guest under QEMU.
+#
+#   . "$KDRILL_TOP/tests/lib/vm.sh"
+#   vm_require          exit 77 (skip, reason on the last line) unless root, qemu, the
+#                       release kdrill ($KDRILL_RELBIN/kdrill, copied into the guest) and
+#                       the ASan kdrill ($KDRILL_BIN/kdrill) are there
+#   VM_KERNEL           the kernel ref the VM tests use (KDRILL_TEST_KERNEL overrides;
+#                       default debian:6.1.0-54-cloud-amd64, fetched into the cache)
+#   kd ARGS...          run the ASan kdrill with KDRILL_DATA=$KDRILL_TOP
+#   json FILE FILTER    jq -r FILTER FILE
+#
+# The kernel and the guest image are cached under ~/.cache/kdrill (KDRILL_CACHE): the
+# first run downloads the kernel and runs debootstrap (~2 min); later runs reuse them.
+
+VM_KERNEL=${KDRILL_TEST_KERNEL:-debian:6.1.0-54-cloud-amd64}
+export KDRILL_DATA=$KDRILL_TOP
+
+vm_require() {
+	if [ "$(id -u)" != 0 ]; then echo "skip: needs root (debootstrap, mkfs.ext4 -d)"; exit 77; fi
+	local t
+	for t in qemu-system-x86_64 debootstrap mkfs.ext4 cpio busybox jq; do
+		command -v "$t" >/dev/null 2>&1 || { echo "skip: $t not installed (make deps-vm)"; exit 77; }
+	done
+	[ -x "$KDRILL_RELBIN/kdrill" ] || { echo "skip: no release build in $KDRILL_RELBIN (make all)"; exit 77; }
+	[ -x "$KDRILL_BIN/kdrill" ] || { echo "skip: no $KDRILL_BIN/kdrill (make asan)"; exit 77; }
+}
+
+kd() {
+	"$KDRILL_BIN/kdrill" "$@"
+}
+
+json() {
+	jq -r "$2" "$1"
+}
+
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
