@@ -424,6 +424,29 @@ static void sweep_unsynced(uint64_t gen_now)
 
 /* ---- state file ---------------------------------------------------------------------- */
 
+/* temp file + rename, no fsync: it must survive a SIGKILL of this process (page cache is
+ * enough), not a crash, and the sampler thread that calls it must not wait for the journal. */
+static int write_state(const char *path, const char *txt)
+{
+	_cleanup_free_ char *tmp = strdupf("%s.tmp", path);
+	size_t len = strlen(txt);
+	int fd, r = 0;
+
+	if (!tmp)
+		return -ENOMEM;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, txt, len) != (ssize_t)len)
+		r = errno ? -errno : -EIO;
+	close(fd);
+	if (r == 0 && rename(tmp, path) < 0)
+		r = -errno;
+	if (r < 0)
+		(void)unlink(tmp);
+	return r;
+}
+
 static void state_write(bool ended)
 {
 	_cleanup_free_ char *p = strdupf("%s/state.json", idir);
@@ -448,7 +471,7 @@ static void state_write(bool ended)
 		_cleanup_free_ char *txt = strdupf("%s\n", s);
 
 		if (txt)
-			(void)write_file_atomic(p, txt, strlen(txt), 0644);
+			(void)write_state(p, txt);
 	}
 out:
 	json_object_put(c);
