@@ -244,7 +244,8 @@ static const char *const generic_frames[] = {
 	"percpu_down_*", "percpu_up_*", "rt_mutex*", "__rt_mutex*", "rt_spin_lock*", "spin_lock*",
 	"__lock_page*", "lock_page*", "__folio_lock*", "folio_lock*", "folio_wait_bit*",
 	"wait_on_page_bit*", "__wait_on_buffer", "__lock_buffer", "lock_buffer",
-	"__sb_start_write", "sb_start_write", "__sb_end_write",
+	"__sb_start_write", "sb_start_write", "__sb_end_write", "folio_wait_writeback",
+	"__folio_wait_writeback*", "wait_on_page_writeback", "__wait_on_freeing_inode",
 	/* workqueue / kthread / boot */
 	"process_one_work", "worker_thread", "rescuer_thread", "kthread", "ret_from_fork*",
 	"kthread_worker_fn", "smpboot_thread_fn", "child_rip", "kernel_thread_helper",
@@ -315,7 +316,7 @@ static const char *const generic_frames[] = {
 	"vprintk*", "_printk*", "dump_header", "dump_tasks", "check_hung_task",
 	"check_hung_uninterruptible_tasks", "watchdog", "hung_task_*", "check_preemption_disabled",
 	"debug_smp_processor_id", "lockdep_*", "__lockdep_*", "print_circular_bug*",
-	"print_usage_bug*", "print_bad_irq_dependency", "check_noncircular", "check_prev_add",
+	"print_usage_bug*", "print_bad_irq_dependency", "print_irq_inversion_bug*", "check_usage*", "print_lock*", "check_noncircular", "check_prev_add",
 	"check_prevs_add", "validate_chain", "mark_lock*", "mark_usage", "check_deadlock",
 	"print_deadlock_bug", "valid_state", "lock_is_held*", "debug_check_no_locks_freed",
 	"kasan_*", "__kasan_*", "__asan_*", "asan_*", "check_memory_region*", "kasan_report*",

@@ -96,6 +96,7 @@ struct rep {
 	bool garbled;
 	bool killed; /* oom: saw "Killed process" */
 	bool line2_pending;
+	bool skip_frame; /* next frame line is "Preemption disabled at:" info */
 	/* sysrq-w dump: the task being collected */
 	struct kd_blocked *cur;
 };
@@ -626,9 +627,7 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		frame = guilty(r, NULL);
 		break;
 	case KK_RCU_USAGE:
-		frame = r->hfunc; /* file:line of the suspicious usage */
-		if (!frame)
-			frame = guilty(r, NULL);
+		frame = guilty(r, NULL);
 		break;
 	case KK_OOM_INVOKED:
 	case KK_OOM_CONSTRAINT:
@@ -699,7 +698,9 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		else
 			title = strdupf("%s: %.*s", what, (int)kl, k);
 	} else if (r->rule->kind == KK_RCU_USAGE) {
-		title = frame ? strdupf("%s at %s", what, frame) : strdupf("%s", what);
+		/* syzkaller style: the file:line of the usage, not the caller */
+		title = r->hfunc ? strdupf("%s at %s", what, r->hfunc)
+				 : frame ? strdupf("%s in %s", what, frame) : strdupf("%s", what);
 	} else if (frame) {
 		title = strdupf("%s in %s", what, frame);
 	} else {
@@ -1360,6 +1361,9 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 			return nomem(d);
 		}
 	}
+	bool skip = r->skip_frame;
+	r->skip_frame = has_prefix(s, sn, "Preemption disabled at") ||
+			has_prefix(s, sn, "Preemption disabled at:");
 	if (has_prefix(s, sn, "stack backtrace:")) {
 		rep_reset_stack(r);
 		r->after_backtrace = true;
@@ -1369,8 +1373,8 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 		if (riplike) {
 			if (!r->rip && !(r->want_backtrace && !r->after_backtrace))
 				r->rip = TAKE_PTR(fn);
-		} else if (r->want_backtrace && !r->after_backtrace) {
-			/* lockdep dependency chains: not the stack we report */
+		} else if ((r->want_backtrace && !r->after_backtrace) || skip) {
+			/* lockdep dependency chains, "Preemption disabled at:": not the stack */
 		} else if (r->stack_closed && r->rule->end != KE_STACK) {
 			/* KASAN "Allocated by"/"Freed by" and OOM: first stack only */
 		} else {
