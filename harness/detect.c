@@ -689,9 +689,10 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		k = k ? k + strlen(what) : h;
 		while (*k == ':' || *k == ' ')
 			k++;
-		size_t kl = 0;
-		while (k[kl] && k[kl] != ' ')
-			kl++;
+		const char *in = strstr(k, " in ");
+		size_t kl = in ? (size_t)(in - k) : strlen(k);
+		if (kl > 60)
+			kl = strcspn(k, " ");
 		if (frame)
 			title = strdupf("%s: %.*s%s%s in %s", what, (int)kl, k, r->access ? " " : "",
 					 r->access ? r->access : "", frame);
@@ -1029,7 +1030,10 @@ static int header_fields(struct rep *r, const char *t, size_t n)
 					q++;
 				const char *plus = memchr(p, '+', (size_t)(q - p));
 				size_t l = plus ? (size_t)(plus - p) : (size_t)(q - p);
-				if (sbuf_add(&b, p, l) < 0 || (q < e && sbuf_add(&b, " ", 1) < 0)) {
+				if (*p == '[' || *p == '(') /* module name, file:line */
+					l = 0;
+				if ((l && sbuf_add(&b, p, l) < 0) ||
+				    (l && q < e && sbuf_add(&b, " ", 1) < 0)) {
 					free(b.p);
 					return -ENOMEM;
 				}
