@@ -39,6 +39,7 @@ struct agent {
 	bool job_waits; /* the job starts once the system is up */
 	int sys_pipe;	/* stdout of systemctl is-system-running --wait */
 	sd_event_source *sys_child;
+	sd_event_source *heartbeat;
 	bool powering_off;
 	unsigned write_drops;
 };
@@ -163,6 +164,17 @@ static void agent_start_job(struct agent *a)
 		agent_send(a, o);
 		if (!job_get(a, "nopoweroff"))
 			agent_poweroff(a, "job done");
+		return;
+	}
+	/* watcher self-checks: a kernel crash, and a guest that stops answering */
+	if (!strcmp(name, "sysrq-crash")) {
+		sync();
+		if (write_string_file("/proc/sysrq-trigger", "c") < 0)
+			fprintf(stderr, "kdrill agent: sysrq-trigger: %m\n");
+		return;
+	}
+	if (!strcmp(name, "stall")) {
+		sd_event_source_set_enabled(a->heartbeat, SD_EVENT_OFF);
 		return;
 	}
 	{
@@ -431,6 +443,7 @@ int cmd_agent(int argc, char **argv)
 	r = sd_event_add_time_relative(a.ev, &hb, CLOCK_MONOTONIC, 1000000, 0, on_heartbeat, &a);
 	if (r < 0)
 		goto fail;
+	a.heartbeat = hb;
 	o = msg("ready");
 	json_object_object_add(o, "proto", json_object_new_int(AGENT_PROTO));
 	json_object_object_add(o, "started", json_object_new_double(t_start));

@@ -17,12 +17,13 @@ static void usage(FILE *f)
 	    f,
 	    "usage: kdrill vm boot --kernel REF [--timeout S] [--out DIR] [--busybox]\n"
 	    "                      [--cpus N] [--mem MB] [--append WORD]... [--accel kvm|tcg]\n"
-	    "                      [--hung-task S] [--vmcore] [--no-poweroff]\n"
+	    "                      [--hung-task S] [--vmcore] [--no-poweroff] [--job NAME]\n"
 	    "       kdrill vm probe-kvm [--kernel REF] [--force]\n"
 	    "boot: boot the systemd guest until the agent is ready, record boot -> ready, power\n"
 	    "      off.  --busybox boots the kernel into the bare busybox initramfs instead (the\n"
 	    "      boot baseline).  Exit: 0 ready + clean poweroff, 1 kernel report (BUG/HANG/\n"
 	    "      WARNING...), 125 no boot / QEMU died / unusable kernel (console.log kept).\n"
+	    "      --job: the agent job (boot; sysrq-crash and stall check the watcher).\n"
 	    "probe-kvm: is KVM usable here (tiny boot, 10 s limit)?  Cached per host.\n");
 }
 
@@ -39,6 +40,7 @@ static int boot(int argc, char **argv)
 					     {"hung-task", required_argument, NULL, 'H'},
 					     {"vmcore", no_argument, NULL, 'V'},
 					     {"no-poweroff", no_argument, NULL, 'N'},
+					     {"job", required_argument, NULL, 'j'},
 					     {"help", no_argument, NULL, 'h'},
 					     {}};
 	_cleanup_(kd_kernel_freep) struct kd_kernel *k = NULL;
@@ -47,7 +49,7 @@ static int boot(int argc, char **argv)
 	_cleanup_strv_ char **append = NULL;
 	struct kd_vm_opts o = {0};
 	struct kd_vm_result res;
-	const char *kref = NULL, *title = NULL;
+	const char *kref = NULL, *title = NULL, *job = "boot";
 	bool busybox = false, no_poweroff = false;
 	double timeout = 0;
 	uint64_t u;
@@ -110,6 +112,9 @@ static int boot(int argc, char **argv)
 		case 'N':
 			no_poweroff = true;
 			break;
+		case 'j':
+			job = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return KD_EXIT_OK;
@@ -151,8 +156,11 @@ static int boot(int argc, char **argv)
 		    strv_extend(&append, "rdinit=/init") < 0)
 			return KD_EXIT_INFRA;
 		o.ready_marker = "kdrill-bench: ready";
-	} else if (strv_extend(&append, no_poweroff ? "kdrill.job=idle" : "kdrill.job=boot") < 0)
-		return KD_EXIT_INFRA;
+	} else {
+		_cleanup_free_ char *j = strdupf("kdrill.job=%s", no_poweroff ? "idle" : job);
+		if (!j || strv_extend(&append, j) < 0)
+			return KD_EXIT_INFRA;
+	}
 	o.kernel = k->vmlinuz;
 	o.initrd = initrd;
 	o.root_img = root;

@@ -830,14 +830,16 @@ static int pushf(char ***argv, const char *fmt, ...)
 static char *build_cmdline(const struct kd_vm_opts *o)
 {
 	unsigned h = o->hung_task_secs ? o->hung_task_secs : 20;
-	unsigned rcu = h / 2 < 5 ? 5 : h / 2;
-	unsigned wd = (h * 7 / 10) / 2 ? (h * 7 / 10) / 2 : 1; /* soft lockup = 2 * thresh */
+	/* RCU stall H/2 < soft lockup 2*thresh (~0.7 H) < hung task H, floored so that a
+	 * busy TCG host does not produce false stall reports: RCU >= 10 s, soft lockup >= 10 s */
+	unsigned rcu = h / 2 < 10 ? 10 : h / 2;
+	unsigned wd = (h * 7 / 10) / 2 < 5 ? 5 : (h * 7 / 10) / 2;
 	char *s =
 	    strdupf("console=ttyS0 ignore_loglevel panic=-1 printk.time=1 rw "
 		    "rcupdate.rcu_cpu_stall_timeout=%u watchdog_thresh=%u "
 		    "sysctl.kernel.hung_task_timeout_secs=%u "
 		    "sysctl.kernel.hung_task_all_cpu_backtrace=1 "
-		    "sysctl.kernel.hung_task_warnings=-1%s%s%s",
+		    "sysctl.kernel.hung_task_warnings=-1 sysctl.kernel.sysrq=1%s%s%s",
 		    rcu, wd, h, o->root_img ? " root=/dev/vda rootfstype=ext4" : "",
 		    o->oops_panic ? " oops=panic" : "", o->panic_on_warn ? " panic_on_warn=1" : "");
 	STRV_FOREACH (a, o->append) {
@@ -878,6 +880,8 @@ static int build_argv(struct kd_vm *vm, const char *accel, char ***ret)
 				       "pvpanic",
 				       "-device",
 				       "vmcoreinfo",
+				       "-device",
+				       "virtio-rng-pci",
 				       "-action",
 				       o->vmcore ? "panic=pause" : "panic=none"};
 		for (size_t i = 0; i < ELEMENTSOF(fixed); i++)

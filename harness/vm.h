@@ -8,7 +8,9 @@
  * console-ts.log (host timestamps) and live into the detector (harness/detect.h).
  *
  * Timeouts are ordered causally, derived from the hung-task timeout H (default 20 s):
- *   RCU stall H/2 (>= 5 s)  <  soft lockup 0.7*H  <  hung task H..2H  <  lost heartbeat 2H+10
+ *   RCU stall H/2  <  soft lockup 0.7*H  <  hung task H..2H  <  lost heartbeat 2H+10
+ * with floors of 10 s for the RCU stall and the soft lockup (TCG on a busy host makes
+ * shorter ones fire falsely), so the order holds for H >= 20.
  * A hang report (hung task, soft lockup, RCU stall) or a lost heartbeat triggers sysrq-w
  * then sysrq-l through the serial line (QMP chardev-send-break, then the key), each
  * followed by waiting for the console to settle; then an optional kdump-compressed vmcore
