@@ -32,8 +32,12 @@
  *    hide the DIO race, which is what we want), so a torn block seen by the reader can
  *    only come from the DIO race (racing reads of the device, stale page cache): counted
  *    ("torn_reads_live"), not flagged — unless no DIO write touched the unit during the
- *    read (per-unit in-flight count zero and submit/complete epoch unchanged): then it is
- *    "torn-data".  After the race has stopped (msync, fsync) every
+ *    read (per-unit in-flight count zero and submit/complete epoch unchanged).  Then the
+ *    block is re-read: if it differs, read(2) returned bytes the page cache did not hold
+ *    ("torn-data"); if the torn page persists in the page cache it is tolerated only after
+ *    the kernel reported a page-cache invalidation failure on the file (EIO from fdatasync
+ *    of a probe fd: the documented "possible data corruption" aftermath, counted as
+ *    "torn_stale_cache"), else "torn-data".  After the race has stopped (msync, fsync) every
  *    block ON DISK (O_DIRECT read) must be an intact block of a legal generation, else
  *    "torn-data" / the names above.  Page-cache blocks that differ from the disk after
  *    fsync are counted ("stale_cache_blocks": the kernel's "Page cache invalidation failure
@@ -84,6 +88,7 @@ enum {
 	C_BUF_READS,
 	C_READS_OVERLAPPING_DIO,
 	C_TORN_READS_LIVE,
+	C_TORN_STALE_CACHE,
 	C_BLOCKS_VERIFIED,
 	C_STALE_CACHE_BLOCKS,
 	C__MAX
@@ -96,6 +101,7 @@ static const char *const counters[] = {
     [C_BUF_READS] = "buffered_reads",
     [C_READS_OVERLAPPING_DIO] = "reads_overlapping_dio",
     [C_TORN_READS_LIVE] = "torn_reads_live",
+    [C_TORN_STALE_CACHE] = "torn_stale_cache",
     [C_BLOCKS_VERIFIED] = "blocks_verified",
     [C_STALE_CACHE_BLOCKS] = "stale_cache_blocks",
     NULL,
@@ -317,6 +323,54 @@ static void *mmap_writer_main(void *arg)
 	return NULL;
 }
 
+/* Has the kernel reported a page-cache invalidation failure on this file since setup?
+ * dio_warn_stale_pagecache() sets the mapping's wb_err; fdatasync() on a probe fd opened at
+ * setup returns EIO once that happened (sticky here: errseq reports it once per fd). */
+static int probe_fd = -1;
+static bool stale_reported;
+static bool kernel_reported_stale(void)
+{
+	if (!stale_reported && fdatasync(probe_fd) < 0 && errno == EIO) {
+		stale_reported = true;
+		repro_errno(EIO);
+	}
+	return stale_reported;
+}
+
+/* A torn block in a read no DIO write touched (the unit lock is held, epoch e0).  Re-read it:
+ * different now -> read(2) returned bytes the page cache did not hold: impossible.  Same ->
+ * a torn page sits in the page cache; legitimate only as the aftermath of an invalidation
+ * failure the kernel reported (stale page cache), else impossible. */
+static bool torn_strict(const char *b, uint64_t u, uint64_t off, uint64_t e0)
+{
+	char again[BS];
+	ssize_t rd = pread(bfd, again, BS, (off_t)off);
+	_cleanup_free_ char *d = NULL;
+
+	if (atomic_load(&dio_epoch[u]) != e0 || rd != BS) {
+		repro_count(C_TORN_READS_LIVE, 1);
+		return true;
+	}
+	if (memcmp(again, b, BS)) {
+		d = repro_block_describe(b, BS, FILE_ID, off, UINT64_MAX);
+		repro_anomaly("torn-data",
+			      "buffered read with no DIO on the unit returned a torn block that a "
+			      "re-read does not show: %s",
+			      d ? d : "?");
+		return false;
+	}
+	if (kernel_reported_stale()) {
+		repro_count(C_TORN_STALE_CACHE, 1);
+		return true;
+	}
+	d = repro_block_describe(b, BS, FILE_ID, off, UINT64_MAX);
+	repro_anomaly("torn-data",
+		      "torn block persists in the page cache, no DIO on the unit and no "
+		      "invalidation failure reported by the kernel: %s",
+		      d ? d : "?");
+	return false;
+}
+
 static void *reader_main(void *arg)
 {
 	_cleanup_free_ char *buf = malloc(UNIT);
@@ -327,21 +381,20 @@ static void *reader_main(void *arg)
 		return NULL;
 	repro_rng_init(&rng, 1003);
 	while (repro_running()) {
-		uint64_t u = repro_rng_below(&rng, nunits), e0, e1;
-		bool strict;
+		uint64_t u = repro_rng_below(&rng, nunits), e0;
+		bool strict, ok = true;
 		ssize_t rd;
 
+		/* the lock is held through verification: no buffered/mmap writer in the unit */
 		pthread_mutex_lock(&unit_lock[u]);
 		e0 = atomic_load(&dio_epoch[u]);
 		strict = !unit_has_dio(u);
 		rd = pread(bfd, buf, UNIT, (off_t)(u * UNIT));
 		if (rd < 0)
 			rd = -errno;
-		e1 = atomic_load(&dio_epoch[u]);
-		pthread_mutex_unlock(&unit_lock[u]);
 		/* no DIO touched the unit during the read: torn data cannot be the DIO race, so
 		 * this read is verified strictly (and is where the test-only flip-read applies) */
-		strict = strict && e0 == e1;
+		strict = strict && atomic_load(&dio_epoch[u]) == e0;
 		if (!strict)
 			repro_count(C_READS_OVERLAPPING_DIO, 1);
 		else if (rd > 0)
@@ -349,6 +402,7 @@ static void *reader_main(void *arg)
 		repro_ops(1);
 		repro_count(C_BUF_READS, 1);
 		if (rd != UNIT) {
+			pthread_mutex_unlock(&unit_lock[u]);
 			if (rd < 0)
 				tolerate((int)-rd, "buffered pread");
 			else
@@ -357,11 +411,18 @@ static void *reader_main(void *arg)
 					      u * UNIT, rd);
 			break;
 		}
-		for (uint64_t o = 0; o < UNIT; o += BS)
-			if (!check_block(buf + o, u * UNIT + o, !strict,
-					 strict ? "buffered read, no DIO in flight on the unit"
-						: "buffered read racing DIO"))
-				break;
+		for (uint64_t o = 0; o < UNIT && ok; o += BS) {
+			enum repro_block_state st =
+			    repro_block_check(buf + o, BS, FILE_ID, u * UNIT + o, NULL);
+
+			if (strict && (st == REPRO_BLOCK_GARBAGE || st == REPRO_BLOCK_BAD_CRC))
+				ok = torn_strict(buf + o, u, u * UNIT + o, e0);
+			else
+				ok = check_block(buf + o, u * UNIT + o, !strict,
+						 strict ? "buffered read, no DIO on the unit"
+							: "buffered read racing DIO");
+		}
+		pthread_mutex_unlock(&unit_lock[u]);
 		repro_count(C_BLOCKS_VERIFIED, UNIT / BS);
 	}
 	return NULL;
@@ -435,6 +496,10 @@ static int setup(void)
 	if (dfd < 0)
 		return repro_unsuitable("open %s O_DIRECT: %s", path, strerror(errno));
 	bfd = open(path, O_RDWR | O_CLOEXEC);
+	if (bfd >= 0)
+		probe_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (bfd >= 0 && probe_fd < 0)
+		return repro_unsuitable("open %s: %s", path, strerror(errno));
 	if (bfd < 0)
 		return repro_unsuitable("open %s: %s", path, strerror(errno));
 	atomic_store(&max_gen[TAG_INIT], 1);
@@ -518,6 +583,8 @@ static void cleanup(void)
 		close(dfd);
 	if (bfd >= 0)
 		close(bfd);
+	if (probe_fd >= 0)
+		close(probe_fd);
 	for (uint64_t u = 0; unit_lock && u < nunits; u++)
 		pthread_mutex_destroy(&unit_lock[u]);
 	free(unit_lock);

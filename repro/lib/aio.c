@@ -269,6 +269,8 @@ int repro_aio_reap(struct repro_aio *a, unsigned min, unsigned max, struct repro
 		min = max;
 	if (min > atomic_load(&a->inflight))
 		min = atomic_load(&a->inflight);
+	if (!atomic_load(&a->inflight))
+		return 0; /* nothing can complete */
 	if (timeout_ms >= 0)
 		return reap_once(a, min, max, done, timeout_ms);
 	/* wait "forever" for min, in 1 s slices so that a stuck kernel is visible */
