@@ -280,6 +280,7 @@ static int on_heartbeat(sd_event_source *s, uint64_t usec, void *userdata)
 		json_object_object_add(o, "dropped", json_object_new_int64(a->write_drops));
 	agent_send(a, o);
 	sd_event_source_set_time(s, usec + 1000000);
+	sd_event_source_set_enabled(s, SD_EVENT_ONESHOT); /* time sources are one-shot */
 	return 0;
 }
 
