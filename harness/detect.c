@@ -1209,13 +1209,14 @@ static int finish_report(struct kd_detector *d, struct ctx *c, bool cut)
 	if (!out.excerpt)
 		goto nomem;
 	if ((r->rule->kind == KK_HUNG) && out.task) {
-		r->stack = out.stack; /* borrow for blocked_add */
+		char **mine = r->stack; /* borrow out.stack for blocked_add */
 		size_t ns = 0;
 		while (out.stack[ns])
 			ns++;
+		r->stack = out.stack;
 		r->nstack = ns;
 		e = blocked_add_task(d, out.task, r);
-		r->stack = NULL;
+		r->stack = mine;
 		r->nstack = 0;
 		if (e < 0)
 			goto fail;
