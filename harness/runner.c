@@ -14,6 +14,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <systemd/sd-event.h>
 
 #include "detect.h"
@@ -30,6 +31,9 @@ struct inst {
 	char *engine;	/* may be NULL */
 	char *out_path; /* JSON lines (stdout) */
 	char *err_path; /* stderr */
+	char *dir;	/* working directory */
+	char **argv;
+	struct kdcg_slice *cg_slice;
 	struct kdcg_unit *unit;
 	int slice_idx;
 	bool done;
@@ -594,7 +598,10 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	kd_detector_flush(rn->det);
 	sample(rn);
 	progress(rn, false);
-	sd_event_source_set_time(s, usec + 1000000);
+	/* next tick a second from now, not from the scheduled time: after a stall do
+	 * not fire a burst of catch-up ticks */
+	(void)usec;
+	sd_event_source_set_time(s, now_usec() + 1000000);
 	sd_event_source_set_enabled(s, SD_EVENT_ON); /* time sources are one-shot */
 	return 0;
 }
@@ -631,7 +638,36 @@ static int on_resume(sd_event_source *s, uint64_t usec, void *userdata)
 struct action_rt {
 	struct runner *rn;
 	const struct sc_action *a;
+	pid_t child;
 };
+
+static int on_writer_exit(sd_event_source *s, const siginfo_t *si, void *userdata)
+{
+	(void)si;
+	(void)userdata;
+	sd_event_source_disable_unref(s);
+	return 0;
+}
+
+/* Write value into path from a child process (reaped by the loop). */
+static int write_in_child(struct runner *rn, const char *path, const char *value, pid_t *ret)
+{
+	sd_event_source *src = NULL;
+	pid_t pid = fork();
+	int r;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0)
+		_exit(write_string_file(path, value) < 0 ? 1 : 0);
+	r = sd_event_add_child(rn->e, &src, pid, WEXITED, on_writer_exit, NULL);
+	if (r < 0) {
+		waitpid(pid, NULL, 0);
+		return r;
+	}
+	*ret = pid;
+	return 0;
+}
 
 static int run_action(sd_event_source *s, uint64_t usec, void *userdata)
 {
@@ -644,7 +680,10 @@ static int run_action(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	switch (a->op) {
 	case SC_ACT_DROP_CACHES:
-		r = write_string_file("/proc/sys/vm/drop_caches", a->arg);
+		/* can take seconds under memory pressure: never in the event loop */
+		if (ar->child > 0 && pid_alive(ar->child))
+			break;
+		r = write_in_child(rn, "/proc/sys/vm/drop_caches", a->arg, &ar->child);
 		break;
 	case SC_ACT_SYSRQ:
 		say(rn, "kdrill: action %s: sysrq %s", a->name, a->arg);
@@ -1085,8 +1124,6 @@ static int start_units(struct runner *rn)
 									: NULL;
 					struct mnt *m = fsname ? find_mnt(rn, fsname) : NULL;
 					_cleanup_free_ char *dir = NULL;
-					_cleanup_strv_ char **argv = NULL;
-					struct kdcg_unit_spec spec = {0};
 
 					in->rn = rn;
 					in->pr = pr;
@@ -1114,28 +1151,33 @@ static int start_units(struct runner *rn)
 						return -errno;
 					}
 					r = build_argv(rn, in, dir, global++,
-						       srt ? srt->name : NULL, &argv);
+						       srt ? srt->name : NULL, &in->argv);
 					if (r < 0)
 						return r;
-					spec.argv = argv;
-					spec.cwd = dir;
-					spec.stdout_path = in->out_path;
-					spec.stderr_path = in->err_path;
-					spec.restart = pr->restart;
-					spec.restart_max = pr->restart_max;
-					r = kdcg_unit_start(srt ? srt->s : rn->free_slice,
-							    in->label, &spec, on_unit, in,
-							    &in->unit);
-					if (r < 0) {
-						set_infra(rn, "start %s (%s): %s", in->label,
-							  argv[0],
-							  kdcg_last_error(rn->cg)
-							      ? kdcg_last_error(rn->cg)
-							      : strerror(-r));
-						in->done = true;
-						return r;
-					}
+					in->dir = TAKE_PTR(dir);
+					in->cg_slice = srt ? srt->s : rn->free_slice;
 				}
+	}
+	/* start only once every directory exists: with OOM-looping workers running, a
+	 * mkdir on the filesystem under test can wait a long time for the journal */
+	for (size_t i = 0; i < rn->n_insts; i++) {
+		struct inst *in = &rn->insts[i];
+		struct kdcg_unit_spec spec = {
+		    .argv = in->argv,
+		    .cwd = in->dir,
+		    .stdout_path = in->out_path,
+		    .stderr_path = in->err_path,
+		    .restart = in->pr->restart,
+		    .restart_max = in->pr->restart_max,
+		};
+		r = kdcg_unit_start(in->cg_slice, in->label, &spec, on_unit, in, &in->unit);
+		if (r < 0) {
+			set_infra(rn, "start %s (%s): %s", in->label, in->argv[0],
+				  kdcg_last_error(rn->cg) ? kdcg_last_error(rn->cg) : strerror(-r));
+			for (size_t k = i; k < rn->n_insts; k++)
+				rn->insts[k].done = true;
+			return r;
+		}
 	}
 	return 0;
 }
@@ -1355,6 +1397,8 @@ static void runner_cleanup(struct runner *rn)
 		free(in->engine);
 		free(in->out_path);
 		free(in->err_path);
+		free(in->dir);
+		strv_free(in->argv);
 		free(in->partial);
 		free(in->infra);
 		free(in->last_result_kind);
