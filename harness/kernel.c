@@ -918,7 +918,7 @@ char *kd_kernel_config_get(const struct kd_kernel *k, const char *opt, bool *kno
 /* module evidence: "m" when <name>.ko* is among the modules, "y" when modules.builtin lists it */
 static const char *module_evidence(const char *mod, const char *mlist, const char *builtin)
 {
-	_cleanup_free_ char *a = NULL, *b = NULL;
+	_cleanup_free_ char *a = NULL;
 	if (!mod)
 		return NULL;
 	a = strdupf("/%s.ko", mod);
