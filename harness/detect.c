@@ -134,7 +134,9 @@ struct kd_detector {
 	bool blocked_dirty;
 	ssize_t summary_idx;
 	int error; /* sticky -ENOMEM */
-	unsigned char first[256]; /* first byte -> may start a header */
+	uint64_t bloom[64]; /* hash of the first 4 bytes of every rule prefix */
+	uint32_t *pfx4;	    /* first 4 bytes of each rule prefix */
+	uint16_t *plen;	    /* prefix lengths */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -146,9 +148,23 @@ static bool has_prefix(const char *t, size_t n, const char *p)
 	return pl <= n && !memcmp(t, p, pl);
 }
 
+/* Short haystacks (console lines): memchr for the first byte + memcmp beats
+ * memmem's setup cost. */
 static const char *find(const char *t, size_t n, const char *needle)
 {
-	return memmem(t, n, needle, strlen(needle));
+	size_t nl = strlen(needle);
+	if (!nl || nl > n)
+		return nl ? NULL : t;
+	const char *e = t + n - nl + 1;
+	for (const char *p = t; p < e;) {
+		p = memchr(p, needle[0], (size_t)(e - p));
+		if (!p)
+			return NULL;
+		if (!memcmp(p + 1, needle + 1, nl - 1))
+			return p;
+		p++;
+	}
+	return NULL;
 }
 
 static bool is_fn_char(char c)
@@ -897,14 +913,21 @@ static bool parse_task_line(const char *t, size_t n, const char **comm, size_t *
 static const struct kd_rule rule_reboot = {"Linux version ", NULL, KD_CLASS_CRASH, KK_BANNER,
 					   KE_LINE, "unexpected kernel reboot"};
 
+static inline uint32_t load4(const char *t)
+{
+	uint32_t x;
+	memcpy(&x, t, 4);
+	return x;
+}
+
 static const struct kd_rule *match_rule(struct kd_detector *d, const char *t, size_t n)
 {
-	(void)d;
-	if (!n)
+	if (n < 4)
 		return NULL;
+	uint32_t x = load4(t);
 	for (size_t i = 0; i < kd_n_rules; i++) {
 		const struct kd_rule *ru = &kd_rules[i];
-		if (ru->prefix[0] != t[0] || !has_prefix(t, n, ru->prefix))
+		if (d->pfx4[i] != x || d->plen[i] > n || memcmp(t, ru->prefix, d->plen[i]))
 			continue;
 		if (ru->contains && !find(t, n, ru->contains))
 			continue;
@@ -922,18 +945,35 @@ static const struct kd_rule *match_rule(struct kd_detector *d, const char *t, si
 	return NULL;
 }
 
-/* Cheap test on the raw text: could this line start a report? */
+static inline uint32_t hash4(const char *t)
+{
+	uint32_t x;
+	memcpy(&x, t, 4);
+	return (x * 0x9E3779B1u) >> 20; /* 12 bits */
+}
+
+/* Cheap test on the raw text: could this line start a report?  One 4-byte
+ * bloom lookup, plus a look at the first word for the comm-prefixed rules. */
 static bool maybe_header(const struct kd_detector *d, const char *t, size_t n)
 {
-	if (!n)
+	if (n < 4)
 		return false;
-	if (d->first[(unsigned char)t[0]])
+	uint32_t h = hash4(t);
+	if (d->bloom[h >> 6] & (1ull << (h & 63)))
 		return true;
-	/* comm-prefixed rules: "<comm> invoked oom-killer" / "<comm>: page allocation" */
-	size_t lim = n < 24 ? n : 24;
-	for (size_t i = 1; i + 1 < lim; i++)
-		if (t[i] == ' ' && (t[i + 1] == 'i' || t[i + 1] == 'p'))
+	if (t[0] == 0x1b)
+		return true; /* ANSI escape before the text */
+	/* "<comm> invoked oom-killer:" / "<comm>: page allocation failure:" */
+	size_t lim = n < 20 ? n : 20, i = 1;
+	while (i < lim && t[i] != ' ')
+		i++;
+	const char *sp = i < lim ? t + i : NULL;
+	if (sp && t + n - sp > 8) {
+		if (!memcmp(sp + 1, "invoked ", 8))
 			return true;
+		if (sp[-1] == ':' && !memcmp(sp + 1, "page all", 8))
+			return true;
+	}
 	return false;
 }
 
@@ -1549,6 +1589,13 @@ static int process_line(struct kd_detector *d, const char *s, size_t n)
 			return 0;
 	}
 	uint64_t caller = 0;
+	/* the common case first: "[%5lu.%06lu] " */
+	if (n > 15 && s[0] == '[' && s[6] == '.' && s[13] == ']' && s[14] == ' ' && digit(s[5]) &&
+	    digit(s[12]) && s[15] != '[') {
+		s += 15;
+		n -= 15;
+		goto stripped;
+	}
 	for (int k = 0; k < 4; k++) {
 		size_t off = skip_prefix(d, s, n, &caller);
 		if (!off)
@@ -1556,10 +1603,12 @@ static int process_line(struct kd_detector *d, const char *s, size_t n)
 		s += off;
 		n -= off;
 	}
+stripped:;
 	struct ctx *c;
 	if (!caller) {
 		c = &d->ctx[0];
-		if (!c->r && !c->cut_line && !c->sep_line && !maybe_header(d, s, n))
+		if (!c->r && !c->cut_line && !c->sep_line &&
+		    (!maybe_header(d, s, n) || (s[0] != 0x1b && !match_rule(d, s, n))))
 			return 0;
 		if (!c->used) {
 			c->used = true;
@@ -1567,7 +1616,8 @@ static int process_line(struct kd_detector *d, const char *s, size_t n)
 		}
 	} else {
 		c = get_ctx(d, caller);
-		if (!c->r && !c->cut_line && !c->sep_line && !maybe_header(d, s, n))
+		if (!c->r && !c->cut_line && !c->sep_line &&
+		    (!maybe_header(d, s, n) || (s[0] != 0x1b && !match_rule(d, s, n))))
 			return 0;
 	}
 	struct sbuf *cl = &d->scratch;
@@ -1594,9 +1644,23 @@ int kd_detector_new(struct kd_detector **ret, kd_report_cb cb, void *userdata)
 	d->cb = cb;
 	d->userdata = userdata;
 	d->summary_idx = -1;
-	for (size_t i = 0; i < kd_n_rules; i++)
-		d->first[(unsigned char)kd_rules[i].prefix[0]] = 1;
-	d->first[0x1b] = 1; /* ANSI escape before the text */
+	d->pfx4 = calloc(kd_n_rules, sizeof(*d->pfx4));
+	d->plen = calloc(kd_n_rules, sizeof(*d->plen));
+	if (!d->pfx4 || !d->plen) {
+		kd_detector_free(d);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < kd_n_rules; i++) {
+		/* every prefix is >= 4 bytes: rules with shorter ones could never match */
+		const char *p = kd_rules[i].prefix;
+		size_t l = strlen(p);
+		if (l < 4)
+			continue;
+		d->pfx4[i] = load4(p);
+		d->plen[i] = (uint16_t)l;
+		uint32_t h = hash4(p);
+		d->bloom[h >> 6] |= 1ull << (h & 63);
+	}
 	*ret = d;
 	return 0;
 }
@@ -1617,6 +1681,8 @@ void kd_detector_free(struct kd_detector *d)
 	free(d->blocked);
 	free(d->line.p);
 	free(d->scratch.p);
+	free(d->pfx4);
+	free(d->plen);
 	free(d);
 }
 
