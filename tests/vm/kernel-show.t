@@ -20,7 +20,7 @@ kd kernel list | grep -q "$VM_KERNEL" || fail "kernel list does not show $VM_KER
 
 # the same bzImage without modules: virtio is modular, so those options are missing, fatally
 vmlinuz=$(sed -n 's/^vmlinuz: *//p' "$out")
-kd kernel show "path:$vmlinuz" >"$out" 2>&1 || fail "path: show exit $?"
+KDRILL_CACHE=$KDRILL_TMP/cache kd kernel show "path:$vmlinuz" >"$out" 2>&1 || fail "path: show exit $?"
 grep -Eq '^  CONFIG_VIRTIO_BLK +m, but no modules: MISSING +-> FATAL: ' "$out" || { cat "$out"; fail "missing virtio_blk not flagged"; }
 
 # unusable refs: exit 125 and a message that says what is wrong
@@ -28,7 +28,7 @@ head -c 100000 /dev/urandom >"$KDRILL_TMP/garbage"
 head -c 30000 "$vmlinuz" >"$KDRILL_TMP/truncated"
 check() { # REF EXPECTED-MESSAGE-REGEX
 	local rc
-	kd kernel show "$1" >"$KDRILL_TMP/err" 2>&1
+	KDRILL_CACHE=$KDRILL_TMP/cache kd kernel show "$1" >"$KDRILL_TMP/err" 2>&1
 	rc=$?
 	cat "$KDRILL_TMP/err"
 	[ $rc = 125 ] || fail "$1: exit $rc, expected 125"
