@@ -52,6 +52,11 @@ final)
 			cp "$u" "$E/"
 			[ "${u##*/}" = kdrill-agent.service ] && have_agent=1
 		done
+		for d in "$UNITS"/*.d; do # drop-in directories (kdrill-worker@.service.d/...)
+			[ -d "$d" ] || continue
+			rm -rf "$E/${d##*/}"
+			cp -r "$d" "$E/"
+		done
 	fi
 	if [ $have_agent = 0 ]; then
 		rm -f "$E/kdrill-agent.service"
