@@ -4,6 +4,7 @@
 #include <glob.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "image.h"
 #include "util/util.h"
@@ -175,7 +176,7 @@ static int bins_key(char **ret, char **err)
 	return r;
 }
 
-/* drop older root images of the same base (qemu keeps open ones alive) */
+/* drop root images of the same base unused for an hour (qemu keeps open ones alive) */
 static void prune_roots(const char *images, const char *bkey, const char *keep)
 {
 	_cleanup_(globfreep) glob_t g = {0};
@@ -183,9 +184,13 @@ static void prune_roots(const char *images, const char *bkey, const char *keep)
 
 	if (!p || glob(p, 0, NULL, &g) != 0)
 		return;
-	for (size_t i = 0; i < g.gl_pathc; i++)
-		if (strcmp(g.gl_pathv[i], keep))
+	for (size_t i = 0; i < g.gl_pathc; i++) {
+		struct stat st;
+		/* another kdrill may be about to boot an older one: keep recent images */
+		if (strcmp(g.gl_pathv[i], keep) && stat(g.gl_pathv[i], &st) == 0 &&
+		    st.st_mtime + 3600 < time(NULL))
 			unlink(g.gl_pathv[i]);
+	}
 }
 
 int kd_image_root(bool build, char **ret_img, char **err)
