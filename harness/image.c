@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Guest image layers and per-kernel boot material.  See image.h. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <glob.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -212,8 +213,10 @@ int kd_image_root(bool build, char **ret_img, char **err)
 	img = strdupf("%s/root-%s-%s.img", images, bkey, key);
 	if (!img)
 		return -ENOMEM;
-	if (access(img, F_OK) == 0)
+	if (access(img, F_OK) == 0) {
+		utimensat(AT_FDCWD, img, NULL, 0); /* mtime = last use (see prune_roots) */
 		goto done;
+	}
 	r = kd_image_base(build, &base, err);
 	if (r < 0)
 		return r;
