@@ -177,11 +177,11 @@ static int bins_key(char **ret, char **err)
 	return r;
 }
 
-/* drop root images of the same base unused for an hour (qemu keeps open ones alive) */
-static void prune_roots(const char *images, const char *bkey, const char *keep)
+/* drop images matching PATTERN (but KEEP) unused for an hour (qemu keeps open ones alive) */
+static void prune(const char *pattern, const char *keep)
 {
 	_cleanup_(globfreep) glob_t g = {0};
-	_cleanup_free_ char *p = strdupf("%s/root-%s-*.img", images, bkey);
+	const char *p = pattern;
 
 	if (!p || glob(p, 0, NULL, &g) != 0)
 		return;
@@ -214,7 +214,7 @@ int kd_image_root(bool build, char **ret_img, char **err)
 	if (!img)
 		return -ENOMEM;
 	if (access(img, F_OK) == 0) {
-		utimensat(AT_FDCWD, img, NULL, 0); /* mtime = last use (see prune_roots) */
+		utimensat(AT_FDCWD, img, NULL, 0); /* mtime = last use (see prune) */
 		goto done;
 	}
 	r = kd_image_base(build, &base, err);
@@ -240,7 +240,11 @@ int kd_image_root(bool build, char **ret_img, char **err)
 		if (r < 0)
 			return r;
 	}
-	prune_roots(images, bkey, img);
+	{
+		_cleanup_free_ char *pat = strdupf("%s/root-%s-*.img", images, bkey);
+		if (pat)
+			prune(pat, img);
+	}
 done:
 	*ret_img = TAKE_PTR(img);
 	return 0;
@@ -271,8 +275,10 @@ static int kernel_artifact(const struct kd_kernel *k, const char *step, const ch
 	kvm = strdupf("%s/kvm", kd_datadir());
 	if (!out || !lockp || !log || !kvm)
 		return -ENOMEM;
-	if (access(out, F_OK) == 0)
+	if (access(out, F_OK) == 0) {
+		utimensat(AT_FDCWD, out, NULL, 0);
 		goto done;
+	}
 	lock = kd_lock_file(lockp);
 	if (lock < 0)
 		return lock;
@@ -290,6 +296,11 @@ static int kernel_artifact(const struct kd_kernel *k, const char *step, const ch
 	}
 	if (r < 0)
 		return r;
+	{
+		_cleanup_free_ char *pat = strdupf("%s/%s-*%s", k->dir, prefix, suffix);
+		if (pat)
+			prune(pat, out);
+	}
 done:
 	*ret = TAKE_PTR(out);
 	return 0;
