@@ -230,7 +230,7 @@ ssize_t repro_pwrite_full(int fd, const void *buf, size_t len, off_t off);
 /* ---- self-verifying blocks ----------------------------------------------------------- */
 
 /* Every data block starts with this header; the rest is a pseudo-random fill derived from
- * (file_id, gen, offset), and crc covers the whole block with crc = 0 (CRC-32C). */
+ * (file_id, gen, offset, tag), and crc covers the whole block with crc = 0 (CRC-32C). */
 #define REPRO_BLOCK_MAGIC 0x4b44524bu /* "KDRK" */
 #define REPRO_BLOCK_MIN	  64u
 struct repro_block_hdr {

@@ -84,10 +84,10 @@ uint32_t repro_crc32c(uint32_t crc, const void *buf, size_t len)
 
 /* ---- blocks ----------------------------------------------------------------------- */
 
-static uint64_t fill_seed(uint64_t file_id, uint64_t gen, uint64_t offset)
+static uint64_t fill_seed(uint64_t file_id, uint64_t gen, uint64_t offset, uint32_t tag)
 {
 	uint64_t x = file_id * 0x9e3779b97f4a7c15ULL ^ gen * 0xc2b2ae3d27d4eb4fULL ^
-		     offset * 0x165667b19e3779f9ULL;
+		     offset * 0x165667b19e3779f9ULL ^ (uint64_t)tag * 0x27d4eb2f165667c5ULL;
 
 	x ^= x >> 33;
 	x *= 0xff51afd7ed558ccdULL;
@@ -120,7 +120,7 @@ void repro_block_fill(void *buf, size_t size, uint64_t file_id, uint64_t gen, ui
 
 	memcpy(buf, &h, sizeof(h));
 	fill_body((unsigned char *)buf + sizeof(h), size - sizeof(h),
-		  fill_seed(file_id, gen, offset));
+		  fill_seed(file_id, gen, offset, tag));
 	h.crc = repro_crc32c(0, buf, size);
 	memcpy((char *)buf + offsetof(struct repro_block_hdr, crc), &h.crc, sizeof(h.crc));
 }
