@@ -52,7 +52,7 @@ static void print_report(const struct kd_report *r, struct scan *s)
 		if (s->file)
 			json_object_object_add(o, "file", json_object_new_string(s->file));
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-							       JSON_C_TO_STRING_NOSLASHESCAPE));
+							   JSON_C_TO_STRING_NOSLASHESCAPE));
 		json_object_put(o);
 	} else {
 		printf("%s%s%s: %s\n", s->file ? s->file : "", s->file ? ": " : "",
@@ -204,9 +204,11 @@ static void usage(FILE *f)
 int cmd_scan(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"json", no_argument, NULL, 'j'},     {"follow", no_argument, NULL, 'f'},
-		{"patterns", no_argument, NULL, 'P'}, {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"json", no_argument, NULL, 'j'},
+	    {"follow", no_argument, NULL, 'f'},
+	    {"patterns", no_argument, NULL, 'P'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct scan s = {0};
 	int c;
@@ -245,7 +247,8 @@ int cmd_scan(int argc, char **argv)
 	for (int i = 0; i < nfiles; i++) {
 		const char *path = files[i];
 		bool is_stdin = !strcmp(path, "-");
-		_cleanup_close_ int fd = is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
+		_cleanup_close_ int fd =
+		    is_stdin ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			fprintf(stderr, "kdrill scan: %s: %s\n", path, strerror(errno));
 			rc = KD_EXIT_USAGE;

@@ -14,50 +14,50 @@
 
 /* What a header line starts (see detect-rules.c). */
 enum kd_kind {
-	KK_NOISE,	 /* known noise: swallow the line and any stack dump after it */
-	KK_NOISE_LINE,	 /* known noise: ignore just this line */
-	KK_CUT_HERE,	 /* "------------[ cut here ]------------": marks a report start */
-	KK_SEPARATOR,	 /* "=====...": KASAN/lockdep/UBSAN frame */
-	KK_BANNER,	 /* "Linux version": a second one is an unexpected reboot */
-	KK_REBOOT,	 /* "reboot: Restarting system" etc.: next banner is expected */
-	KK_SYSRQ_W,	 /* "sysrq: Show Blocked State": collect blocked tasks */
-	KK_BUG_AT,	 /* kernel BUG at file:line */
-	KK_PF_NULL,	 /* NULL pointer dereference (old and new wording) */
-	KK_PF,		 /* unable to handle page fault / paging request */
-	KK_GPF,		 /* general protection fault */
-	KK_TRAP,	 /* invalid opcode, divide error, double fault, stack guard: "what" */
-	KK_OOPS,	 /* a bare "Oops:" line */
-	KK_PANIC,	 /* Kernel panic - not syncing: MSG */
-	KK_BUG_OTHER,	 /* any other "BUG: what" */
-	KK_HUNG,	 /* INFO: task X:PID blocked for more than / blocked in I/O wait */
-	KK_CANT_DIE,	 /* INFO: task X:PID can't die */
-	KK_SOFTLOCKUP,	 /* BUG: soft lockup - CPU#N stuck for Ns! [comm:pid] */
-	KK_HARDLOCKUP,	 /* Watchdog detected hard LOCKUP on cpu N */
-	KK_RCU,		 /* RCU stall, every wording */
-	KK_WQ_LOCKUP,	 /* BUG: workqueue lockup */
-	KK_WARNING,	 /* WARNING: CPU: N PID: N at file:line func+off/size */
-	KK_WARNING_OLD,	 /* WARNING: at file:line func+off/size() */
-	KK_REFCOUNT,	 /* refcount_t: underflow; use-after-free. (followed by WARNING:) */
-	KK_LOCKDEP,	 /* lockdep & friends: "what in frame", stack after "stack backtrace:" */
-	KK_LOCKDEP_NOBT, /* context bugs with the stack right after the header */
-	KK_RCU_USAGE,	 /* suspicious RCU usage: title names the file */
-	KK_SANITIZER,	 /* BUG: KASAN/KFENCE/KMSAN/KCSAN: kind in func */
-	KK_UBSAN,	 /* UBSAN: kind in file:line */
-	KK_OOM_INVOKED,	 /* comm invoked oom-killer: */
-	KK_OOM_CONSTRAINT, /* oom-kill:constraint=... */
-	KK_OOM_KILLED,	 /* (Memory cgroup )?Out of memory: Killed process */
-	KK_FS_EXT4_ERROR, /* EXT4-fs error (device X): func:line: ... */
-	KK_FS_LINE,	 /* one-line fs error with a fixed title */
+	KK_NOISE,	    /* known noise: swallow the line and any stack dump after it */
+	KK_NOISE_LINE,	    /* known noise: ignore just this line */
+	KK_CUT_HERE,	    /* "------------[ cut here ]------------": marks a report start */
+	KK_SEPARATOR,	    /* "=====...": KASAN/lockdep/UBSAN frame */
+	KK_BANNER,	    /* "Linux version": a second one is an unexpected reboot */
+	KK_REBOOT,	    /* "reboot: Restarting system" etc.: next banner is expected */
+	KK_SYSRQ_W,	    /* "sysrq: Show Blocked State": collect blocked tasks */
+	KK_BUG_AT,	    /* kernel BUG at file:line */
+	KK_PF_NULL,	    /* NULL pointer dereference (old and new wording) */
+	KK_PF,		    /* unable to handle page fault / paging request */
+	KK_GPF,		    /* general protection fault */
+	KK_TRAP,	    /* invalid opcode, divide error, double fault, stack guard: "what" */
+	KK_OOPS,	    /* a bare "Oops:" line */
+	KK_PANIC,	    /* Kernel panic - not syncing: MSG */
+	KK_BUG_OTHER,	    /* any other "BUG: what" */
+	KK_HUNG,	    /* INFO: task X:PID blocked for more than / blocked in I/O wait */
+	KK_CANT_DIE,	    /* INFO: task X:PID can't die */
+	KK_SOFTLOCKUP,	    /* BUG: soft lockup - CPU#N stuck for Ns! [comm:pid] */
+	KK_HARDLOCKUP,	    /* Watchdog detected hard LOCKUP on cpu N */
+	KK_RCU,		    /* RCU stall, every wording */
+	KK_WQ_LOCKUP,	    /* BUG: workqueue lockup */
+	KK_WARNING,	    /* WARNING: CPU: N PID: N at file:line func+off/size */
+	KK_WARNING_OLD,	    /* WARNING: at file:line func+off/size() */
+	KK_REFCOUNT,	    /* refcount_t: underflow; use-after-free. (followed by WARNING:) */
+	KK_LOCKDEP,	    /* lockdep & friends: "what in frame", stack after "stack backtrace:" */
+	KK_LOCKDEP_NOBT,    /* context bugs with the stack right after the header */
+	KK_RCU_USAGE,	    /* suspicious RCU usage: title names the file */
+	KK_SANITIZER,	    /* BUG: KASAN/KFENCE/KMSAN/KCSAN: kind in func */
+	KK_UBSAN,	    /* UBSAN: kind in file:line */
+	KK_OOM_INVOKED,	    /* comm invoked oom-killer: */
+	KK_OOM_CONSTRAINT,  /* oom-kill:constraint=... */
+	KK_OOM_KILLED,	    /* (Memory cgroup )?Out of memory: Killed process */
+	KK_FS_EXT4_ERROR,   /* EXT4-fs error (device X): func:line: ... */
+	KK_FS_LINE,	    /* one-line fs error with a fixed title */
 	KK_PAGECACHE_INVAL, /* Page cache invalidation failure (+ File: line) */
 };
 
 /* How a report ends. */
 enum kd_end {
-	KE_STACK,	/* after its stack, at the first line that is not report body */
-	KE_SEPARATOR,	/* at the closing "=====" line */
-	KE_OOM,		/* at "Killed process" */
-	KE_LINE,	/* the header line is the whole report */
-	KE_LINE2,	/* the header line and the next one */
+	KE_STACK,     /* after its stack, at the first line that is not report body */
+	KE_SEPARATOR, /* at the closing "=====" line */
+	KE_OOM,	      /* at "Killed process" */
+	KE_LINE,      /* the header line is the whole report */
+	KE_LINE2,     /* the header line and the next one */
 };
 
 struct kd_rule {

@@ -61,7 +61,8 @@ int kd_summary_build(struct kd_report *r, struct kd_blocked *const *tasks, size_
 	for (size_t i = 0; i < n; i++) {
 		const struct kd_blocked *b = tasks[i];
 		int m = meaningful(b->stack);
-		const char *fr = m >= 0 ? b->stack[m] : (b->stack && b->stack[0] ? b->stack[0] : "?");
+		const char *fr =
+		    m >= 0 ? b->stack[m] : (b->stack && b->stack[0] ? b->stack[0] : "?");
 		if (b->line < lo)
 			lo = b->line;
 		if (b->line > hi)
@@ -84,8 +85,8 @@ int kd_summary_build(struct kd_report *r, struct kd_blocked *const *tasks, size_
 			for (int k = m + 1; m >= 0 && b->stack[k] && got < 2; k++) {
 				if (kd_frame_is_generic(b->stack[k]))
 					continue;
-				int w = snprintf(buf + bl, sizeof(buf) - bl, "%s%s", got ? " < " : "",
-						 b->stack[k]);
+				int w = snprintf(buf + bl, sizeof(buf) - bl, "%s%s",
+						 got ? " < " : "", b->stack[k]);
 				if (w < 0 || (size_t)w >= sizeof(buf) - bl)
 					break;
 				bl += (size_t)w;
@@ -102,7 +103,8 @@ int kd_summary_build(struct kd_report *r, struct kd_blocked *const *tasks, size_
 		if (!nt)
 			goto out;
 		x->tasks = nt;
-		if (!(x->tasks[x->ntasks] = strdupf("%s:%llu", b->comm, (unsigned long long)b->pid)))
+		if (!(x->tasks[x->ntasks] =
+			  strdupf("%s:%llu", b->comm, (unsigned long long)b->pid)))
 			goto out;
 		x->tasks[++x->ntasks] = NULL;
 		x->count++;

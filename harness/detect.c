@@ -22,15 +22,15 @@
 #include "detect-internal.h"
 #include "util/util.h"
 
-#define MAX_LINE	   (64u * 1024)	 /* longer lines are cut (rest ignored) */
-#define MAX_CTX		   16		 /* parallel caller contexts */
-#define MAX_STACK	   96		 /* frames kept per report */
-#define MAX_EXCERPT_LINES  160		 /* excerpt lines kept per report */
-#define MAX_REPORT_LINES   4000		 /* a report longer than this is cut */
-#define MAX_OOM_LINES	   20000	 /* OOM reports carry task tables */
-#define MAX_BLOCKED	   4096		 /* blocked tasks kept for the summary */
-#define FOREIGN_TOLERANCE  2		 /* non-body lines tolerated inside a stack */
-#define MARK_WINDOW	   4		 /* cut-here/separator to header distance */
+#define MAX_LINE	  (64u * 1024) /* longer lines are cut (rest ignored) */
+#define MAX_CTX		  16	       /* parallel caller contexts */
+#define MAX_STACK	  96	       /* frames kept per report */
+#define MAX_EXCERPT_LINES 160	       /* excerpt lines kept per report */
+#define MAX_REPORT_LINES  4000	       /* a report longer than this is cut */
+#define MAX_OOM_LINES	  20000	       /* OOM reports carry task tables */
+#define MAX_BLOCKED	  4096	       /* blocked tasks kept for the summary */
+#define FOREIGN_TOLERANCE 2	       /* non-body lines tolerated inside a stack */
+#define MARK_WINDOW	  4	       /* cut-here/separator to header distance */
 
 struct sbuf {
 	char *p;
@@ -119,7 +119,7 @@ struct entry { /* an emitted report */
 struct kd_detector {
 	kd_report_cb cb;
 	void *userdata;
-	struct sbuf line; /* partial line carried between feeds */
+	struct sbuf line;    /* partial line carried between feeds */
 	struct sbuf scratch; /* cleaned copy of the current line */
 	bool line_cut;
 	uint64_t lineno; /* lines completed so far */
@@ -133,7 +133,7 @@ struct kd_detector {
 	size_t n_blocked, a_blocked;
 	bool blocked_dirty;
 	ssize_t summary_idx;
-	int error; /* sticky -ENOMEM */
+	int error;	    /* sticky -ENOMEM */
 	uint64_t bloom[64]; /* hash of the first 4 bytes of every rule prefix */
 	uint32_t *pfx4;	    /* first 4 bytes of each rule prefix */
 	uint16_t *plen;	    /* prefix lengths */
@@ -175,8 +175,8 @@ static bool is_fn_char(char c)
 /* Strip compiler suffixes: foo.cold, foo.isra.0, foo.constprop.3, foo.part.1 */
 static char *fn_dup(const char *s, size_t n)
 {
-	static const char *const sfx[] = {".cold", ".isra", ".constprop", ".part", ".lto_priv",
-					  ".llvm"};
+	static const char *const sfx[] = {".cold", ".isra",	".constprop",
+					  ".part", ".lto_priv", ".llvm"};
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] != '.')
 			continue;
@@ -370,7 +370,8 @@ static size_t clean_copy(const char *s, size_t n, struct sbuf *out)
 			i++;
 			if (i < n && s[i] == '[') {
 				i++;
-				while (i < n && ((unsigned char)s[i] < 0x40 || (unsigned char)s[i] > 0x7e))
+				while (i < n &&
+				       ((unsigned char)s[i] < 0x40 || (unsigned char)s[i] > 0x7e))
 					i++;
 				if (i < n)
 					i++;
@@ -402,7 +403,10 @@ static size_t clean_copy(const char *s, size_t n, struct sbuf *out)
 			continue;
 		}
 		/* UTF-8 sequence? */
-		size_t len = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+		size_t len = c >= 0xf0 && c < 0xf5   ? 4
+			     : c >= 0xe0	     ? 3
+			     : c >= 0xc2 && c < 0xe0 ? 2
+						     : 0;
 		bool ok = len && i + len <= n;
 		for (size_t k = 1; ok && k < len; k++)
 			if (((unsigned char)s[i + k] & 0xc0) != 0x80)
@@ -537,7 +541,8 @@ static char *normalize(const char *s)
 			o[k++] = 'N';
 			continue;
 		}
-		if (digit(s[i]) && (i == 0 || !isalpha((unsigned char)s[i - 1]) || s[i - 1] == 'x')) {
+		if (digit(s[i]) &&
+		    (i == 0 || !isalpha((unsigned char)s[i - 1]) || s[i - 1] == 'x')) {
 			while (i < n && (isxdigit((unsigned char)s[i])))
 				i++;
 			o[k++] = 'N';
@@ -564,14 +569,26 @@ static uint64_t fnv(const char *s)
 /* Frames that are never worth naming, even when everything else is generic. */
 static bool is_plumbing(const char *fn)
 {
-	static const char *const l[] = {"schedule", "__schedule", "schedule_", "io_schedule",
-					"preempt_schedule", "bit_wait", "__wait_on_bit",
-					"out_of_line_wait_on_bit", "dump_stack", "panic", "__warn",
-					"show_stack", "0x", "rwsem_down_", "__mutex_lock", "mutex_lock"};
+	static const char *const l[] = {"schedule",
+					"__schedule",
+					"schedule_",
+					"io_schedule",
+					"preempt_schedule",
+					"bit_wait",
+					"__wait_on_bit",
+					"out_of_line_wait_on_bit",
+					"dump_stack",
+					"panic",
+					"__warn",
+					"show_stack",
+					"0x",
+					"rwsem_down_",
+					"__mutex_lock",
+					"mutex_lock"};
 	for (size_t i = 0; i < sizeof(l) / sizeof(l[0]); i++) {
 		size_t n = strlen(l[i]);
 		if (l[i][n - 1] == '_' || !strcmp(l[i], "0x") ? !strncmp(fn, l[i], n)
-							       : !strcmp(fn, l[i]))
+							      : !strcmp(fn, l[i]))
 			return true;
 	}
 	return false;
@@ -710,14 +727,15 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		if (kl > 60)
 			kl = strcspn(k, " ");
 		if (frame)
-			title = strdupf("%s: %.*s%s%s in %s", what, (int)kl, k, r->access ? " " : "",
-					 r->access ? r->access : "", frame);
+			title = strdupf("%s: %.*s%s%s in %s", what, (int)kl, k,
+					r->access ? " " : "", r->access ? r->access : "", frame);
 		else
 			title = strdupf("%s: %.*s", what, (int)kl, k);
 	} else if (r->rule->kind == KK_RCU_USAGE) {
 		/* syzkaller style: the file:line of the usage, not the caller */
 		title = r->hfunc ? strdupf("%s at %s", what, r->hfunc)
-				 : frame ? strdupf("%s in %s", what, frame) : strdupf("%s", what);
+			: frame	 ? strdupf("%s in %s", what, frame)
+				 : strdupf("%s", what);
 	} else if (frame) {
 		title = strdupf("%s in %s", what, frame);
 	} else {
@@ -858,8 +876,7 @@ static int blocked_add_task(struct kd_detector *d, const char *task, struct rep 
 
 /* sysrq-w: "task:jbd2/dm-0-8     state:D stack:0     pid:105 ..." or the old
  * "jbd2/md127-8    D ffff9f53ff35bc98     0   587      2 0x00000000" */
-static bool parse_task_line(const char *t, size_t n, const char **comm, size_t *cn,
-			    uint64_t *pid)
+static bool parse_task_line(const char *t, size_t n, const char **comm, size_t *cn, uint64_t *pid)
 {
 	if (has_prefix(t, n, "task:")) {
 		const char *s = t + 5;
@@ -910,8 +927,8 @@ static bool parse_task_line(const char *t, size_t n, const char **comm, size_t *
 /* ------------------------------------------------------------------------ */
 /* Line handling                                                             */
 
-static const struct kd_rule rule_reboot = {"Linux version ", NULL, KD_CLASS_CRASH, KK_BANNER,
-					   KE_LINE, "unexpected kernel reboot"};
+static const struct kd_rule rule_reboot = {"Linux version ", NULL,    KD_CLASS_CRASH,
+					   KK_BANNER,	     KE_LINE, "unexpected kernel reboot"};
 
 static inline uint32_t load4(const char *t)
 {
@@ -981,8 +998,7 @@ static void set_task(struct rep *r, const char *comm, size_t cn, const char *pid
 {
 	if (r->task || !cn)
 		return;
-	r->task = pn ? strdupf("%.*s:%.*s", (int)cn, comm, (int)pn, pid)
-		     : kd_strndup(comm, cn);
+	r->task = pn ? strdupf("%.*s:%.*s", (int)cn, comm, (int)pn, pid) : kd_strndup(comm, cn);
 }
 
 static size_t span_digits(const char *p, const char *e)
@@ -1048,7 +1064,8 @@ static int header_fields(struct rep *r, const char *t, size_t n)
 			return -ENOMEM;
 		break;
 	case KK_LOCKDEP_NOBT:
-		if ((p = find(t, n, "atomic: ")) != NULL) { /* scheduling while atomic: comm/pid/0x */
+		if ((p = find(t, n, "atomic: ")) !=
+		    NULL) { /* scheduling while atomic: comm/pid/0x */
 			p += 8;
 			q = memchr(p, '/', (size_t)(e - p));
 			if (q)
@@ -1196,8 +1213,8 @@ static int dump_task_done(struct kd_detector *d, struct rep *r)
 {
 	if (!r->cur)
 		return 0;
-	int e = blocked_add(d, r->cur->comm, strlen(r->cur->comm), r->cur->pid, r->stack,
-			    r->nstack, r->cur->line, false);
+	int e = blocked_add(d, r->cur->comm, strlen(r->cur->comm), r->cur->pid, r->stack, r->nstack,
+			    r->cur->line, false);
 	blocked_free(r->cur);
 	r->cur = NULL;
 	rep_reset_stack(r);
@@ -1301,8 +1318,7 @@ static bool absorbs(const struct rep *r, const struct kd_rule *ru)
 		return true;
 	if (k == KK_REFCOUNT && ru->kind == KK_WARNING)
 		return true;
-	if (r->rule->end == KE_OOM &&
-	    (ru->kind == KK_OOM_CONSTRAINT || ru->kind == KK_OOM_KILLED))
+	if (r->rule->end == KE_OOM && (ru->kind == KK_OOM_CONSTRAINT || ru->kind == KK_OOM_KILLED))
 		return true;
 	if (k == KK_GPF && ru->kind == KK_SANITIZER)
 		return false;
@@ -1830,10 +1846,14 @@ const struct kd_report *kd_detector_report(const struct kd_detector *d, size_t i
 const char *kd_class_name(enum kd_class c)
 {
 	static const char *const names[] = {
-		[KD_CLASS_CRASH] = "crash",	    [KD_CLASS_HANG] = "hang",
-		[KD_CLASS_WARNING] = "warning",	    [KD_CLASS_LOCKDEP] = "lockdep",
-		[KD_CLASS_MEMSAFETY] = "memory-safety", [KD_CLASS_OOM] = "oom",
-		[KD_CLASS_FSERROR] = "fs-error",    [KD_CLASS_SUMMARY] = "summary",
+	    [KD_CLASS_CRASH] = "crash",
+	    [KD_CLASS_HANG] = "hang",
+	    [KD_CLASS_WARNING] = "warning",
+	    [KD_CLASS_LOCKDEP] = "lockdep",
+	    [KD_CLASS_MEMSAFETY] = "memory-safety",
+	    [KD_CLASS_OOM] = "oom",
+	    [KD_CLASS_FSERROR] = "fs-error",
+	    [KD_CLASS_SUMMARY] = "summary",
 	};
 	return (unsigned)c < _KD_CLASS_MAX ? names[c] : "unknown";
 }
@@ -1887,7 +1907,8 @@ struct json_object *kd_report_to_json(const struct kd_report *r)
 			json_object_object_add(x, "frame", jstr(r->groups[i].frame));
 			json_object_object_add(x, "via", jstr(r->groups[i].via));
 			json_object_object_add(x, "role", jstr(r->groups[i].role));
-			json_object_object_add(x, "count", json_object_new_int64(r->groups[i].count));
+			json_object_object_add(x, "count",
+					       json_object_new_int64(r->groups[i].count));
 			json_object_object_add(x, "tasks", jstrv(r->groups[i].tasks));
 			json_object_array_add(g, x);
 		}

@@ -29,25 +29,26 @@ enum kd_class {
 /* Hung-task summary: blocked tasks grouped by innermost meaningful frame. */
 struct kd_hung_group {
 	char *frame; /* "jbd2_log_wait_commit" */
-	char *via;   /* next meaningful callers, "jbd2_complete_transaction < ext4_sync_file", or NULL */
-	char *role;  /* "fsync callers waiting for the journal commit", or NULL */
+	char *via; /* next meaningful callers, "jbd2_complete_transaction < ext4_sync_file", or NULL
+		    */
+	char *role; /* "fsync callers waiting for the journal commit", or NULL */
 	unsigned count;
 	char **tasks; /* "comm:pid", NULL-terminated */
 };
 
 struct kd_report {
 	enum kd_class cls;
-	char *title;	  /* "INFO: task hung in jbd2_journal_commit_transaction" */
-	char *frame;	  /* guilty frame, NULL if none */
-	char **stack;	  /* NULL-terminated function names, innermost first */
-	char *task;	  /* "comm:pid" or NULL */
+	char *title;			/* "INFO: task hung in jbd2_journal_commit_transaction" */
+	char *frame;			/* guilty frame, NULL if none */
+	char **stack;			/* NULL-terminated function names, innermost first */
+	char *task;			/* "comm:pid" or NULL */
 	uint64_t first_line, last_line; /* 1-based input lines */
 	bool corrupted;
-	char *signature;  /* stable dedup key */
-	unsigned count;	  /* times this signature was seen */
-	char *excerpt;	  /* the report's cleaned lines, '\n'-separated */
-	char *memcg;	  /* oom: memcg path, or NULL */
-	char *victim;	  /* oom: "comm:pid" of the killed task, or NULL */
+	char *signature; /* stable dedup key */
+	unsigned count;	 /* times this signature was seen */
+	char *excerpt;	 /* the report's cleaned lines, '\n'-separated */
+	char *memcg;	 /* oom: memcg path, or NULL */
+	char *victim;	 /* oom: "comm:pid" of the killed task, or NULL */
 	/* summary only: human-readable grouping and the likely root */
 	char *summary_text;
 	struct kd_hung_group *groups; /* summary only */
