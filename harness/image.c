@@ -220,6 +220,11 @@ int kd_image_root(bool build, char **ret_img, char **err)
 	r = kd_image_base(build, &base, err);
 	if (r < 0)
 		return r;
+	if (!build) {
+		SETERR(err, "no root image for the current binaries yet (%s; kdrill image build)",
+		       img);
+		return -ENOENT;
+	}
 	lockp = strdupf("%s/.lock", images);
 	s = script("image.sh");
 	units = strdupf("%s/units", kd_datadir());
