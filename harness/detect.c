@@ -133,10 +133,12 @@ struct kd_detector {
 	size_t n_blocked, a_blocked;
 	bool blocked_dirty;
 	ssize_t summary_idx;
-	int error;	    /* sticky -ENOMEM */
-	uint64_t bloom[64]; /* hash of the first 4 bytes of every rule prefix */
-	uint32_t *pfx4;	    /* first 4 bytes of each rule prefix */
-	uint16_t *plen;	    /* prefix lengths */
+	int error;	     /* sticky -ENOMEM */
+	uint64_t bloom[64];  /* hash of the first 4 bytes of every rule prefix */
+	uint32_t *pfx4;	     /* first 4 bytes of each rule prefix */
+	uint16_t *plen;	     /* prefix lengths */
+	uint16_t *chain;     /* next rule (+1) with the same 4-byte hash, table order */
+	uint16_t head[4096]; /* first rule (+1) per 4-byte hash */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -937,14 +939,17 @@ static inline uint32_t load4(const char *t)
 	return x;
 }
 
+static inline uint32_t hash4(const char *t);
+
 static const struct kd_rule *match_rule(struct kd_detector *d, const char *t, size_t n)
 {
 	if (n < 4)
 		return NULL;
 	uint32_t x = load4(t);
-	for (size_t i = 0; i < kd_n_rules; i++) {
-		const struct kd_rule *ru = &kd_rules[i];
-		if (d->pfx4[i] != x || d->plen[i] > n || memcmp(t, ru->prefix, d->plen[i]))
+	for (unsigned i = d->head[hash4(t)]; i; i = d->chain[i - 1]) {
+		const struct kd_rule *ru = &kd_rules[i - 1];
+		if (d->pfx4[i - 1] != x || d->plen[i - 1] > n ||
+		    memcmp(t, ru->prefix, d->plen[i - 1]))
 			continue;
 		if (ru->contains && !find(t, n, ru->contains))
 			continue;
@@ -1662,7 +1667,8 @@ int kd_detector_new(struct kd_detector **ret, kd_report_cb cb, void *userdata)
 	d->summary_idx = -1;
 	d->pfx4 = calloc(kd_n_rules, sizeof(*d->pfx4));
 	d->plen = calloc(kd_n_rules, sizeof(*d->plen));
-	if (!d->pfx4 || !d->plen) {
+	d->chain = calloc(kd_n_rules, sizeof(*d->chain));
+	if (!d->pfx4 || !d->plen || !d->chain) {
 		kd_detector_free(d);
 		return -ENOMEM;
 	}
@@ -1676,6 +1682,11 @@ int kd_detector_new(struct kd_detector **ret, kd_report_cb cb, void *userdata)
 		d->plen[i] = (uint16_t)l;
 		uint32_t h = hash4(p);
 		d->bloom[h >> 6] |= 1ull << (h & 63);
+		/* append to the hash chain, keeping table order */
+		uint16_t *link = &d->head[h];
+		while (*link)
+			link = &d->chain[*link - 1];
+		*link = (uint16_t)(i + 1);
 	}
 	*ret = d;
 	return 0;
@@ -1699,6 +1710,7 @@ void kd_detector_free(struct kd_detector *d)
 	free(d->scratch.p);
 	free(d->pfx4);
 	free(d->plen);
+	free(d->chain);
 	free(d);
 }
 

@@ -37,19 +37,25 @@ for exp in "$fx"/*.expect; do
 		continue
 	fi
 	# extra assertions: key=value (exact) or key~substring, on the i-th report
+	grep -q ' | [a-z_]*[=~]' "$exp" || continue
+	kv_all=$(jq -r -s 'to_entries[] | .key as $i | .value | to_entries[] |
+		"\($i)\t\(.key)\t\(.value | tostring | gsub("\n"; " "))"' <<<"$json")
 	i=0
 	while IFS= read -r line; do
 		case $line in '#'* | '' | none) continue ;; esac
 		extras=$(sed -n 's/^[^|]*|[^|]*|[^|]*| //p' <<<"$line")
 		for kv in $extras; do
 			case $kv in
-			*=*) k=${kv%%=*} v=${kv#*=}
-			     g=$(jq -r --argjson i $i -s '.[$i].'"$k"' | tostring' <<<"$json")
-			     [ "$g" = "$v" ] || { echo "FAIL $(basename "$log") report $i: $k=$g, want $v"; bad=$((bad + 1)); } ;;
-			*~*) k=${kv%%~*} v=${kv#*~}
-			     g=$(jq -r --argjson i $i -s '.[$i].'"$k"' | tostring' <<<"$json")
-			     [[ $g == *"$v"* ]] || { echo "FAIL $(basename "$log") report $i: $k lacks '$v'"; bad=$((bad + 1)); } ;;
+			*=*) k=${kv%%=*} v=${kv#*=} op='=' ;;
+			*~*) k=${kv%%~*} v=${kv#*~} op='~' ;;
+			*) continue ;;
 			esac
+			g=$(awk -F'\t' -v i="$i" -v k="$k" '$1 == i && $2 == k { sub(/^[^\t]*\t[^\t]*\t/, ""); print; exit }' <<<"$kv_all")
+			if [ "$op" = '=' ] && [ "$g" != "$v" ]; then
+				echo "FAIL $(basename "$log") report $i: $k=$g, want $v"; bad=$((bad + 1))
+			elif [ "$op" = '~' ] && [[ $g != *"$v"* ]]; then
+				echo "FAIL $(basename "$log") report $i: $k lacks '$v'"; bad=$((bad + 1))
+			fi
 		done
 		i=$((i + 1))
 	done <"$exp"
