@@ -66,7 +66,7 @@ int cmd_image(int argc, char **argv)
 	r = kd_image_root(build, &img, &err);
 	if (r < 0) {
 		fprintf(stderr, "kdrill image: %s\n", err ? err : strerror(-r));
-		return KD_EXIT_INFRA;
+		return build ? KD_EXIT_INFRA : KD_EXIT_BAD; /* show: 1 = not built yet */
 	}
 	printf("root:    %s\n", img);
 	if (kref) {
