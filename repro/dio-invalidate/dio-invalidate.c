@@ -38,7 +38,10 @@
  *    race) is legitimate only if it is a byte-wise splice of a DIO block and another legal
  *    block (ext4 falls back to a buffered write when the pre-DIO invalidation fails, and
  *    that copy races the mmap stores; device reads/writeback race DIO writes): counted as
- *    "torn_spliced"; anything else is "torn-data".
+ *    "torn_spliced".  A persistent torn page-cache block that is no such splice is
+ *    tolerated only after the kernel reported a page-cache invalidation failure on the
+ *    file (EIO from fdatasync of a probe fd: its documented "possible data corruption"),
+ *    counted as "torn_after_stale_report"; anything else is "torn-data".
  *  - After the race has stopped (msync, fsync) every block ON DISK (O_DIRECT read) must be
  *    an intact block of a legal generation or such a splice, else "torn-data" / the names
  *    above.  Page-cache blocks that differ from the disk after
@@ -91,6 +94,7 @@ enum {
 	C_READS_OVERLAPPING_DIO,
 	C_TORN_READS_LIVE,
 	C_TORN_SPLICED,
+	C_TORN_AFTER_STALE,
 	C_BLOCKS_VERIFIED,
 	C_STALE_CACHE_BLOCKS,
 	C__MAX
@@ -104,6 +108,7 @@ static const char *const counters[] = {
     [C_READS_OVERLAPPING_DIO] = "reads_overlapping_dio",
     [C_TORN_READS_LIVE] = "torn_reads_live",
     [C_TORN_SPLICED] = "torn_spliced",
+    [C_TORN_AFTER_STALE] = "torn_after_stale_report",
     [C_BLOCKS_VERIFIED] = "blocks_verified",
     [C_STALE_CACHE_BLOCKS] = "stale_cache_blocks",
     NULL,
@@ -159,7 +164,7 @@ static uint64_t issue_gen(unsigned tag)
  * corruption (a flipped byte, garbage) is not such a splice.  Candidates: every issued
  * (tag, generation); rare event, so brute force (tens of ms).
  */
-static bool explain_splice(const char *b, uint64_t off)
+static bool explain_splice(const char *b, uint64_t off, char **why)
 {
 	_cleanup_free_ unsigned char *cand = malloc(BS);
 	_cleanup_free_ unsigned char *rest = calloc(BS, 1); /* 1 = byte not explained by A */
@@ -195,6 +200,9 @@ static bool explain_splice(const char *b, uint64_t off)
 			lo = i < lo ? i : lo;
 			hi = i;
 		}
+	if (why)
+		*why = strdupf("closest legal block %s gen %" PRIu64 " differs in [%u, %u]",
+			       tag_names[best_tag], best_gen, lo, hi);
 	if (lo > hi || hi - lo + 1 < 16)
 		return false;
 	for (unsigned i = lo; i <= hi; i++)
@@ -214,6 +222,24 @@ static bool explain_splice(const char *b, uint64_t off)
 			if (i == BS)
 				return true;
 		}
+	}
+	if (why) { /* diagnostics: which non-DIO block would complete the splice? */
+		for (unsigned t = TAG_INIT; t < TAG__MAX; t++)
+			for (uint64_t g = 1; g <= maxg[t]; g++) {
+				unsigned i;
+
+				repro_block_fill(cand, BS, FILE_ID, g, off, t);
+				for (i = lo; i <= hi; i++)
+					if (cand[i] != (unsigned char)b[i])
+						break;
+				if (i > hi) {
+					char *w = strdupf("%s; span matches %s gen %" PRIu64,
+							  *why ? *why : "", tag_names[t], g);
+					free(*why);
+					*why = w;
+					return false;
+				}
+			}
 	}
 	return false;
 }
@@ -255,15 +281,19 @@ static bool check_block(const char *b, uint64_t off, bool live, const char *ctx)
 			repro_count(C_TORN_READS_LIVE, 1);
 			return true;
 		}
-		if (explain_splice(b, off)) {
-			repro_count(C_TORN_SPLICED, 1);
-			return true;
+		{
+			_cleanup_free_ char *why = NULL;
+
+			if (explain_splice(b, off, &why)) {
+				repro_count(C_TORN_SPLICED, 1);
+				return true;
+			}
+			d = repro_block_describe(b, BS, FILE_ID, off, UINT64_MAX);
+			repro_anomaly(
+			    "torn-data",
+			    "%s: not a splice of a DIO block with another legal block: %s (%s)",
+			    ctx, d ? d : "?", why ? why : "");
 		}
-		d = repro_block_describe(b, BS, FILE_ID, off, UINT64_MAX);
-		repro_anomaly("torn-data",
-			      "%s: not a splice of a DIO block with another legal "
-			      "block: %s",
-			      ctx, d ? d : "?");
 		return false;
 	}
 	return false;
@@ -399,6 +429,18 @@ static void *mmap_writer_main(void *arg)
 	return NULL;
 }
 
+/* Has the kernel reported a page-cache invalidation failure on this file since setup?
+ * dio_warn_stale_pagecache() sets the mapping's wb_err; fdatasync() of a probe fd opened at
+ * setup returns EIO once that happened (sticky here: errseq reports it once per fd). */
+static int probe_fd = -1;
+static bool stale_reported, reported_torn_after_stale;
+static bool kernel_reported_stale(void)
+{
+	if (!stale_reported && probe_fd >= 0 && fdatasync(probe_fd) < 0 && errno == EIO)
+		stale_reported = true;
+	return stale_reported;
+}
+
 /* A torn block in a read no DIO write touched (the unit lock is held, epoch e0).  Re-read it:
  * different now -> read(2) returned bytes the page cache did not hold: impossible.  Same ->
  * a torn page sits in the page cache: legitimate only as a splice made by an earlier DIO
@@ -421,15 +463,30 @@ static bool torn_strict(const char *b, uint64_t u, uint64_t off, uint64_t e0)
 			      d ? d : "?");
 		return false;
 	}
-	if (explain_splice(b, off)) {
+	_cleanup_free_ char *why = NULL;
+	if (explain_splice(b, off, &why)) {
 		repro_count(C_TORN_SPLICED, 1);
+		return true;
+	}
+	if (kernel_reported_stale()) {
+		/* the kernel said "Possible data corruption due to collision with buffered
+		 * I/O" for this file: its page cache is no longer guaranteed (counted) */
+		repro_count(C_TORN_AFTER_STALE, 1);
+		if (!reported_torn_after_stale) {
+			reported_torn_after_stale = true;
+			d = repro_block_describe(b, BS, FILE_ID, off, UINT64_MAX);
+			fprintf(stderr,
+				"dio-invalidate: note: torn page-cache block after a reported "
+				"invalidation failure: %s (%s)\n",
+				d ? d : "?", why ? why : "");
+		}
 		return true;
 	}
 	d = repro_block_describe(b, BS, FILE_ID, off, UINT64_MAX);
 	repro_anomaly("torn-data",
 		      "torn block persists in the page cache with no DIO on the unit, and it is "
-		      "not a splice of a DIO block with another legal block: %s",
-		      d ? d : "?");
+		      "not a splice of a DIO block with another legal block: %s (%s)",
+		      d ? d : "?", why ? why : "");
 	return false;
 }
 
@@ -558,6 +615,10 @@ static int setup(void)
 	if (dfd < 0)
 		return repro_unsuitable("open %s O_DIRECT: %s", path, strerror(errno));
 	bfd = open(path, O_RDWR | O_CLOEXEC);
+	if (bfd >= 0)
+		probe_fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (bfd >= 0 && probe_fd < 0)
+		return repro_unsuitable("open %s: %s", path, strerror(errno));
 	if (bfd < 0)
 		return repro_unsuitable("open %s: %s", path, strerror(errno));
 	atomic_store(&max_gen[TAG_INIT], 1);
@@ -641,6 +702,8 @@ static void cleanup(void)
 		close(dfd);
 	if (bfd >= 0)
 		close(bfd);
+	if (probe_fd >= 0)
+		close(probe_fd);
 	for (uint64_t u = 0; unit_lock && u < nunits; u++)
 		pthread_mutex_destroy(&unit_lock[u]);
 	free(unit_lock);
