@@ -168,6 +168,9 @@ static int boot(int argc, char **argv)
 	o.out_dir = out;
 	o.append = append;
 	o.boot_timeout = timeout > 0 ? timeout : 300;
+	/* the whole boot job (systemd finishing, poweroff) within the same bound, unless the
+	 * guest is kept up on purpose */
+	o.run_timeout = no_poweroff ? 0 : 2 * o.boot_timeout;
 	/* the "boot" job powers off by itself once systemd reports the boot finished */
 	o.poweroff_on_ready = false;
 
