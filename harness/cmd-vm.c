@@ -23,6 +23,7 @@ static void usage(FILE *f)
 	    "      off.  --busybox boots the kernel into the bare busybox initramfs instead (the\n"
 	    "      boot baseline).  Exit: 0 ready + clean poweroff, 1 kernel report (BUG/HANG/\n"
 	    "      WARNING...), 125 no boot / QEMU died / unusable kernel (console.log kept).\n"
+	    "      --timeout: ready within S seconds (default 300), the whole boot within 2S.\n"
 	    "      --job: the agent job (boot; sysrq-crash and stall check the watcher).\n"
 	    "probe-kvm: is KVM usable here (tiny boot, 10 s limit)?  Cached per host.\n");
 }
