@@ -18,6 +18,9 @@
 #include <string.h>
 
 #include <json-c/json.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "detect-internal.h"
 #include "util/util.h"
@@ -986,10 +989,25 @@ static bool maybe_header(const struct kd_detector *d, const char *t, size_t n)
 	if (t[0] == 0x1b)
 		return true; /* ANSI escape before the text */
 	/* "<comm> invoked oom-killer:" / "<comm>: page allocation failure:" */
-	size_t lim = n < 20 ? n : 20, i = 1;
-	while (i < lim && t[i] != ' ')
-		i++;
-	const char *sp = i < lim ? t + i : NULL;
+	const char *sp = NULL;
+#ifdef __SSE2__
+	if (n >= 18) { /* the space is at 1..17: comm <= 15 bytes, maybe a ':' */
+		__m128i v = _mm_loadu_si128((const __m128i *)(const void *)(t + 2));
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(' ')));
+		if (t[1] == ' ')
+			sp = t + 1;
+		else if (m)
+			sp = t + 2 + __builtin_ctz(m);
+		else
+			return false;
+	} else
+#endif
+	{
+		size_t lim = n < 18 ? n : 18, i = 1;
+		while (i < lim && t[i] != ' ')
+			i++;
+		sp = i < lim ? t + i : NULL;
+	}
 	if (sp && t + n - sp > 8) {
 		if (!memcmp(sp + 1, "invoked ", 8))
 			return true;
