@@ -1132,8 +1132,9 @@ static int header_fields(struct rep *r, const char *t, size_t n)
 	case KK_OOM_INVOKED:
 		break;
 	case KK_FS_EXT4_ERROR:
-		if ((p = find(t, n, "): ")) != NULL) {
-			p += 3;
+		/* "(device X): func:line: ..." or "(device X) in func:line: ..." */
+		if ((p = find(t, n, "): ")) != NULL || (p = find(t, n, ") in ")) != NULL) {
+			p += p[1] == ':' ? 3 : 5;
 			q = p;
 			while (q < e && is_fn_char(*q))
 				q++;

@@ -8,7 +8,7 @@
 #   LAB=/tmp/h3lab  work dir (kernel, headers, initramfs, raw logs)
 #   OUT=tests/detect/fixtures  where real-<scenario>.log goes
 #
-# Scenarios: boot oom hung hungfreeze sysrqw crash warn null bug spin
+# Scenarios: boot oom hung hungfreeze fserr sysrqw crash warn null bug spin
 # Each writes real-<scenario>.log (the serial console, byte for byte: CR/LF
 # as the 8250 driver sends it) and, for some, real-<scenario>.kmsg (the
 # /dev/kmsg records of the same boot, written to a second serial port).
@@ -67,7 +67,7 @@ run() { # name extra-append
 	if [ -s raw-$name.kmsg ]; then cp raw-$name.kmsg "$OUT/real-$name-kmsg.kmsg"; fi
 	echo "capture: $name: $(wc -l <"$OUT/real-$name.log") lines"
 }
-all="boot oom hung hungfreeze sysrqw crash warn null bug spin"
+all="boot oom hung hungfreeze fserr sysrqw crash warn null bug spin"
 for s in ${@:-$all}; do
 	case $s in
 	spin) run spin "rcupdate.rcu_cpu_stall_timeout=5" ;;

@@ -17,7 +17,7 @@ dm_setup() {
 	echo -1 >/proc/sys/kernel/hung_task_warnings
 	SZ=$(blockdev --getsz /dev/nvme0n1)
 	DM_DISABLE_UDEV=1 dmsetup create labdm --table "0 $SZ linear /dev/nvme0n1 0"
-	mkfs.ext4 -q -F /dev/mapper/labdm; mkdir -p /mnt/dm; mount /dev/mapper/labdm /mnt/dm
+	mkfs.ext4 -q -F /dev/mapper/labdm; mkdir -p /mnt/dm; mount -o "${MNTOPT:-defaults}" /dev/mapper/labdm /mnt/dm
 	fsyncer /mnt/dm 1 & fsyncer /mnt/dm 2 & fsyncer /mnt/dm 3 & creator /mnt/dm 1 & creator /mnt/dm 2 &
 	sleep 2
 }
@@ -51,6 +51,15 @@ hungfreeze)
 	DM_DISABLE_UDEV=1 dmsetup suspend labdm; log "suspended (freeze)"
 	sleep 12
 	dm_teardown ;;
+fserr)
+	# the disk starts failing under the writers: dm "error" target swapped in
+	MNTOPT=errors=remount-ro dm_setup
+	DM_DISABLE_UDEV=1 dmsetup load labdm --table "0 $SZ error"
+	DM_DISABLE_UDEV=1 dmsetup suspend --noflush --nolockfs labdm
+	DM_DISABLE_UDEV=1 dmsetup resume labdm; log "disk now fails every I/O"
+	sleep 4; killall fsyncer creator; sleep 1
+	log "mount: $(grep /mnt/dm /proc/mounts)"
+	umount /mnt/dm; DM_DISABLE_UDEV=1 dmsetup remove labdm ;;
 sysrqw) echo w >/proc/sysrq-trigger; sleep 1 ;;
 crash) sleep 1; echo c >/proc/sysrq-trigger ;;
 warn)
