@@ -316,15 +316,29 @@ static int cgfs_members(struct kdcg_ctx *ctx, const char *path, pid_t **ret, siz
 
 static int rmdir_one(const char *dir, void *userdata)
 {
-	(void)userdata;
+	struct kdcg_ctx *ctx = userdata;
 	for (int i = 0; i < 100; i++) {
 		if (rmdir(dir) == 0 || errno == ENOENT)
 			return 0;
 		if (errno != EBUSY)
 			return -errno;
+		if (ctx && kdcg_past_deadline(ctx))
+			break;
 		usleep(10000); /* killed tasks still exiting */
 	}
 	return -EBUSY;
+}
+
+/* One attempt, never sleeps (the asynchronous destroy retries on its timer). */
+static int rmdir_try(const char *dir, void *userdata)
+{
+	bool *busy = userdata;
+	if (rmdir(dir) == 0 || errno == ENOENT)
+		return 0;
+	if (errno != EBUSY)
+		return -errno;
+	*busy = true;
+	return 0; /* go on with the siblings; the parent will be busy too */
 }
 
 struct sum_ctx {
@@ -369,7 +383,7 @@ static int cgfs_remove(struct kdcg_ctx *ctx, const char *path)
 	if (!primary(ctx))
 		return 0;
 	/* Kill everything inside, again and again until the tree is empty (forks race). */
-	for (int i = 0; i < 200; i++) {
+	for (int i = 0; i < 200 && !(i && kdcg_past_deadline(ctx)); i++) {
 		_cleanup_free_ pid_t *pids = NULL;
 		size_t n = 0;
 
@@ -401,13 +415,13 @@ static int cgfs_remove(struct kdcg_ctx *ctx, const char *path)
 	}
 	for (size_t i = 0; ctx->hier_paths[i]; i++) {
 		_cleanup_free_ char *d = strdupf("%s%s", ctx->hier_paths[i], path);
-		int q = d ? walk(d, rmdir_one, NULL) : -ENOMEM;
+		int q = d ? walk(d, rmdir_one, ctx) : -ENOMEM;
 		if (q < 0 && q != -ENOENT && r == 0)
 			r = kdcg_set_error(ctx, q, "cannot remove %s: %s", d, strerror(-q));
 	}
 	if (is_v1(ctx) && ctx->unified) {
 		_cleanup_free_ char *d = strdupf("%s%s", ctx->unified, path);
-		int q = d ? walk(d, rmdir_one, NULL) : -ENOMEM;
+		int q = d ? walk(d, rmdir_one, ctx) : -ENOMEM;
 		if (q < 0 && q != -ENOENT && r == 0)
 			r = kdcg_set_error(ctx, q, "cannot remove %s: %s", d, strerror(-q));
 	}
@@ -887,10 +901,64 @@ static int cgfs_slice_create(struct kdcg_slice *s)
 	return hooks(s->ctx)->mkdir(s->ctx, s->path, &s->limits);
 }
 
+/* SIGKILL the whole subtree at once, without waiting: v2 cgroup.kill (recursive, also
+ * catches forks in flight), and every pid listed anywhere in the subtree (v1; v2 without
+ * cgroup.kill). */
+static int cgfs_slice_kill(struct kdcg_slice *s)
+{
+	struct kdcg_ctx *ctx = s->ctx;
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!is_v1(ctx)) {
+		_cleanup_free_ char *k = strdupf("%s%s/cgroup.kill", primary(ctx), s->path);
+		if (k && write_string_file(k, "1") == 0)
+			return 0;
+	}
+	r = cgfs_members(ctx, s->path, &pids, &n);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+	return 0;
+}
+
+static int cgfs_slice_try_remove(struct kdcg_slice *s)
+{
+	struct kdcg_ctx *ctx = s->ctx;
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+	bool busy = false;
+	int r = 0;
+
+	if (cgfs_members(ctx, s->path, &pids, &n) < 0 || n > 0)
+		return -EBUSY;
+	if (!s->carried) { /* the processes are gone: the v1 counts are final */
+		v1_carry(ctx, s->path, s->parent, 0, 0);
+		s->carried = true;
+	}
+	for (size_t i = 0; ctx->hier_paths[i]; i++) {
+		_cleanup_free_ char *d = strdupf("%s%s", ctx->hier_paths[i], s->path);
+		int q = d ? walk(d, rmdir_try, &busy) : -ENOMEM;
+		if (q < 0 && q != -ENOENT && r == 0)
+			r = kdcg_set_error(ctx, q, "cannot remove %s: %s", d, strerror(-q));
+	}
+	if (is_v1(ctx) && ctx->unified) {
+		_cleanup_free_ char *d = strdupf("%s%s", ctx->unified, s->path);
+		int q = d ? walk(d, rmdir_try, &busy) : -ENOMEM;
+		if (q < 0 && q != -ENOENT && r == 0)
+			r = kdcg_set_error(ctx, q, "cannot remove %s: %s", d, strerror(-q));
+	}
+	return r < 0 ? r : busy ? -EBUSY : 0;
+}
+
 static int cgfs_slice_remove(struct kdcg_slice *s)
 {
 	/* Units and child slices are gone already (their counts were carried upwards). */
-	v1_carry(s->ctx, s->path, s->parent, 0, 0);
+	if (!s->carried)
+		v1_carry(s->ctx, s->path, s->parent, 0, 0);
+	s->carried = true;
 	return cgfs_remove(s->ctx, s->path);
 }
 
@@ -1070,6 +1138,8 @@ const struct kdcg_ops kdcg_ops_v1 = {
     .unit_stop = cgfs_unit_stop,
     .unit_destroy = cgfs_unit_destroy,
     .unit_stats = cgfs_unit_stats,
+    .slice_kill = cgfs_slice_kill,
+    .slice_try_remove = cgfs_slice_try_remove,
 };
 
 const struct kdcg_ops kdcg_ops_v2 = {
@@ -1087,4 +1157,6 @@ const struct kdcg_ops kdcg_ops_v2 = {
     .unit_stop = cgfs_unit_stop,
     .unit_destroy = cgfs_unit_destroy,
     .unit_stats = cgfs_unit_stats,
+    .slice_kill = cgfs_slice_kill,
+    .slice_try_remove = cgfs_slice_try_remove,
 };

@@ -20,6 +20,7 @@ struct kdcg_ctx {
 	char *error;
 	struct kdcg_slice *slices; /* top-level slices (children hang off each slice) */
 	unsigned n_units_alive;
+	uint64_t deadline; /* CLOCK_MONOTONIC usec bounding a synchronous destroy; 0: none */
 
 	/* cgroupfs (v1/v2) */
 	char **hier_paths; /* v1: mount point per hierarchy we use; v2: the one mount */
@@ -45,6 +46,14 @@ struct kdcg_slice {
 	struct kdcg_limits limits;
 	/* v1: oom counts of removed descendants (memory.oom_control is not hierarchical) */
 	uint64_t carried_oom_kill, carried_pids_events;
+	bool carried; /* this slice's own subtree counts went to its ancestors already */
+
+	/* kdcg_slice_destroy_async() in progress */
+	bool dying;
+	sd_event_source *destroy_src;
+	uint64_t destroy_deadline;
+	kdcg_slice_cb destroy_cb;
+	void *destroy_userdata;
 };
 
 struct kdcg_unit {
@@ -69,6 +78,9 @@ struct kdcg_unit {
 	const char *last_result;
 	uint64_t oom_kill_at_start;
 	sd_event_source *child_src, *timer_src, *kill_src;
+	int exec_fd; /* cgroupfs: spawn status pipe of the current incarnation, or -1 */
+	sd_event_source *exec_src; /* watches exec_fd */
+	int exec_errno;		   /* the current/last incarnation could not exec: its errno */
 
 	/* systemd */
 	char *object_path;
@@ -92,6 +104,12 @@ struct kdcg_ops {
 	int (*unit_stop)(struct kdcg_unit *u);	  /* graceful, async */
 	int (*unit_destroy)(struct kdcg_unit *u); /* synchronous kill + removal */
 	int (*unit_stats)(struct kdcg_unit *u, struct kdcg_stats *st);
+	/* Optional (kdcg_slice_destroy_async; without them it falls back to the synchronous
+	 * destroy): SIGKILL every process in the subtree at once, without waiting; and try to
+	 * remove the subtree's cgroups without blocking: 0 gone, -EBUSY processes or busy
+	 * cgroups left (stragglers are SIGKILLed again), else an error. */
+	int (*slice_kill)(struct kdcg_slice *s);
+	int (*slice_try_remove)(struct kdcg_slice *s);
 };
 
 extern const struct kdcg_ops kdcg_ops_v1, kdcg_ops_v2, kdcg_ops_systemd;
@@ -100,7 +118,8 @@ int kdcg_set_error(struct kdcg_ctx *ctx, int r, const char *fmt, ...) _printf_(3
 void kdcg_stats_init(struct kdcg_stats *st);
 /* "kdrill-<pid>-..." or "kdrill-<pid>.slice" -> pid, else 0. */
 pid_t kdcg_owner_of(const char *name);
-bool kdcg_owner_alive(pid_t pid); /* zombies count as dead */
+bool kdcg_owner_alive(pid_t pid);		     /* zombies count as dead */
+bool kdcg_past_deadline(const struct kdcg_ctx *ctx); /* a bounded destroy ran out of time */
 void kdcg_unit_notify(struct kdcg_unit *u, enum kdcg_unit_event ev);
 
 /* cgroupfs supervisor (kdcg.c), used by the v1 and v2 backends. */

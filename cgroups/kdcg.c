@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -64,6 +65,11 @@ bool kdcg_owner_alive(pid_t pid)
 		return true; /* cannot tell: assume alive, never reap a live owner */
 	p = strrchr(s, ')');
 	return !(p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'));
+}
+
+bool kdcg_past_deadline(const struct kdcg_ctx *ctx)
+{
+	return ctx->deadline && now_usec() > ctx->deadline;
 }
 
 pid_t kdcg_owner_of(const char *name)
@@ -267,7 +273,7 @@ void kdcg_close(struct kdcg_ctx *ctx)
 	if (!ctx)
 		return;
 	while (ctx->slices)
-		kdcg_slice_destroy(ctx->slices);
+		kdcg_slice_destroy(ctx->slices); /* also pending async destroys (no callback) */
 	if (ctx->ops)
 		ctx->ops->close(ctx);
 	ctx_free(ctx);
@@ -449,6 +455,9 @@ int kdcg_slice_set_attr(struct kdcg_slice *s, const char *key, const char *value
 
 static void unit_free(struct kdcg_unit *u)
 {
+	sd_event_source_disable_unref(u->exec_src);
+	if (u->exec_fd >= 0)
+		close(u->exec_fd);
 	sd_event_source_disable_unref(u->child_src);
 	sd_event_source_disable_unref(u->timer_src);
 	sd_event_source_disable_unref(u->kill_src);
@@ -479,18 +488,42 @@ static void slice_free_tree(struct kdcg_slice *s)
 		s->units = u->next;
 		unit_free(u);
 	}
+	sd_event_source_disable_unref(s->destroy_src);
 	free(s->name);
 	free(s->path);
 	free(s->unit_name);
 	free(s);
 }
 
+static void subtree_stop_units(struct kdcg_slice *s, bool mute)
+{
+	for (struct kdcg_unit *u = s->units; u; u = u->next) {
+		u->stopping = true;
+		u->timer_src = sd_event_source_disable_unref(u->timer_src);
+		u->kill_src = sd_event_source_disable_unref(u->kill_src);
+		if (mute)
+			u->cb = NULL;
+	}
+	for (struct kdcg_slice *c = s->children; c; c = c->next)
+		subtree_stop_units(c, mute);
+}
+
 int kdcg_slice_destroy(struct kdcg_slice *s)
 {
 	struct kdcg_ctx *ctx = s->ctx;
 	struct kdcg_slice **pp;
+	bool outer = !ctx->deadline;
 	int r, err = 0;
 
+	if (outer) /* one budget for the whole tree, not one per unit */
+		ctx->deadline = now_usec() + 10 * 1000000ULL;
+	s->destroy_src = sd_event_source_disable_unref(s->destroy_src);
+	s->dying = false;
+	if (ctx->ops->slice_kill) {
+		/* everything dies in parallel; the per-unit waits below then find it gone */
+		subtree_stop_units(s, false);
+		ctx->ops->slice_kill(s);
+	}
 	while (s->children) {
 		r = kdcg_slice_destroy(s->children);
 		if (r < 0)
@@ -516,7 +549,122 @@ int kdcg_slice_destroy(struct kdcg_slice *s)
 		}
 	s->children = NULL;
 	slice_free_tree(s);
+	if (outer)
+		ctx->deadline = 0;
 	return err;
+}
+
+/* ---- asynchronous destroy ---------------------------------------------------------- */
+
+static bool subtree_unreaped(struct kdcg_slice *s)
+{
+	for (struct kdcg_unit *u = s->units; u; u = u->next)
+		if (u->child_src)
+			return true;
+	for (struct kdcg_slice *c = s->children; c; c = c->next)
+		if (subtree_unreaped(c))
+			return true;
+	return false;
+}
+
+static void subtree_units_gone(struct kdcg_slice *s)
+{
+	struct kdcg_ctx *ctx = s->ctx;
+
+	for (struct kdcg_unit *u = s->units; u; u = u->next)
+		if (!u->done) {
+			u->done = true;
+			if (ctx->n_units_alive)
+				ctx->n_units_alive--;
+		}
+	for (struct kdcg_slice *c = s->children; c; c = c->next)
+		subtree_units_gone(c);
+}
+
+static void destroy_async_finish(struct kdcg_slice *s, int r)
+{
+	struct kdcg_ctx *ctx = s->ctx;
+	struct kdcg_slice **pp;
+	kdcg_slice_cb cb = s->destroy_cb;
+	void *userdata = s->destroy_userdata;
+
+	s->destroy_src = sd_event_source_disable_unref(s->destroy_src);
+	subtree_units_gone(s);
+	for (pp = s->parent ? &s->parent->children : &ctx->slices; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			break;
+		}
+	if (cb)
+		cb(s, r, userdata);
+	slice_free_tree(s);
+}
+
+static int on_destroy_tick(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct kdcg_slice *s = userdata;
+	struct kdcg_ctx *ctx = s->ctx;
+	bool late = now_usec() > s->destroy_deadline;
+	int r;
+
+	(void)usec;
+	/* main pids are reaped by their child sources (they run on this loop too) */
+	r = subtree_unreaped(s) ? -EBUSY : ctx->ops->slice_try_remove(s);
+	if (r == -EBUSY && !late) {
+		ctx->ops->slice_kill(s); /* forks race the first kill */
+		sd_event_source_set_time_relative(src, 20000);
+		sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	if (r == -EBUSY)
+		kdcg_set_error(ctx, -EBUSY, "slice %s: processes survive SIGKILL (D state?)",
+			       s->path);
+	destroy_async_finish(s, r);
+	return 0;
+}
+
+static int on_destroy_defer(sd_event_source *src, void *userdata)
+{
+	struct kdcg_slice *s = userdata;
+	kdcg_slice_cb cb = s->destroy_cb;
+	void *ud = s->destroy_userdata;
+	int r;
+
+	(void)src;
+	s->destroy_src = sd_event_source_disable_unref(s->destroy_src);
+	s->destroy_cb = NULL;
+	r = kdcg_slice_destroy(s); /* frees s; the callback gets it as a token */
+	if (cb)
+		cb(s, r, ud);
+	return 0;
+}
+
+int kdcg_slice_destroy_async(struct kdcg_slice *s, uint64_t timeout_usec, kdcg_slice_cb cb,
+			     void *userdata)
+{
+	struct kdcg_ctx *ctx = s->ctx;
+	int r;
+
+	if (s->dying)
+		return -EALREADY;
+	s->destroy_cb = cb;
+	s->destroy_userdata = userdata;
+	if (!ctx->ops->slice_kill || !ctx->ops->slice_try_remove) {
+		r = sd_event_add_defer(ctx->event, &s->destroy_src, on_destroy_defer, s);
+		if (r < 0)
+			return r;
+		s->dying = true;
+		return 0;
+	}
+	s->destroy_deadline = now_usec() + (timeout_usec ? timeout_usec : 10 * 1000000ULL);
+	subtree_stop_units(s, true);
+	ctx->ops->slice_kill(s);
+	r = sd_event_add_time_relative(ctx->event, &s->destroy_src, CLOCK_MONOTONIC, 10000, 0,
+				       on_destroy_tick, s);
+	if (r < 0)
+		return r;
+	s->dying = true;
+	return 0;
 }
 
 /* ---- units --------------------------------------------------------------- */
@@ -553,6 +701,7 @@ int kdcg_unit_start(struct kdcg_slice *s, const char *name, const struct kdcg_un
 	u->userdata = userdata;
 	u->last_exit = -1;
 	u->last_result = NULL;
+	u->exec_fd = -1;
 	if (!u->name || !u->path || !u->unit_name)
 		goto enomem;
 	for (char *const *a = spec->argv; *a; a++)
@@ -589,6 +738,7 @@ int kdcg_unit_status(struct kdcg_unit *u, struct kdcg_unit_status *ret)
 	ret->restarts = u->restarts;
 	ret->last_exit = u->last_exit;
 	ret->last_result = u->last_result;
+	ret->exec_errno = u->exec_errno;
 	return 0;
 }
 
@@ -691,6 +841,31 @@ static int on_restart_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* The status pipe of the current incarnation: EOF = exec'd, an errno = could not. */
+static void exec_status_done(struct kdcg_unit *u, int r)
+{
+	u->exec_src = sd_event_source_disable_unref(u->exec_src);
+	if (u->exec_fd >= 0)
+		close(u->exec_fd);
+	u->exec_fd = -1;
+	if (r < 0)
+		u->exec_errno = -r;
+}
+
+static int on_exec_status(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct kdcg_unit *u = userdata;
+	int r = spawn_exec_status(fd);
+
+	(void)src;
+	(void)revents;
+	if (r == -EAGAIN)
+		return 0;
+	/* a failed exec is reported when the child's exit arrives (on_child) */
+	exec_status_done(u, r);
+	return 0;
+}
+
 static int on_child(sd_event_source *src, const siginfo_t *si, void *userdata)
 {
 	struct kdcg_unit *u = userdata;
@@ -702,7 +877,16 @@ static int on_child(sd_event_source *src, const siginfo_t *si, void *userdata)
 	u->kill_src = sd_event_source_disable_unref(u->kill_src);
 	u->active = false;
 	u->main_pid = 0;
-	if (si->si_code == CLD_EXITED) {
+	/* the child is dead and was the only writer: the status is there (or EOF) */
+	if (u->exec_fd >= 0) {
+		int r = spawn_exec_status(u->exec_fd);
+		exec_status_done(u, r == -EAGAIN ? 0 : r);
+	}
+	if (u->exec_errno && si->si_code == CLD_EXITED) {
+		/* like systemd's 203/EXEC: a failure, restarted by the policy */
+		u->last_exit = si->si_status;
+		u->last_result = "exec-failed";
+	} else if (si->si_code == CLD_EXITED) {
 		u->last_exit = si->si_status;
 		u->last_result = si->si_status == 0 ? "success" : "exit-code";
 	} else {
@@ -732,7 +916,7 @@ static int fs_spawn(struct kdcg_unit *u, const struct kdcg_fs_hooks *h)
 	_cleanup_strv_ char **procs = NULL;
 	struct spawn_opts o = {0};
 	pid_t pid;
-	int r;
+	int r, fd;
 
 	r = h->procs_files(ctx, u->path, &procs);
 	if (r < 0)
@@ -745,16 +929,24 @@ static int fs_spawn(struct kdcg_unit *u, const struct kdcg_fs_hooks *h)
 	o.stderr_path = u->stderr_path ? u->stderr_path : "/dev/null";
 	o.new_session = true;
 	o.cgroup_procs_v = procs;
-	pid = spawn_argv(u->argv, &o);
+	/* Never wait for the exec here: attached to a memcg at its limit, the child can
+	 * take seconds to get there (reclaim, OOM kills) and the loop must keep going. */
+	exec_status_done(u, 0);
+	u->exec_errno = 0;
+	pid = spawn_argv_async(u->argv, &o, &fd);
 	if (pid < 0)
 		return kdcg_set_error(ctx, pid, "unit %s: cannot start %s: %s", u->name, u->argv[0],
 				      strerror(-pid));
+	u->exec_fd = fd;
 	r = sd_event_add_child(ctx->event, &u->child_src, pid, WEXITED, on_child, u);
+	if (r >= 0)
+		r = sd_event_add_io(ctx->event, &u->exec_src, fd, EPOLLIN, on_exec_status, u);
 	if (r < 0) {
+		u->child_src = sd_event_source_disable_unref(u->child_src);
+		exec_status_done(u, 0);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
-		return kdcg_set_error(ctx, r, "unit %s: sd_event_add_child: %s", u->name,
-				      strerror(-r));
+		return kdcg_set_error(ctx, r, "unit %s: sd-event: %s", u->name, strerror(-r));
 	}
 	u->main_pid = pid;
 	u->active = true;
@@ -768,11 +960,52 @@ static const struct kdcg_fs_hooks *hooks_of(struct kdcg_unit *u)
 	return u->slice->ctx->ops->id == KDCG_V1 ? &kdcg_fs_hooks_v1 : &kdcg_fs_hooks_v2;
 }
 
+/* What execvp(e) would find for argv[0] (the exec itself happens later, in the child):
+ * 0 or a negative errno, so a missing program stays an immediate, clear error. */
+static int find_program(struct kdcg_unit *u)
+{
+	const char *prog = u->argv[0], *path = NULL;
+	int err = -ENOENT;
+
+	if (strchr(prog, '/')) {
+		_cleanup_free_ char *p =
+		    prog[0] != '/' && u->cwd ? strdupf("%s/%s", u->cwd, prog) : strdup(prog);
+		if (!p)
+			return -ENOMEM;
+		return access(p, X_OK) < 0 ? -errno : 0;
+	}
+	STRV_FOREACH (e, u->envp)
+		if (startswith(*e, "PATH="))
+			path = *e + 5;
+	if (!u->envp)
+		path = getenv("PATH");
+	if (!path)
+		path = "/bin:/usr/bin"; /* glibc's default */
+	for (const char *p = path;; p++) {
+		size_t n = strcspn(p, ":");
+		_cleanup_free_ char *f = n ? strdupf("%.*s/%s", (int)n, p, prog) : strdup(prog);
+		if (!f)
+			return -ENOMEM;
+		if (access(f, X_OK) == 0)
+			return 0;
+		if (errno == EACCES)
+			err = -EACCES;
+		p += n;
+		if (!*p)
+			break;
+	}
+	return err;
+}
+
 int kdcg_fs_unit_start(struct kdcg_unit *u, const struct kdcg_fs_hooks *h)
 {
 	struct kdcg_ctx *ctx = u->slice->ctx;
 	int r;
 
+	r = find_program(u);
+	if (r < 0)
+		return kdcg_set_error(ctx, r, "unit %s: cannot start %s: %s", u->name, u->argv[0],
+				      strerror(-r));
 	r = h->mkdir(ctx, u->path, NULL);
 	if (r < 0)
 		return r;
@@ -826,8 +1059,11 @@ int kdcg_fs_unit_destroy(struct kdcg_unit *u, const struct kdcg_fs_hooks *h)
 	u->child_src = sd_event_source_disable_unref(u->child_src);
 	u->timer_src = sd_event_source_disable_unref(u->timer_src);
 	u->kill_src = sd_event_source_disable_unref(u->kill_src);
+	u->exec_src = sd_event_source_disable_unref(u->exec_src);
 	if (u->main_pid > 0) {
 		uint64_t deadline = now_usec() + 5 * 1000000ULL;
+		if (ctx->deadline && ctx->deadline < deadline)
+			deadline = ctx->deadline; /* shared by the whole slice tree */
 		kill(u->main_pid, SIGKILL);
 		for (;;) {
 			pid_t w = waitpid(u->main_pid, NULL, WNOHANG);

@@ -50,7 +50,10 @@ struct kdcg_unit_status {
 	pid_t main_pid;
 	unsigned restarts;
 	int last_exit;		 /* exit code or 128+signal of the last incarnation, -1 none */
-	const char *last_result; /* "success", "exit-code", "signal", "oom-kill" */
+	const char *last_result; /* "success", "exit-code", "signal", "core-dump", "oom-kill",
+				    "exec-failed" (cgroupfs: could not exec, see exec_errno) */
+	/* Added after the first version (append only): */
+	int exec_errno; /* last incarnation's exec failure (ENOENT, EACCES...), 0 none */
 };
 
 struct kdcg_stats {
@@ -73,6 +76,7 @@ struct kdcg_ctx;
 struct kdcg_slice;
 struct kdcg_unit;
 typedef void (*kdcg_unit_cb)(struct kdcg_unit *u, enum kdcg_unit_event ev, void *userdata);
+typedef void (*kdcg_slice_cb)(struct kdcg_slice *s, int r, void *userdata);
 
 /* Pick (AUTO) or force a backend; a forced backend that cannot work is -EOPNOTSUPP
  * (kdcg_last_error(NULL) gives the one-line reason; *ret is NULL on failure).  Blocks
@@ -92,9 +96,22 @@ int kdcg_slice_new(struct kdcg_ctx *ctx, struct kdcg_slice *parent, const char *
 		   const struct kdcg_limits *limits, struct kdcg_slice **ret);
 int kdcg_slice_stats(struct kdcg_slice *s, struct kdcg_stats *ret);
 const char *kdcg_slice_path(const struct kdcg_slice *s); /* cgroup path, for the record */
-/* Synchronous: SIGKILLs every process in the subtree, reaps the units' main pids, removes
- * the cgroups/units.  Frees the slice, its child slices and units (no callbacks fire). */
+/* Synchronous: SIGKILLs every process in the subtree (all at once first), reaps the units'
+ * main pids, removes the cgroups/units.  Bounded: gives up after ~10 s in total (-EBUSY,
+ * kdcg_last_error() says what is stuck; leftovers are reaped by a later start).  Frees
+ * the slice, its child slices and units (no callbacks fire). */
 int kdcg_slice_destroy(struct kdcg_slice *s);
+/* Asynchronous destroy, for callers whose loop must keep running and for many units: at
+ * once cancels every restart and SIGKILLs the whole subtree (cgroupfs v2: cgroup.kill; v1:
+ * every pid in every cgroup.procs), then on a 20 ms timer re-kills stragglers, reaps the
+ * units' main pids (unit callbacks no longer fire) and removes the cgroups as they empty.
+ * cb(s, 0) once everything is gone, cb(s, -EBUSY) when timeout_usec (0: 10 s) passed first
+ * (what is left is reaped by a later start).  In cb, s is only an identity token: the
+ * slice, its children and units are (being) freed; do not use them or their units.  systemd
+ * backend: the synchronous destroy, from a defer source. kdcg_close() finishes pending ones
+ * synchronously (without callbacks). */
+int kdcg_slice_destroy_async(struct kdcg_slice *s, uint64_t timeout_usec, kdcg_slice_cb cb,
+			     void *userdata);
 /* Raw cgroup attribute ("memory.swappiness", "memory.oom.group"...).  cgroupfs backends
  * write the file of the owning controller; unknown controller -> -EINVAL, unknown
  * attribute -> -ENOENT.  systemd backend: written into the unit's cgroup directory. */
@@ -104,6 +121,12 @@ int kdcg_unit_start(struct kdcg_slice *s, const char *name, const struct kdcg_un
 		    kdcg_unit_cb cb, void *userdata, struct kdcg_unit **ret);
 int kdcg_unit_status(struct kdcg_unit *u, struct kdcg_unit_status *ret);
 int kdcg_unit_stop(struct kdcg_unit *u); /* SIGTERM, then SIGKILL after 2 s; async (DONE cb) */
+/* Starting never blocks on the new process: cgroupfs backends fork and watch the exec
+ * through a status pipe on the loop, so a child that is slow to exec (attached to a memcg
+ * at its limit) stalls nothing.  A program that does not exist (PATH lookup) is still an
+ * immediate error of kdcg_unit_start(); later exec failures (cwd, permissions, ...) arrive
+ * as KDCG_UNIT_EXITED with last_result "exec-failed", last_exit 127 and exec_errno, and
+ * follow the restart policy like any failure. */
 const char *kdcg_unit_name(const struct kdcg_unit *u);
 int kdcg_unit_stats(struct kdcg_unit *u, struct kdcg_stats *ret); /* zeros between restarts */
 

@@ -449,14 +449,13 @@ static int open_redirect(const char *path, int flags)
 	return open(path, flags | O_CLOEXEC | O_NOCTTY, 0644);
 }
 
-pid_t spawn_argv(char *const argv[], const struct spawn_opts *opts)
+pid_t spawn_argv_async(char *const argv[], const struct spawn_opts *opts, int *ret_exec_fd)
 {
 	static const struct spawn_opts none = {0};
 	int pfd[2];
 	pid_t pid;
-	int child_errno = 0;
-	ssize_t n;
 
+	*ret_exec_fd = -1;
 	if (!argv || !argv[0])
 		return -EINVAL;
 	if (!opts)
@@ -538,13 +537,50 @@ pid_t spawn_argv(char *const argv[], const struct spawn_opts *opts)
 		_exit(127);
 	}
 	close(pfd[1]);
+	/* Non-blocking: callers poll it (sd-event io source) or use spawn_exec_status(). */
+	(void)fcntl(pfd[0], F_SETFL, O_NONBLOCK);
+	*ret_exec_fd = pfd[0];
+	return pid;
+}
+
+int spawn_exec_status(int fd)
+{
+	int child_errno = 0;
+	ssize_t n;
+
 	do
-		n = read(pfd[0], &child_errno, sizeof(child_errno));
+		n = read(fd, &child_errno, sizeof(child_errno));
 	while (n < 0 && errno == EINTR);
-	close(pfd[0]);
-	if (n == (ssize_t)sizeof(child_errno)) {
+	if (n < 0)
+		return errno == EAGAIN ? -EAGAIN : -errno;
+	if (n == 0)
+		return 0; /* write end closed by exec (or by the child's death) */
+	if (n != (ssize_t)sizeof(child_errno))
+		return -EIO;
+	return -(child_errno > 0 ? child_errno : EIO);
+}
+
+pid_t spawn_argv(char *const argv[], const struct spawn_opts *opts)
+{
+	int fd, r;
+	pid_t pid = spawn_argv_async(argv, opts, &fd);
+
+	if (pid < 0)
+		return pid;
+	for (;;) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		r = spawn_exec_status(fd);
+		if (r != -EAGAIN)
+			break;
+		if (poll(&p, 1, -1) < 0 && errno != EINTR) {
+			r = -errno;
+			break;
+		}
+	}
+	close(fd);
+	if (r < 0) {
 		waitpid(pid, NULL, 0);
-		return -(child_errno ? child_errno : EIO);
+		return r;
 	}
 	return pid;
 }

@@ -111,6 +111,15 @@ struct spawn_opts {
 /* Fork+exec argv[0] (PATH search).  Returns pid or negative errno (exec errors are reported
  * through a CLOEXEC pipe, so ENOENT for a missing program comes back here). */
 pid_t spawn_argv(char *const argv[], const struct spawn_opts *opts);
+/* The same without waiting for the exec: returns the pid and, in *ret_exec_fd, the
+ * non-blocking CLOEXEC status pipe (read end; the caller closes it).  It becomes readable
+ * when the child has exec'd (EOF) or failed before/at exec (an errno; the child then
+ * _exit(127)s).  For event loops: a child that is slow to exec (e.g. attached to a memcg at
+ * its limit) does not block the caller. */
+pid_t spawn_argv_async(char *const argv[], const struct spawn_opts *opts, int *ret_exec_fd);
+/* Read the status pipe: 0 exec succeeded (or the child died before writing), -EAGAIN not
+ * known yet, else the negative errno of the failed exec. */
+int spawn_exec_status(int fd);
 /* Run to completion; returns exit status (0..255), 128+sig if killed, or negative errno.
  * If out != NULL stdout is captured into *out (NUL-terminated). timeout_usec 0 = none
  * (on timeout the child is SIGKILLed and -ETIMEDOUT returned). */
