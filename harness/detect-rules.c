@@ -810,15 +810,22 @@ bool kd_line_is_body(const char *t, size_t n)
 		if (pl <= n && !memcmp(t, body_prefixes[i], pl))
 			return true;
 	}
-	/* register dumps: "RAX: ...", "R10: ...", "FS:  ...", "x29: ..." */
+	/* register dumps: "RAX: ...", "R10: ...", "FS:  ...", "CR2: ...", arm64 "x29: ..." */
 	size_t i = 0;
-	while (i < n && i < 5 &&
-	       ((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9') ||
-		(t[i] >= 'a' && t[i] <= 'z' && i > 0) || t[i] == '_'))
-		i++;
-	if (i >= 2 && i < n && t[i] == ':' && (i + 1 >= n || t[i + 1] == ' ') &&
-	    ((t[0] >= 'A' && t[0] <= 'Z') || t[0] == 'x'))
-		return true;
+	if (t[0] == 'x') {
+		i = 1;
+		while (i < n && i < 3 && t[i] >= '0' && t[i] <= '9')
+			i++;
+		if (i >= 2 && i < n && t[i] == ':')
+			return true;
+	} else {
+		while (i < n && i < 4 &&
+		       ((t[i] >= 'A' && t[i] <= 'Z') || (t[i] >= '0' && t[i] <= '9')))
+			i++;
+		if (i >= 2 && i < n && t[i] == ':' && (i + 1 >= n || t[i + 1] == ' ') &&
+		    t[0] >= 'A' && t[0] <= 'Z')
+			return true;
+	}
 	/* raw stack words: "ffff8800 00000000 ..." */
 	bool hex = true;
 	size_t nhex = 0;

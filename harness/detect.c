@@ -741,6 +741,10 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		title = r->hfunc ? strdupf("%s at %s", what, r->hfunc)
 			: frame	 ? strdupf("%s in %s", what, frame)
 				 : strdupf("%s", what);
+	} else if (!frame && r->rule->kind == KK_BUG_AT && r->header) {
+		/* no frame: keep the location, "kernel BUG at fs/jbd2/journal.c:123" */
+		size_t hl = strcspn(r->header, "!");
+		title = strdupf("kernel BUG at %.*s", (int)(hl > 14 ? hl - 14 : 0), r->header + 14);
 	} else if (frame) {
 		title = strdupf("%s in %s", what, frame);
 	} else {
@@ -1483,13 +1487,19 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 			ended = true;
 	} else if (!body) {
 		/* KE_STACK: free text is fine before the stack, not after it */
-		if (r->in_stack || r->foreign >= 64) {
+		/* lockdep-style reports carry long free-text explanations before
+		 * their stack; crash/warning/hang headers are followed by body lines */
+		enum kd_kind k = r->rule->kind;
+		unsigned prestack =
+		    k == KK_LOCKDEP || k == KK_LOCKDEP_NOBT || k == KK_RCU_USAGE ? 400 : 16;
+		if (r->in_stack || r->foreign >= prestack) {
 			if (c->key || ++r->foreign > FOREIGN_TOLERANCE ||
 			    (r->in_stack && r->stack_closed))
 				return finish_report(d, c, false) < 0 ? d->error : 2;
 			attach = false;
 		} else {
 			r->foreign++;
+			attach = prestack > 16; /* keep lockdep explanations */
 		}
 	} else {
 		if (!r->in_stack)
