@@ -29,8 +29,8 @@ enum kd_class {
 /* Hung-task summary: blocked tasks grouped by innermost meaningful frame. */
 struct kd_hung_group {
 	char *frame; /* "jbd2_log_wait_commit" */
-	char *via; /* next meaningful callers, "jbd2_complete_transaction < ext4_sync_file", or NULL
-		    */
+	/* next meaningful callers, "jbd2_complete_transaction < ext4_sync_file", or NULL */
+	char *via;
 	char *role; /* "fsync callers waiting for the journal commit", or NULL */
 	unsigned count;
 	char **tasks; /* "comm:pid", NULL-terminated */
@@ -68,7 +68,10 @@ void kd_detector_free(struct kd_detector *d);
 /* Feed raw bytes (any chunking; CR/LF, kmsg records, NULs, bad UTF-8 allowed). */
 int kd_detector_feed(struct kd_detector *d, const void *buf, size_t len);
 /* The stream went quiet: finish reports whose end is pending (live use, e.g. after
- * a second of console silence).  Idempotent. */
+ * a second of console silence): every report whose stack has been seen is emitted;
+ * one still waiting for its stack stays open.  Reports that end with their own
+ * marker (</TASK> of a hung task, KASAN's closing =====, OOM's "Killed process")
+ * are emitted during feed() without waiting.  Idempotent. */
 int kd_detector_flush(struct kd_detector *d);
 /* End of stream: flush, mark cut reports corrupted, emit the hung-task summary.
  * flush() also emits/updates the summary (first == false on updates). */
