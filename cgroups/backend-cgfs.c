@@ -924,6 +924,31 @@ static int cgfs_slice_kill(struct kdcg_slice *s)
 	return 0;
 }
 
+static int cgfs_slice_lift(struct kdcg_slice *s)
+{
+	struct kdcg_ctx *ctx = s->ctx;
+	static const char *const v1_files[] = {"memory.memsw.limit_in_bytes", /* memsw >= limit */
+					       "memory.limit_in_bytes", NULL};
+	static const char *const v2_files[] = {"memory.high", "memory.max", NULL};
+	const char *mnt = is_v1(ctx) ? v1_mount(ctx, "memory") : primary(ctx);
+	int r = 0;
+
+	if (!mnt)
+		return 0;
+	for (const char *const *f = is_v1(ctx) ? v1_files : v2_files; *f; f++) {
+		_cleanup_free_ char *p = strdupf("%s%s/%s", mnt, s->path, *f);
+		int q;
+		if (!p)
+			return -ENOMEM;
+		if (!exists(p))
+			continue;
+		q = write_string_file(p, is_v1(ctx) ? "-1" : "max");
+		if (q < 0 && r == 0)
+			r = q;
+	}
+	return r;
+}
+
 static int cgfs_slice_try_remove(struct kdcg_slice *s)
 {
 	struct kdcg_ctx *ctx = s->ctx;
@@ -1140,6 +1165,7 @@ const struct kdcg_ops kdcg_ops_v1 = {
     .unit_stats = cgfs_unit_stats,
     .slice_kill = cgfs_slice_kill,
     .slice_try_remove = cgfs_slice_try_remove,
+    .slice_lift = cgfs_slice_lift,
 };
 
 const struct kdcg_ops kdcg_ops_v2 = {
@@ -1159,4 +1185,5 @@ const struct kdcg_ops kdcg_ops_v2 = {
     .unit_stats = cgfs_unit_stats,
     .slice_kill = cgfs_slice_kill,
     .slice_try_remove = cgfs_slice_try_remove,
+    .slice_lift = cgfs_slice_lift,
 };

@@ -97,7 +97,9 @@ static int wait_state(struct kdcg_ctx *ctx, const char *unit, bool want_active, 
 			return 0;
 		if (!want_active && (!strcmp(st, "inactive") || !strcmp(st, "failed")))
 			return 0;
-		if (want_active && (!strcmp(st, "failed") || !strcmp(st, "inactive")))
+		/* "inactive" right after StartTransientUnit only means the start job is
+		 * still queued (seen under TCG in the guest): keep waiting; "failed" is final */
+		if (want_active && !strcmp(st, "failed"))
 			return -EIO;
 		if (waited >= ms)
 			return -ETIMEDOUT;

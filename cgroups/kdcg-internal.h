@@ -110,6 +110,8 @@ struct kdcg_ops {
 	 * cgroups left (stragglers are SIGKILLed again), else an error. */
 	int (*slice_kill)(struct kdcg_slice *s);
 	int (*slice_try_remove)(struct kdcg_slice *s);
+	/* Optional: drop this slice's own memory limits (max/high; not recursive). */
+	int (*slice_lift)(struct kdcg_slice *s);
 };
 
 extern const struct kdcg_ops kdcg_ops_v1, kdcg_ops_v2, kdcg_ops_systemd;

@@ -508,6 +508,51 @@ static void subtree_stop_units(struct kdcg_slice *s, bool mute)
 		subtree_stop_units(c, mute);
 }
 
+/* After the SIGKILL: tasks stuck charging at the limit get their pages and die. */
+static void subtree_lift(struct kdcg_slice *s)
+{
+	const struct kdcg_limits *l = &s->limits;
+
+	if (s->ctx->ops->slice_lift && (l->memory_max || l->memory_high || l->swap_max))
+		(void)s->ctx->ops->slice_lift(s);
+	for (struct kdcg_slice *c = s->children; c; c = c->next)
+		subtree_lift(c);
+}
+
+/* Units waiting for a restart have no process: they are done once stopping. */
+static void subtree_finish_idle(struct kdcg_slice *s)
+{
+	for (struct kdcg_unit *u = s->units; u; u = u->next)
+		if (!u->active && !u->done && !u->child_src)
+			kdcg_unit_notify(u, KDCG_UNIT_DONE);
+	for (struct kdcg_slice *c = s->children; c; c = c->next)
+		subtree_finish_idle(c);
+}
+
+static void subtree_unit_stop(struct kdcg_slice *s)
+{
+	for (struct kdcg_unit *u = s->units; u; u = u->next)
+		kdcg_unit_stop(u);
+	for (struct kdcg_slice *c = s->children; c; c = c->next)
+		subtree_unit_stop(c);
+}
+
+int kdcg_slice_kill(struct kdcg_slice *s)
+{
+	struct kdcg_ctx *ctx = s->ctx;
+	int r;
+
+	if (!ctx->ops->slice_kill) {
+		subtree_unit_stop(s);
+		return 0;
+	}
+	subtree_stop_units(s, false);
+	r = ctx->ops->slice_kill(s);
+	subtree_lift(s);
+	subtree_finish_idle(s); /* may call back into the caller: last */
+	return r;
+}
+
 int kdcg_slice_destroy(struct kdcg_slice *s)
 {
 	struct kdcg_ctx *ctx = s->ctx;
@@ -523,6 +568,7 @@ int kdcg_slice_destroy(struct kdcg_slice *s)
 		/* everything dies in parallel; the per-unit waits below then find it gone */
 		subtree_stop_units(s, false);
 		ctx->ops->slice_kill(s);
+		subtree_lift(s);
 	}
 	while (s->children) {
 		r = kdcg_slice_destroy(s->children);
@@ -659,6 +705,7 @@ int kdcg_slice_destroy_async(struct kdcg_slice *s, uint64_t timeout_usec, kdcg_s
 	s->destroy_deadline = now_usec() + (timeout_usec ? timeout_usec : 10 * 1000000ULL);
 	subtree_stop_units(s, true);
 	ctx->ops->slice_kill(s);
+	subtree_lift(s);
 	r = sd_event_add_time_relative(ctx->event, &s->destroy_src, CLOCK_MONOTONIC, 10000, 0,
 				       on_destroy_tick, s);
 	if (r < 0)

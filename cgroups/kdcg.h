@@ -101,9 +101,18 @@ const char *kdcg_slice_path(const struct kdcg_slice *s); /* cgroup path, for the
  * kdcg_last_error() says what is stuck; leftovers are reaped by a later start).  Frees
  * the slice, its child slices and units (no callbacks fire). */
 int kdcg_slice_destroy(struct kdcg_slice *s);
+/* Stop every unit of the subtree now, without waiting: no more restarts, SIGKILL to every
+ * process at once (cgroupfs v2: cgroup.kill; v1: every pid in every cgroup.procs), then the
+ * slices' memory limits are lifted: a task stuck in memcg reclaim at its limit cannot act on
+ * SIGKILL (measured: memcg-oom-jbd2 workers in reclaim_throttle, others queued behind their
+ * jbd2 handle, for 20 s after SIGKILL); once killed nothing can use the room in user space.
+ * Units report EXITED/DONE from the loop as usual.  systemd backend: kdcg_unit_stop() of
+ * every unit. */
+int kdcg_slice_kill(struct kdcg_slice *s);
 /* Asynchronous destroy, for callers whose loop must keep running and for many units: at
  * once cancels every restart and SIGKILLs the whole subtree (cgroupfs v2: cgroup.kill; v1:
- * every pid in every cgroup.procs), then on a 20 ms timer re-kills stragglers, reaps the
+ * every pid in every cgroup.procs) and lifts its memory limits (see kdcg_slice_kill), then
+ * on a 20 ms timer re-kills stragglers, reaps the
  * units' main pids (unit callbacks no longer fire) and removes the cgroups as they empty.
  * cb(s, 0) once everything is gone, cb(s, -EBUSY) when timeout_usec (0: 10 s) passed first
  * (what is left is reaped by a later start).  In cb, s is only an identity token: the

@@ -12,6 +12,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
 
 #include "util/util.h"
 
@@ -81,16 +82,79 @@ int host_loop_create(const char *scratch, const char *name, uint64_t size, char 
 	return r < 0 ? r : -EBUSY;
 }
 
+/* Close the last reference of a loop device from a detached grandchild (stdio and every
+ * other descriptor closed, so nobody waits on pipes it would hold).  Returns 0 when handed
+ * over (fd is closed here), else a negative errno (fd still open). */
+static int close_in_background(int fd)
+{
+	int p[2];
+	pid_t pid, w;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		int r = -errno;
+		close(p[0]);
+		close(p[1]);
+		return r;
+	}
+	if (pid == 0) {
+		char c;
+		if (fork() != 0)
+			_exit(0); /* the grandchild is adopted by init: nobody has to reap it */
+		unsigned lo = (unsigned)(fd < p[0] ? fd : p[0]),
+			 hi = (unsigned)(fd < p[0] ? p[0] : fd);
+		close(p[1]);
+		if (lo > 0)
+			close_range(0, lo - 1, 0);
+		if (hi > lo + 1)
+			close_range(lo + 1, hi - 1, 0);
+		close_range(hi + 1, ~0U, 0);
+		/* the parent's close first: ours must be the last one */
+		while (read(p[0], &c, 1) < 0 && errno == EINTR)
+			;
+		close(fd); /* the slow part: the host filesystem frees the image's blocks */
+		_exit(0);
+	}
+	close(p[0]);
+	while ((w = waitpid(pid, NULL, 0)) < 0 && errno == EINTR)
+		;
+	close(fd);
+	close(p[1]); /* EOF: the grandchild closes the last reference now */
+	return 0;
+}
+
 int host_loop_detach(int fd)
 {
+	_cleanup_free_ char *bf = NULL;
+	struct stat st;
+	bool have_dev;
+
 	if (fd < 0)
 		return 0;
+	have_dev = fstat(fd, &st) == 0 && S_ISBLK(st.st_mode);
 	if (ioctl(fd, LOOP_CLR_FD, 0) < 0 && errno != ENXIO) {
 		int r = -errno;
 		close(fd);
 		return r;
 	}
-	close(fd);
+	/* The last close detaches the device and drops the image, which is unlinked: the
+	 * host filesystem then frees every block the run wrote.  Measured on this host (ext4
+	 * with discard) after a 4 s dio-unwritten run: that close() took 19-33 s, longer than
+	 * the run itself.  The device is detached (no backing file) within milliseconds of
+	 * the close either way; only the freeing is left to a background process. */
+	if (close_in_background(fd) < 0) {
+		close(fd);
+		return 0;
+	}
+	if (!have_dev)
+		return 0;
+	bf =
+	    strdupf("/sys/dev/block/%u:%u/loop/backing_file", major(st.st_rdev), minor(st.st_rdev));
+	/* wait (bounded) until the grandchild's close has detached it */
+	for (int i = 0; bf && i < 500 && access(bf, F_OK) == 0; i++)
+		usleep(10000);
 	return 0;
 }
 

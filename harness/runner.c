@@ -36,6 +36,8 @@ struct inst {
 	struct kdcg_slice *cg_slice;
 	struct kdcg_unit *unit;
 	int slice_idx;
+	bool started;	/* kdcg_unit_start() called (units start in batches from the loop) */
+	bool stop_sent; /* kdcg_unit_stop() called */
 	bool done;
 	int fd;
 	off_t off;
@@ -100,6 +102,10 @@ struct runner {
 	size_t n_insts;
 
 	sd_event_source *tick, *end_timer, *grace_timer, *kill_timer, *sigint, *sigterm;
+	sd_event_source *starter;	   /* starts the units a batch per loop iteration */
+	sd_event_source *slice_kill_timer; /* kdcg_slice_kill() of slices being stopped */
+	size_t next_start;		   /* first inst not started yet */
+	unsigned teardown_pending;	   /* slices being destroyed asynchronously */
 	sd_event_source **action_src;
 	bool stopping, done, interrupted, setup_failed;
 	char *stop_reason;
@@ -349,9 +355,10 @@ static void finish_if_done(struct runner *rn)
 		rn->done = true;
 }
 
-static void note_exit(struct inst *in, int code)
+static void note_exit(struct inst *in, const struct kdcg_unit_status *st)
 {
 	struct runner *rn = in->rn;
+	int code = st->last_exit;
 	char key[16];
 	struct json_object *c;
 
@@ -364,6 +371,13 @@ static void note_exit(struct inst *in, int code)
 		json_object_set_int(c, json_object_get_int(c) + 1);
 	else
 		json_object_object_add(in->exit_codes, key, json_object_new_int(1));
+	if (st->last_result && !strcmp(st->last_result, "exec-failed")) {
+		/* reported by kdcg as an event: the loop never waits for an exec */
+		if (!in->infra)
+			in->infra = strdupf("%s: cannot execute %s: %s", in->label, in->argv[0],
+					    strerror(st->exec_errno ? st->exec_errno : EIO));
+		return;
+	}
 	if (code == 0 || code >= 128)
 		return; /* clean, or killed (OOM killer, our stop) */
 	if (in->pr->kind == SC_REPRO) {
@@ -398,7 +412,7 @@ static void on_unit(struct kdcg_unit *u, enum kdcg_unit_event ev, void *userdata
 	read_output(in);
 	switch (ev) {
 	case KDCG_UNIT_EXITED:
-		note_exit(in, st.last_exit);
+		note_exit(in, &st);
 		free(in->last_result_kind);
 		in->last_result_kind = st.last_result ? strdup(st.last_result) : NULL;
 		/* an incarnation ended without a result record: its progress counts */
@@ -433,7 +447,57 @@ static void stop_units(struct runner *rn, bool loads_and_restarting_only)
 		if (loads_and_restarting_only && in->pr->kind == SC_REPRO &&
 		    in->pr->restart == KDCG_RESTART_NO)
 			continue;
+		in->stop_sent = true;
 		kdcg_unit_stop(in->unit);
+	}
+}
+
+/* Slice idx (-1: the free slice) is being stopped as a whole: every instance still alive in
+ * it was sent its stop (none is in its grace period). */
+static bool slice_all_stopping(struct runner *rn, int idx)
+{
+	bool live = false;
+
+	for (size_t i = 0; i < rn->n_insts; i++) {
+		struct inst *in = &rn->insts[i];
+		if ((idx >= 0 ? in->slice_idx != idx : in->slice_idx >= 0) || in->done)
+			continue;
+		if (!in->stop_sent)
+			return false;
+		live = true;
+	}
+	return live;
+}
+
+/* kdcg stops a unit with SIGTERM and a SIGKILL 2 s later; a worker stuck in memcg reclaim at
+ * its slice's limit acts on neither (and jbd2 handles queue up behind it).  A second later,
+ * kill whatever is left of those slices at once and lift their memory limits (kdcg_slice_kill):
+ * the stop at the duration then takes seconds, not the 20+ s measured under memcg-oom-jbd2. */
+static int on_slice_kill(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct runner *rn = userdata;
+
+	(void)s;
+	(void)usec;
+	for (size_t i = 0; i < rn->n_slices; i++)
+		if (rn->slices[i].s && slice_all_stopping(rn, (int)i))
+			kdcg_slice_kill(rn->slices[i].s);
+	if (rn->free_slice && slice_all_stopping(rn, -1))
+		kdcg_slice_kill(rn->free_slice);
+	finish_if_done(rn);
+	return 0;
+}
+
+static void arm_slice_kill(struct runner *rn)
+{
+	uint64_t at = now_usec() + 3 * 1000000ULL;
+
+	if (rn->slice_kill_timer) {
+		sd_event_source_set_time(rn->slice_kill_timer, at);
+		sd_event_source_set_enabled(rn->slice_kill_timer, SD_EVENT_ONESHOT);
+	} else {
+		sd_event_add_time(rn->e, &rn->slice_kill_timer, CLOCK_MONOTONIC, at, 0,
+				  on_slice_kill, rn);
 	}
 }
 
@@ -458,6 +522,7 @@ static int on_grace(sd_event_source *s, uint64_t usec, void *userdata)
 	(void)s;
 	(void)usec;
 	stop_units(rn, false);
+	arm_slice_kill(rn);
 	return 0;
 }
 
@@ -468,10 +533,16 @@ static void begin_stop(struct runner *rn, const char *why)
 	rn->stopping = true;
 	free(rn->stop_reason);
 	rn->stop_reason = strdup(why);
+	/* instances the starter has not reached yet never run */
+	rn->starter = sd_event_source_disable_unref(rn->starter);
+	for (size_t i = 0; i < rn->n_insts; i++)
+		if (!rn->insts[i].started)
+			rn->insts[i].done = true;
 	if (strcmp(why, "duration"))
 		say(rn, "kdrill: stopping: %s", why);
 	/* at the duration, reproducers that stop by themselves get the grace period */
 	stop_units(rn, !strcmp(why, "duration"));
+	arm_slice_kill(rn);
 	sd_event_add_time_relative(rn->e, &rn->grace_timer, CLOCK_MONOTONIC,
 				   (uint64_t)(rn->sc->grace * 1e6), 0, on_grace, rn);
 	sd_event_add_time_relative(rn->e, &rn->kill_timer, CLOCK_MONOTONIC,
@@ -521,7 +592,7 @@ static void sample(struct runner *rn)
 		for (size_t k = 0; k < rn->n_insts; k++)
 			if (rn->insts[k].slice_idx == (int)i) {
 				restarts += rn->insts[k].restarts;
-				running += !rn->insts[k].done;
+				running += rn->insts[k].started && !rn->insts[k].done;
 			}
 		if (rn->stats)
 			fprintf(rn->stats,
@@ -547,7 +618,7 @@ static void progress(struct runner *rn, bool final)
 	struct run_progress p;
 
 	for (size_t i = 0; i < rn->n_insts; i++)
-		running += !rn->insts[i].done;
+		running += rn->insts[i].started && !rn->insts[i].done;
 	if (t - rn->last_ops_t >= 0.5) {
 		rn->ops_per_s =
 		    ops >= rn->last_ops ? (double)(ops - rn->last_ops) / (t - rn->last_ops_t) : 0;
@@ -1085,7 +1156,8 @@ static int build_argv(struct runner *rn, struct inst *in, const char *dir, unsig
 	return 0;
 }
 
-static int start_units(struct runner *rn)
+/* Instances, their directories and argvs; nothing starts yet (see on_start_batch). */
+static int prepare_units(struct runner *rn)
 {
 	const struct scenario *sc = rn->sc;
 	size_t total = 0, si_base = 0;
@@ -1158,26 +1230,55 @@ static int start_units(struct runner *rn)
 					in->cg_slice = srt ? srt->s : rn->free_slice;
 				}
 	}
-	/* start only once every directory exists: with OOM-looping workers running, a
-	 * mkdir on the filesystem under test can wait a long time for the journal */
-	for (size_t i = 0; i < rn->n_insts; i++) {
-		struct inst *in = &rn->insts[i];
-		struct kdcg_unit_spec spec = {
-		    .argv = in->argv,
-		    .cwd = in->dir,
-		    .stdout_path = in->out_path,
-		    .stderr_path = in->err_path,
-		    .restart = in->pr->restart,
-		    .restart_max = in->pr->restart_max,
-		};
-		r = kdcg_unit_start(in->cg_slice, in->label, &spec, on_unit, in, &in->unit);
-		if (r < 0) {
-			set_infra(rn, "start %s (%s): %s", in->label, in->argv[0],
-				  kdcg_last_error(rn->cg) ? kdcg_last_error(rn->cg) : strerror(-r));
-			for (size_t k = i; k < rn->n_insts; k++)
-				rn->insts[k].done = true;
-			return r;
+	return 0;
+}
+
+static int start_inst(struct runner *rn, struct inst *in)
+{
+	struct kdcg_unit_spec spec = {
+	    .argv = in->argv,
+	    .cwd = in->dir,
+	    .stdout_path = in->out_path,
+	    .stderr_path = in->err_path,
+	    .restart = in->pr->restart,
+	    .restart_max = in->pr->restart_max,
+	};
+	int r;
+
+	in->started = true;
+	r = kdcg_unit_start(in->cg_slice, in->label, &spec, on_unit, in, &in->unit);
+	if (r < 0) {
+		in->done = true;
+		set_infra(rn, "start %s (%s): %s", in->label, in->argv[0],
+			  kdcg_last_error(rn->cg) ? kdcg_last_error(rn->cg) : strerror(-r));
+	}
+	return r;
+}
+
+/* Units start from the loop, a batch of at most ~20 ms per iteration, at a lower priority
+ * than everything else: hundreds of workers (each a cgroup mkdir and a fork) never hold
+ * off the ticks, the kernel log, the duration or a signal.  kdcg never waits for an exec
+ * (a child attached to a memcg at its limit can take seconds to get there). */
+static int on_start_batch(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct runner *rn = userdata;
+	uint64_t t0 = now_usec();
+
+	(void)usec;
+	while (rn->next_start < rn->n_insts && !rn->stopping) {
+		struct inst *in = &rn->insts[rn->next_start++];
+		if (start_inst(rn, in) < 0) {
+			begin_stop(rn, "setup failed");
+			return 0; /* begin_stop() dropped this source */
 		}
+		if (now_usec() - t0 >= 20000)
+			break;
+	}
+	if (rn->next_start < rn->n_insts && !rn->stopping) {
+		sd_event_source_set_time(s, now_usec());
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+	} else {
+		rn->starter = sd_event_source_disable_unref(rn->starter);
 	}
 	return 0;
 }
@@ -1424,20 +1525,51 @@ static void runner_cleanup(struct runner *rn)
 	free(rn->infra_reason);
 }
 
+static void on_slice_gone(struct kdcg_slice *s, int r, void *userdata)
+{
+	struct runner *rn = userdata;
+
+	(void)s;
+	if (r < 0)
+		say(rn, "kdrill: cgroup teardown: %s", kdcg_last_error(rn->cg));
+	if (rn->teardown_pending)
+		rn->teardown_pending--;
+}
+
+static void destroy_slice(struct runner *rn, struct kdcg_slice *s)
+{
+	if (rn->e && kdcg_slice_destroy_async(s, 10 * 1000000ULL, on_slice_gone, rn) >= 0)
+		rn->teardown_pending++;
+	else
+		kdcg_slice_destroy(s);
+}
+
 static void teardown_units(struct runner *rn)
 {
-	/* slices go synchronously (SIGKILL everything inside, reap, rmdir) */
+	int r;
+
+	/* Every slice at once: SIGKILL whole subtrees, then the loop reaps and removes the
+	 * cgroups as they empty (bounded: kdcg gives up after 10 s; the kernel log is still
+	 * watched meanwhile).  Hundreds of OOM-looping workers die in parallel, not one
+	 * after the other. */
+	for (size_t i = 0; i < rn->n_insts; i++)
+		rn->insts[i].unit = NULL;
 	for (size_t i = 0; i < rn->n_slices; i++)
 		if (rn->slices[i].s) {
-			kdcg_slice_destroy(rn->slices[i].s);
+			destroy_slice(rn, rn->slices[i].s);
 			rn->slices[i].s = NULL;
 		}
 	if (rn->free_slice) {
-		kdcg_slice_destroy(rn->free_slice);
+		destroy_slice(rn, rn->free_slice);
 		rn->free_slice = NULL;
 	}
-	for (size_t i = 0; i < rn->n_insts; i++)
-		rn->insts[i].unit = NULL;
+	while (rn->teardown_pending) {
+		r = sd_event_run(rn->e, UINT64_MAX);
+		if (r < 0) {
+			set_infra(rn, "event loop: %s", strerror(-r));
+			break; /* kdcg_close() finishes them */
+		}
+	}
 }
 
 int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_result *res)
@@ -1535,14 +1667,20 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 		set_infra(rn, "storage setup failed");
 	if (!rn->infra_reason && setup_slices(rn) < 0)
 		set_infra(rn, "slice setup failed");
-	if (!rn->infra_reason && !rn->interrupted && start_units(rn) < 0)
+	if (!rn->infra_reason && !rn->interrupted && prepare_units(rn) < 0)
 		set_infra(rn, "starting units failed");
 
 	if (!rn->infra_reason && !rn->interrupted && !(rn->stopping && rn->done)) {
+		/* the duration runs from the first unit's start; units start from the loop */
 		sd_event_add_time_relative(rn->e, &rn->tick, CLOCK_MONOTONIC, 1000000, 0, on_tick,
 					   rn);
 		sd_event_add_time_relative(rn->e, &rn->end_timer, CLOCK_MONOTONIC,
 					   (uint64_t)(rn->duration * 1e6), 0, on_end, rn);
+		if (sd_event_add_time(rn->e, &rn->starter, CLOCK_MONOTONIC, 0, 0, on_start_batch,
+				      rn) >= 0)
+			sd_event_source_set_priority(rn->starter, SD_EVENT_PRIORITY_NORMAL + 10);
+		else
+			set_infra(rn, "starting units failed");
 		ars = calloc(sc->n_actions ? sc->n_actions : 1, sizeof(*ars));
 		rn->action_src = calloc(sc->n_actions ? sc->n_actions : 1, sizeof(*rn->action_src));
 		for (size_t i = 0; ars && rn->action_src && i < sc->n_actions; i++) {
@@ -1575,6 +1713,8 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	sd_event_source_disable_unref(rn->end_timer);
 	sd_event_source_disable_unref(rn->grace_timer);
 	sd_event_source_disable_unref(rn->kill_timer);
+	rn->starter = sd_event_source_disable_unref(rn->starter);
+	rn->slice_kill_timer = sd_event_source_disable_unref(rn->slice_kill_timer);
 	rn->tick = rn->end_timer = rn->grace_timer = rn->kill_timer = NULL;
 	teardown_units(rn);
 	teardown_storage(rn);
