@@ -202,6 +202,34 @@ static void incarnation_ended(struct kdcg_unit *u)
 	kdcg_unit_notify(u, KDCG_UNIT_EXITED);
 }
 
+/* A start job still queued for the unit (it shows "inactive" until the job runs), or a
+ * stale "inactive" signal from before the start */
+static bool start_job_pending(struct kdcg_ctx *ctx, const char *path)
+{
+	sd_bus_error e = SD_BUS_ERROR_NULL;
+	sd_bus_message *reply = NULL;
+	uint32_t id = 0;
+	const char *jp = NULL;
+	int r;
+
+	r = sd_bus_get_property(ctx->bus, SD_DEST, path, SD_UNIT, "Job", &e, &reply, "(uo)");
+	if (r >= 0)
+		r = sd_bus_message_read(reply, "(uo)", &id, &jp);
+	sd_bus_message_unref(reply);
+	sd_bus_error_free(&e);
+	if (r >= 0 && id != 0)
+		return true;
+	{ /* the signal may be stale: the unit is running by now */
+		_cleanup_free_ char *st = NULL;
+		if (sd_bus_get_property_string(ctx->bus, SD_DEST, path, SD_UNIT, "ActiveState",
+					       NULL, &st) >= 0 &&
+		    (!strcmp(st, "active") || !strcmp(st, "activating") ||
+		     !strcmp(st, "reloading")))
+			return true;
+	}
+	return false;
+}
+
 static void unit_state_changed(struct kdcg_unit *u)
 {
 	struct kdcg_ctx *ctx = u->slice->ctx;
@@ -233,6 +261,9 @@ static void unit_state_changed(struct kdcg_unit *u)
 		}
 		return;
 	}
+	if (!strcmp(as, "inactive") && !u->exit_reported && !u->stopping &&
+	    start_job_pending(ctx, u->object_path))
+		return; /* not started yet (TCG guest: the start job runs later) */
 	if (!strcmp(as, "failed") || !strcmp(as, "inactive")) {
 		incarnation_ended(u);
 		kdcg_unit_notify(u, KDCG_UNIT_DONE);

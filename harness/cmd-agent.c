@@ -14,9 +14,12 @@
 #include <string.h>
 #include <sys/reboot.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <systemd/sd-event.h>
 
 #include "commands.h"
+#include "runner.h"
+#include "scenario.h"
 #include "util/util.h"
 
 #ifndef KDRILL_VERSION
@@ -41,6 +44,8 @@ struct agent {
 	sd_event_source *sys_child;
 	sd_event_source *heartbeat;
 	bool powering_off;
+	bool run_pending; /* a "run" job: started from the main loop, outside any dispatch */
+	bool running;
 	unsigned write_drops;
 };
 
@@ -131,6 +136,13 @@ static void agent_poweroff(struct agent *a, const char *why)
 			       json_object_new_string(a->no_poweroff ? "exit" : "poweroff"));
 	json_object_object_add(o, "reason", json_object_new_string(why));
 	agent_send(a, o);
+	if (a->running) { /* the run ends with the system going down */
+		char *argv[] = {(char *)"systemctl", (char *)"--no-block", (char *)"poweroff",
+				NULL};
+		if (!a->no_poweroff)
+			run_argv(argv, NULL, 10000000);
+		return;
+	}
 	if (!a->no_poweroff) {
 		char *argv[] = {(char *)"systemctl", (char *)"--no-block", (char *)"poweroff",
 				NULL};
@@ -175,6 +187,12 @@ static void agent_start_job(struct agent *a)
 	}
 	if (!strcmp(name, "stall")) {
 		sd_event_source_set_enabled(a->heartbeat, SD_EVENT_OFF);
+		return;
+	}
+	if (!strcmp(name, "run")) {
+		/* runner_run() drives this loop with sd_event_run(): not from a callback */
+		if (!a->running)
+			a->run_pending = true;
 		return;
 	}
 	{
@@ -360,6 +378,193 @@ static int find_port(char **ret)
 	return -ENOENT;
 }
 
+/* ---- the "run" job: a scenario through the runner, results onto the results disk ---- */
+
+/* /dev/<name> of the virtio disk whose serial is SERIAL (no udev needed) */
+static int disk_by_serial(const char *serial, char **ret)
+{
+	_cleanup_(closedirp_agent) DIR *d = opendir("/sys/block");
+	struct dirent *de;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *p = strdupf("/sys/block/%s/serial", de->d_name);
+		_cleanup_free_ char *v = NULL;
+		if (de->d_name[0] == '.' || !p || read_one_line(p, &v) < 0)
+			continue;
+		if (!strcmp(strstrip(v), serial)) {
+			*ret = strdupf("/dev/%s", de->d_name);
+			return *ret ? 0 : -ENOMEM;
+		}
+	}
+	return -ENOENT;
+}
+
+static void agent_progress(const struct run_progress *p, void *userdata)
+{
+	struct agent *a = userdata;
+	json_object *o = msg("progress");
+
+	json_object_object_add(o, "run_id", json_object_new_string(p->run_id ? p->run_id : ""));
+	json_object_object_add(o, "elapsed", json_object_new_double(p->elapsed));
+	json_object_object_add(o, "total", json_object_new_double(p->total));
+	json_object_object_add(o, "ops", json_object_new_int64((int64_t)p->ops));
+	json_object_object_add(o, "ops_per_s", json_object_new_double(p->ops_per_s));
+	json_object_object_add(o, "oom_kills", json_object_new_int64((int64_t)p->oom_kills));
+	json_object_object_add(o, "restarts", json_object_new_int64((int64_t)p->restarts));
+	json_object_object_add(o, "reports", json_object_new_int((int)p->reports));
+	json_object_object_add(o, "running", json_object_new_int((int)p->running));
+	agent_send(a, o);
+}
+
+static void run_done(struct agent *a, int status, const char *error)
+{
+	json_object *o = msg("done");
+	json_object_object_add(o, "job", json_object_new_string("run"));
+	json_object_object_add(o, "status", json_object_new_int(status));
+	if (error)
+		json_object_object_add(o, "error", json_object_new_string(error));
+	agent_send(a, o);
+}
+
+/* Job members: scenario (NAME[:VARIANT]), scenario_text (the resolved file), params
+ * ("k=v" lines), duration, seed, stop_on, cgroup_backend (all strings). */
+static int agent_run_job(struct agent *a)
+{
+	_cleanup_(scenario_freep) struct scenario *sc = NULL;
+	_cleanup_free_ char *err = NULL, *path = NULL, *load = NULL, *resdisk = NULL;
+	_cleanup_free_ char *name = NULL, *tarerr = NULL;
+	_cleanup_strv_ char **params = NULL, **devices = NULL;
+	const char *target = job_get(a, "scenario"), *text = job_get(a, "scenario_text");
+	const char *pl = job_get(a, "params"), *v, *colon;
+	struct run_opts o = {.stop_on = -1,
+			     .cg_backend = KDCG_SYSTEMD,
+			     .mode_name = "vm",
+			     .no_kmsg = true,
+			     .scratch = "/run/kdrill/mnt",
+			     .out_dir = "/var/lib/kdrill/results",
+			     .ui = RUN_UI_QUIET,
+			     .event = a->ev,
+			     .progress = agent_progress,
+			     .userdata = a};
+	struct run_result res = {0};
+	bool need_dm = false;
+	int r;
+
+	if (!target || !text) {
+		run_done(a, KD_EXIT_USAGE, "run job without scenario/scenario_text");
+		return -EINVAL;
+	}
+	colon = strchr(target, ':');
+	name = colon ? strndup(target, (size_t)(colon - target)) : strdup(target);
+	if (!name || strchr(name, '/') || !*name) {
+		run_done(a, KD_EXIT_USAGE, "bad scenario name");
+		return -EINVAL;
+	}
+	if ((r = mkdir_p("/run/kdrill/scenario", 0755)) < 0 || (r = mkdir_p(o.scratch, 0755)) < 0 ||
+	    (r = mkdir_p(o.out_dir, 0755)) < 0) {
+		run_done(a, KD_EXIT_INFRA, "cannot create /run/kdrill");
+		return r;
+	}
+	path = strdupf("/run/kdrill/scenario/%s.ini", name);
+	load = colon ? strdupf("%s%s", path ? path : "", colon) : strdup(path ? path : "");
+	if (!path || !load || write_file_atomic(path, text, strlen(text), 0644) < 0) {
+		run_done(a, KD_EXIT_INFRA, "cannot write the scenario file");
+		return -EIO;
+	}
+	if (pl) {
+		_cleanup_free_ char *copy = strdup(pl);
+		char *save = NULL;
+		for (char *w = copy ? strtok_r(copy, "\n", &save) : NULL; w;
+		     w = strtok_r(NULL, "\n", &save))
+			if (strv_extend(&params, w) < 0)
+				return -ENOMEM;
+	}
+	r = scenario_load(load, params, &sc, &err);
+	if (r < 0) {
+		run_done(a, r == -ENOMEM ? KD_EXIT_INFRA : KD_EXIT_USAGE, err ? err : strerror(-r));
+		return r;
+	}
+	if ((v = job_get(a, "duration")) && parse_seconds(v, &o.duration) < 0)
+		o.duration = 0;
+	if ((v = job_get(a, "seed")))
+		parse_u64(v, &o.seed);
+	if ((v = job_get(a, "stop_on")))
+		o.stop_on = !strcmp(v, "never") ? SC_STOP_NEVER : SC_STOP_FIRST;
+	if ((v = job_get(a, "cgroup_backend")) && kdcg_backend_from_string(v, &o.cg_backend) < 0)
+		o.cg_backend = KDCG_SYSTEMD;
+	/* one whole scratch disk per local filesystem, in file order (serial kdscratchN) */
+	for (size_t i = 0, n = 0; i < sc->n_fs; i++) {
+		_cleanup_free_ char *serial = NULL;
+		char *dev = NULL;
+		if (!strcmp(sc->fs[i].type, "nfs"))
+			continue;
+		need_dm |= sc->fs[i].dm != NULL;
+		serial = strdupf("kdscratch%zu", n++);
+		if (!serial || disk_by_serial(serial, &dev) < 0) {
+			_cleanup_free_ char *e =
+			    strdupf("no scratch disk with serial %s for [fs.%s]",
+				    serial ? serial : "?", sc->fs[i].name);
+			run_done(a, KD_EXIT_INFRA, e);
+			return -ENODEV;
+		}
+		if (strv_push(&devices, dev) < 0)
+			return -ENOMEM;
+	}
+	o.devices = devices;
+	if (need_dm) { /* dmsetup does not load it (guest-lab pitfall 9) */
+		char *argv[] = {(char *)"modprobe", (char *)"dm_mod", NULL};
+		if (run_argv(argv, NULL, 60 * 1000000ULL) != 0)
+			fprintf(stderr, "kdrill agent: modprobe dm_mod failed\n");
+	}
+	fprintf(stderr, "kdrill agent: running %s\n", target);
+	a->running = true;
+	r = runner_run(sc, &o, &res);
+	a->running = false;
+	if (r < 0) {
+		run_done(a, KD_EXIT_INFRA, res.reason ? res.reason : strerror(-r));
+		run_result_done(&res);
+		return r;
+	}
+	/* the guest's journal goes with the results (unit failures, systemd's view) */
+	if (res.run_dir) {
+		_cleanup_free_ char *jp = strdupf("%s/journal.txt", res.run_dir);
+		_cleanup_close_ int jfd =
+		    jp ? open(jp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+		char *argv[] = {(char *)"journalctl",	   (char *)"-b",
+				(char *)"--no-pager",	   (char *)"-o",
+				(char *)"short-monotonic", NULL};
+		if (jfd >= 0) {
+			struct spawn_opts so = {.stdout_fd = jfd};
+			pid_t pid = spawn_argv(argv, &so);
+			if (pid > 0)
+				waitpid(pid, NULL, 0);
+		}
+	}
+	/* the run directory as a tar on the results disk (the host extracts it) */
+	if (disk_by_serial("kdresults", &resdisk) == 0 && res.run_dir) {
+		char *argv[] = {(char *)"tar", (char *)"-cf", resdisk, (char *)"-C",
+				res.run_dir,   (char *)".",   NULL};
+		r = run_argv(argv, &tarerr, 300 * 1000000ULL);
+		sync();
+		if (r != 0)
+			fprintf(stderr, "kdrill agent: tar %s -> %s failed\n", res.run_dir,
+				resdisk);
+	} else
+		r = -ENODEV;
+	{
+		json_object *o2 = msg("result");
+		json_object_object_add(o2, "results_disk",
+				       json_object_new_string(r == 0 ? "tar" : "none"));
+		json_object_object_add(o2, "verdict", json_object_get(res.json));
+		agent_send(a, o2);
+	}
+	run_done(a, res.exit_code, NULL);
+	run_result_done(&res);
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: kdrill agent [--port PATH] [--cmdline FILE] [--no-poweroff]\n"
@@ -459,8 +664,19 @@ int cmd_agent(int argc, char **argv)
 	if (r < 0)
 		fprintf(stderr, "kdrill agent: cannot watch the boot: %s\n", strerror(-r));
 	agent_start_job(&a);
-	if (!a.powering_off)
-		r = sd_event_loop(a.ev);
+	r = 0;
+	while (!a.powering_off && sd_event_get_state(a.ev) != SD_EVENT_FINISHED) {
+		if (a.run_pending) {
+			a.run_pending = false;
+			agent_run_job(&a);
+			if (!job_get(&a, "nopoweroff"))
+				agent_poweroff(&a, "job done");
+			continue;
+		}
+		r = sd_event_run(a.ev, UINT64_MAX);
+		if (r < 0)
+			break;
+	}
 	r = r < 0 ? KD_EXIT_INFRA : KD_EXIT_OK;
 	goto out;
 fail:

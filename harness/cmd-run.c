@@ -6,10 +6,13 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "image.h"
+#include "kernel.h"
 #include "results.h"
 #include "runner.h"
 #include "scenario.h"
 #include "util/util.h"
+#include "vm-run.h"
 
 static void run_usage(FILE *f)
 {
@@ -27,7 +30,9 @@ static void run_usage(FILE *f)
 	      "  --param K=V          override a scenario parameter (repeatable)\n"
 	      "  --stop-on first|never  stop at the first failure report (default: scenario)\n"
 	      "  --seed N             base seed for the reproducers (default: random)\n"
-	      "  --cgroup-backend B   auto|systemd|v2|v1 (default auto)\n"
+	      "  --cgroup-backend B   auto|systemd|v2|v1 (default auto; in the VM: systemd)\n"
+	      "  --vmcore             VM mode: dump guest memory on a hang or panic\n"
+	      "  --boot-timeout S     VM mode: the agent must be ready within S (default 300)\n"
 	      "  --quiet              no progress output\n"
 	      "  --json               print each verdict.json as one line on stdout\n"
 	      "\n"
@@ -52,6 +57,8 @@ enum {
 	OPT_REPLAY_KMSG,
 	OPT_NO_KMSG,
 	OPT_BINDIR,
+	OPT_VMCORE,
+	OPT_BOOT_TIMEOUT,
 };
 
 static const struct option run_options[] = {
@@ -72,6 +79,8 @@ static const struct option run_options[] = {
     {"replay-kmsg", required_argument, NULL, OPT_REPLAY_KMSG},
     {"no-kmsg", no_argument, NULL, OPT_NO_KMSG},
     {"bindir", required_argument, NULL, OPT_BINDIR},
+    {"vmcore", no_argument, NULL, OPT_VMCORE},
+    {"boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -92,6 +101,9 @@ int cmd_run(int argc, char **argv)
 	unsigned runs = 1;
 	bool quiet = false, json = false, any_bad = false, any_infra = false, interrupted = false;
 	struct tally *tallies = NULL;
+	struct vm_run_opts vo = {.stop_on = -1};
+	_cleanup_(kd_kernel_freep) struct kd_kernel *kern = NULL;
+	_cleanup_free_ char *root = NULL, *initrd = NULL, *mods = NULL;
 	int c, rc = KD_EXIT_OK;
 
 	optind = 1;
@@ -154,6 +166,7 @@ int cmd_run(int argc, char **argv)
 			}
 			break;
 		case OPT_BACKEND:
+			vo.cg_backend = optarg;
 			if (kdcg_backend_from_string(optarg, &o.cg_backend) < 0) {
 				fprintf(stderr,
 					"kdrill run: --cgroup-backend: '%s' (auto systemd v2 v1)\n",
@@ -179,6 +192,15 @@ int cmd_run(int argc, char **argv)
 		case OPT_BINDIR:
 			o.bindir = optarg;
 			break;
+		case OPT_VMCORE:
+			vo.vmcore = true;
+			break;
+		case OPT_BOOT_TIMEOUT:
+			if (parse_seconds(optarg, &vo.boot_timeout) < 0 || vo.boot_timeout <= 0) {
+				fprintf(stderr, "kdrill run: --boot-timeout: '%s'\n", optarg);
+				return KD_EXIT_USAGE;
+			}
+			break;
 		case 'h':
 			run_usage(stdout);
 			return KD_EXIT_OK;
@@ -199,11 +221,6 @@ int cmd_run(int argc, char **argv)
 	if (o.host && !o.scratch) {
 		fprintf(stderr, "kdrill run: --host needs --scratch DIR (loop images go there)\n");
 		return KD_EXIT_USAGE;
-	}
-	if (kernel) {
-		fprintf(stderr,
-			"kdrill run: --kernel: VM mode is not available in this build yet\n");
-		return KD_EXIT_INFRA;
 	}
 	o.ui = quiet ? RUN_UI_QUIET : isatty(STDERR_FILENO) ? RUN_UI_TTY : RUN_UI_PLAIN;
 
@@ -252,6 +269,34 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 	}
+	if (kernel) {
+		/* VM mode: everything the guest needs before the first boot (exit 125 when
+		 * the kernel or the image is unusable) */
+		_cleanup_free_ char *err = NULL;
+		int r = kd_kernel_resolve(kernel, KD_KERNEL_FETCH, &kern, &err);
+		if (r >= 0)
+			r = kd_image_root(true, &root, &err);
+		if (r >= 0)
+			r = kd_kernel_initrd(kern, &initrd, &err);
+		if (r >= 0)
+			r = kd_kernel_modules_img(kern, &mods, &err);
+		if (r < 0) {
+			fprintf(stderr, "kdrill run: --kernel %s: %s\n", kernel,
+				err ? err : strerror(-r));
+			rc = KD_EXIT_INFRA;
+			goto out;
+		}
+		vo.kernel = kern;
+		vo.root_img = root;
+		vo.initrd = initrd;
+		vo.modules_img = mods;
+		vo.params = params;
+		vo.duration = o.duration;
+		vo.stop_on = o.stop_on;
+		vo.seed = o.seed;
+		vo.out_dir = o.out_dir;
+		vo.quiet = quiet;
+	}
 	if (o.host && geteuid() != 0) {
 		fprintf(stderr,
 			"kdrill run: host mode needs root (loop devices, mounts, cgroups)\n");
@@ -265,7 +310,8 @@ int cmd_run(int argc, char **argv)
 					   : strdup(scs[i]->name);
 		for (unsigned k = 0; k < runs && !interrupted; k++) {
 			struct run_result res;
-			int r = runner_run(scs[i], &o, &res);
+			int r = kernel ? vm_run_scenario(scs[i], &vo, &res)
+				       : runner_run(scs[i], &o, &res);
 			if (r < 0) {
 				fprintf(stderr, "kdrill run: %s: %s\n", t->label,
 					res.reason ? res.reason : strerror(-r));

@@ -918,6 +918,11 @@ static int build_argv(struct kd_vm *vm, const char *accel, char ***ret)
 		    push(&a, "-device") < 0 ||
 		    pushf(&a, "virtio-blk-pci,drive=s%zu,serial=kdscratch%zu", i, i) < 0)
 			return -ENOMEM;
+	if (o->results_disk &&
+	    (push(&a, "-drive") < 0 ||
+	     pushf(&a, "file=%s,if=none,id=res,format=raw,cache=unsafe", o->results_disk) < 0 ||
+	     push(&a, "-device") < 0 || push(&a, "virtio-blk-pci,drive=res,serial=kdresults") < 0))
+		return -ENOMEM;
 	if (push(&a, "-append") < 0 || push(&a, cmdline) < 0)
 		return -ENOMEM;
 	*ret = TAKE_PTR(a);

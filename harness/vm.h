@@ -39,6 +39,8 @@ struct kd_vm_opts {
 	char **append;		 /* extra kernel command-line words (kdrill.*, sysctl.*, ...) */
 	const uint64_t *scratch; /* sizes in bytes of fresh sparse scratch disks */
 	size_t n_scratch;	 /* serial kdscratch0.. in the guest (/dev/disk/by-id/virtio-…) */
+	const char *results_disk; /* NULL: none; else a raw file attached with serial kdresults
+				     (the agent writes a tar of the run dir to it) */
 	unsigned hung_task_secs; /* 0: 20 */
 	bool oops_panic, panic_on_warn;
 	double boot_timeout;	  /* s until ready; 0: 300 */

@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kdrill run --kernel: one scenario run in a guest.  See vm-run.h. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "detect.h"
+#include "kernel.h"
+#include "results.h"
+#include "verdict.h"
+#include "vm-run.h"
+#include "vm.h"
+#include "util/util.h"
+
+#define RESULTS_DISK_SIZE (4ULL << 30) /* sparse: only the tar's blocks are used */
+
+struct vmrun {
+	const struct scenario *sc;
+	const struct vm_run_opts *o;
+	json_object *job;	    /* sent as {"cmd":"job"} once the agent is ready */
+	json_object *guest_verdict; /* from the "result" message */
+	char *guest_kernel;
+	int done_status;
+	char *done_error;
+	bool job_sent;
+};
+
+static const char *js(json_object *o, const char *k)
+{
+	json_object *v;
+	if (!o || !json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
+{
+	struct vmrun *vr = userdata;
+	const char *type = js(m, "type");
+	json_object *v;
+
+	if (!type)
+		return;
+	if (!strcmp(type, "ready")) {
+		free(vr->guest_kernel);
+		vr->guest_kernel = js(m, "kernel") ? strdup(js(m, "kernel")) : NULL;
+		if (!vr->job_sent) {
+			json_object *c = json_object_new_object();
+			json_object_object_add(c, "cmd", json_object_new_string("job"));
+			json_object_object_add(c, "job", json_object_get(vr->job));
+			vr->job_sent = kd_vm_agent_send(vm, c) == 0;
+		}
+	} else if (!strcmp(type, "progress")) {
+		if (!vr->o->quiet) {
+			json_object *x;
+			double el = json_object_object_get_ex(m, "elapsed", &x)
+					? json_object_get_double(x)
+					: 0;
+			double tot = json_object_object_get_ex(m, "total", &x)
+					 ? json_object_get_double(x)
+					 : 0;
+			fprintf(stderr,
+				"  [vm] %s %4.0f/%.0fs ops %s (%s/s) oom %s restarts %s "
+				"running %s\n",
+				vr->sc->name, el, tot, js(m, "ops") ? js(m, "ops") : "0",
+				js(m, "ops_per_s") ? js(m, "ops_per_s") : "0",
+				js(m, "oom_kills") ? js(m, "oom_kills") : "0",
+				js(m, "restarts") ? js(m, "restarts") : "0",
+				js(m, "running") ? js(m, "running") : "0");
+		}
+	} else if (!strcmp(type, "result")) {
+		if (json_object_object_get_ex(m, "verdict", &v) &&
+		    json_object_is_type(v, json_type_object)) {
+			json_object_put(vr->guest_verdict);
+			vr->guest_verdict = json_object_get(v);
+		}
+	} else if (!strcmp(type, "done")) {
+		if (json_object_object_get_ex(m, "status", &v))
+			vr->done_status = json_object_get_int(v);
+		free(vr->done_error);
+		vr->done_error = js(m, "error") ? strdup(js(m, "error")) : NULL;
+	}
+}
+
+static int build_job(struct vmrun *vr)
+{
+	const struct scenario *sc = vr->sc;
+	const struct vm_run_opts *o = vr->o;
+	_cleanup_free_ char *text = NULL, *target = NULL, *params = NULL;
+	json_object *j;
+	int r;
+
+	if ((r = read_full_file(sc->path, &text, NULL)) < 0)
+		return r;
+	target = sc->variant ? strdupf("%s:%s", sc->name, sc->variant) : strdup(sc->name);
+	params = strdup("");
+	if (!target || !params)
+		return -ENOMEM;
+	for (char *const *p = o->params; p && *p; p++) {
+		char *n = strdupf("%s%s\n", params, *p);
+		if (!n)
+			return -ENOMEM;
+		free(params);
+		params = n;
+	}
+	j = vr->job = json_object_new_object();
+	json_object_object_add(j, "job", json_object_new_string("run"));
+	json_object_object_add(j, "scenario", json_object_new_string(target));
+	json_object_object_add(j, "scenario_text", json_object_new_string(text));
+	json_object_object_add(j, "params", json_object_new_string(params));
+	if (o->duration > 0) {
+		_cleanup_free_ char *d = strdupf("%.3f", o->duration);
+		json_object_object_add(j, "duration", json_object_new_string(d ? d : "0"));
+	}
+	if (o->seed) {
+		_cleanup_free_ char *d = strdupf("%llu", (unsigned long long)o->seed);
+		json_object_object_add(j, "seed", json_object_new_string(d ? d : "0"));
+	}
+	if (o->stop_on >= 0)
+		json_object_object_add(
+		    j, "stop_on",
+		    json_object_new_string(o->stop_on == SC_STOP_NEVER ? "never" : "first"));
+	if (o->cg_backend)
+		json_object_object_add(j, "cgroup_backend", json_object_new_string(o->cg_backend));
+	return 0;
+}
+
+/* Extract the agent's tar (results disk) into run_dir/.guest, then move its files up:
+ * console.log (the guest runner's own log) becomes runner.log, verdict.json becomes
+ * guest-verdict.json, junit.xml is dropped (rewritten from the merged verdict). */
+static int extract_results(const char *disk, const char *run_dir)
+{
+	_cleanup_free_ char *gdir = strdupf("%s/.guest", run_dir);
+	_cleanup_free_ char *out = NULL;
+	DIR *d;
+	struct dirent *de;
+	int r, n = 0;
+
+	if (!gdir)
+		return -ENOMEM;
+	if ((r = mkdir_p(gdir, 0755)) < 0)
+		return r;
+	{
+		char *argv[] = {"tar", "-xf", (char *)disk, "-C", gdir, "--no-same-owner", NULL};
+		r = run_argv(argv, &out, 120 * 1000000ULL);
+	}
+	d = opendir(gdir);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		_cleanup_free_ char *src = NULL, *dst = NULL;
+		const char *name = de->d_name;
+		if (name[0] == '.')
+			continue;
+		src = strdupf("%s/%s", gdir, name);
+		if (!strcmp(name, "console.log"))
+			name = "runner.log";
+		else if (!strcmp(name, "verdict.json"))
+			name = "guest-verdict.json";
+		dst = strdupf("%s/%s", run_dir, name);
+		if (!src || !dst)
+			continue;
+		if (!strcmp(de->d_name, "junit.xml")) {
+			unlink(src);
+			continue;
+		}
+		if (rename(src, dst) == 0)
+			n++;
+	}
+	closedir(d);
+	rm_rf(gdir);
+	return r == 0 || n > 0 ? n : -EIO;
+}
+
+static json_object *json_secs(double d)
+{
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%.1f", d);
+	return json_object_new_double_s(round(d * 10) / 10, buf);
+}
+
+static json_object *base_verdict(const struct scenario *sc, const char *run_id, uint64_t t0_real,
+				 double duration)
+{
+	json_object *v = json_object_new_object(), *params = json_object_new_object();
+	json_object *files = json_object_new_object();
+	char started[64] = "";
+
+	format_iso8601(t0_real, started, sizeof(started));
+	for (size_t i = 0; i < sc->n_params; i++)
+		json_object_object_add(params, sc->params[i].name,
+				       json_object_new_string(sc->params[i].value));
+	json_object_object_add(files, "console", json_object_new_string("console.log"));
+	json_object_object_add(files, "junit", json_object_new_string("junit.xml"));
+	json_object_object_add(v, "schema", json_object_new_string(RESULTS_SCHEMA));
+	json_object_object_add(v, "run_id", json_object_new_string(run_id));
+	json_object_object_add(v, "scenario", json_object_new_string(sc->name));
+	json_object_object_add(v, "variant",
+			       sc->variant ? json_object_new_string(sc->variant) : NULL);
+	json_object_object_add(v, "scenario_file", json_object_new_string(sc->path));
+	json_object_object_add(v, "seed_report",
+			       sc->seed ? json_object_new_string(sc->seed) : NULL);
+	json_object_object_add(v, "params", params);
+	json_object_object_add(v, "stop_reason", json_object_new_string("guest did not finish"));
+	json_object_object_add(v, "started", json_object_new_string(started));
+	json_object_object_add(v, "duration_planned_s", json_secs(duration));
+	json_object_object_add(v, "counters", json_object_new_object());
+	json_object_object_add(v, "reproducers", json_object_new_array());
+	json_object_object_add(v, "files", files);
+	return v;
+}
+
+static const char *role_name(enum report_role r)
+{
+	return r == ROLE_FAILURE ? "failure" : r == ROLE_ALLOWED ? "allowed" : "info";
+}
+
+/* Merge: host console reports + VM end + the guest runner's verdict -> verdict.json */
+static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *vres,
+				  json_object *guest, const char *run_id, const char *run_dir,
+				  uint64_t t0_real, double wall, struct run_result *res)
+{
+	const struct scenario *sc = vr->sc;
+	const struct kd_kernel *k = vr->o->kernel;
+	json_object *v = guest ? json_object_get(guest)
+			       : base_verdict(sc, run_id, t0_real,
+					      vr->o->duration > 0 ? vr->o->duration : sc->timeout);
+	json_object *reports = json_object_new_array(), *kern, *vmj, *x;
+	const struct kd_report *first_fail = NULL, *summary = NULL;
+	enum verdict verdict = V_PASS, gv = V_INFRA;
+	_cleanup_free_ char *reason = NULL;
+	bool matched = false;
+	size_t n = vres->det ? kd_detector_n_reports(vres->det) : 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct kd_report *r = kd_detector_report(vres->det, i);
+		enum report_role role = report_role(sc, r);
+		json_object *j = kd_report_to_json(r);
+		bool m = (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY) &&
+			 report_matches_signature(sc, r);
+		if (j) {
+			json_object_object_add(j, "role", json_object_new_string(role_name(role)));
+			json_object_object_add(j, "signature_match", json_object_new_boolean(m));
+			json_object_array_add(reports, j);
+		}
+		matched |= m;
+		if (r->cls == KD_CLASS_SUMMARY)
+			summary = r;
+		if (role == ROLE_FAILURE) {
+			enum verdict rv = report_verdict(r);
+			if (!first_fail || rv > report_verdict(first_fail) ||
+			    (rv == report_verdict(first_fail) && m &&
+			     !report_matches_signature(sc, first_fail)))
+				first_fail = r;
+			verdict = verdict_merge(verdict, rv);
+		}
+	}
+	if (guest && (!js(guest, "verdict") || verdict_from_name(js(guest, "verdict"), &gv) < 0))
+		gv = V_INFRA;
+	if (first_fail) {
+		if (guest)
+			verdict = verdict_merge(gv, verdict);
+		reason = strdupf("%s (console)", first_fail->title ? first_fail->title : "?");
+	} else if (vres->end == KD_VM_END_PANIC) {
+		verdict = V_BUG;
+		reason = strdup(vres->reason ? vres->reason : "guest panicked");
+	} else if (vres->end == KD_VM_END_HANG && vres->ready) {
+		verdict = V_HANG;
+		reason = strdup(vres->reason ? vres->reason : "guest hung");
+	} else if (guest && (vres->end == KD_VM_END_POWEROFF || vr->done_status >= 0)) {
+		verdict = gv;
+		reason = js(guest, "reason") ? strdup(js(guest, "reason")) : NULL;
+	} else {
+		verdict = V_INFRA;
+		if (vres->end == KD_VM_END_POWEROFF)
+			reason = strdupf("guest powered off without a result%s%s",
+					 vr->done_error ? ": " : "",
+					 vr->done_error ? vr->done_error : "");
+		else
+			reason = strdupf("%s: %s", kd_vm_end_name(vres->end),
+					 vres->reason ? vres->reason : "?");
+	}
+	if (verdict == V_HANG && summary && summary->root && reason) {
+		char *r2 = strdupf("%s; root: %s", reason, summary->root);
+		if (r2) {
+			free(reason);
+			reason = r2;
+		}
+	}
+	if (guest && json_object_object_get_ex(guest, "match", &x))
+		matched |= json_object_get_boolean(x);
+
+	/* kernel: the guest's uname + the ref */
+	if (!json_object_object_get_ex(v, "kernel", &kern) ||
+	    !json_object_is_type(kern, json_type_object)) {
+		kern = json_object_new_object();
+		json_object_object_add(v, "kernel", kern);
+	}
+	if (!js(kern, "release"))
+		json_object_object_add(kern, "release",
+				       json_object_new_string(vr->guest_kernel ? vr->guest_kernel
+							      : k->release     ? k->release
+									       : "?"));
+	json_object_object_add(kern, "ref", json_object_new_string(k->ref));
+	json_object_object_add(kern, "key", json_object_new_string(k->key));
+	if (k->source)
+		json_object_object_add(kern, "source", json_object_new_string(k->source));
+
+	vmj = json_object_new_object();
+	json_object_object_add(vmj, "end", json_object_new_string(kd_vm_end_name(vres->end)));
+	json_object_object_add(vmj, "reason",
+			       json_object_new_string(vres->reason ? vres->reason : ""));
+	json_object_object_add(vmj, "accel",
+			       json_object_new_string(vres->accel ? vres->accel : "?"));
+	json_object_object_add(vmj, "ready", json_object_new_boolean(vres->ready));
+	json_object_object_add(vmj, "t_ready_s", json_secs(vres->t_ready));
+	json_object_object_add(vmj, "t_system_s", json_secs(vres->t_system));
+	json_object_object_add(vmj, "t_end_s", json_secs(vres->t_end));
+	json_object_object_add(vmj, "qemu_status", json_object_new_int(vres->qemu_status));
+	json_object_object_add(vmj, "heartbeats", json_object_new_int64(vres->heartbeats));
+	json_object_object_add(vmj, "job_status", json_object_new_int(vr->done_status));
+	json_object_object_add(vmj, "guest_result", json_object_new_boolean(guest != NULL));
+	json_object_object_add(vmj, "vmcore", json_object_new_boolean(vres->vmcore_written));
+	if (guest)
+		json_object_object_add(vmj, "guest_verdict",
+				       json_object_new_string(verdict_name(gv)));
+
+	json_object_object_add(v, "run_id", json_object_new_string(run_id));
+	json_object_object_add(v, "dir", json_object_new_string(run_dir));
+	json_object_object_add(v, "mode", json_object_new_string("vm"));
+	json_object_object_add(v, "verdict", json_object_new_string(verdict_name(verdict)));
+	json_object_object_add(v, "match", json_object_new_boolean(matched));
+	json_object_object_add(v, "reason", json_object_new_string(reason ? reason : ""));
+	json_object_object_add(v, "exit_code", json_object_new_int(verdict_exit_code(verdict)));
+	json_object_object_add(v, "reports", reports);
+	if (summary && summary->summary_text)
+		json_object_object_add(v, "hang_summary",
+				       json_object_new_string(summary->summary_text));
+	json_object_object_add(v, "vm", vmj);
+	if (!guest)
+		json_object_object_add(v, "duration_s", json_secs(wall));
+	if (json_object_object_get_ex(v, "counters", &x) &&
+	    json_object_is_type(x, json_type_object))
+		json_object_object_add(x, "reports", json_object_new_int((int)n));
+	if (json_object_object_get_ex(v, "files", &x) && json_object_is_type(x, json_type_object)) {
+		json_object_object_add(x, "console", json_object_new_string("console.log"));
+		json_object_object_add(x, "console_ts", json_object_new_string("console-ts.log"));
+		json_object_object_add(x, "vm", json_object_new_string("vm.json"));
+		if (guest)
+			json_object_object_add(x, "runner_log",
+					       json_object_new_string("runner.log"));
+		if (vres->vmcore_written)
+			json_object_object_add(x, "vmcore", json_object_new_string("vmcore.kdump"));
+	}
+	res->verdict = verdict;
+	res->match = matched;
+	res->exit_code = verdict_exit_code(verdict);
+	res->reason = reason ? strdup(reason) : NULL;
+	return v;
+}
+
+int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, struct run_result *res)
+{
+	struct vmrun vr = {.sc = sc, .o = o, .done_status = -1};
+	struct kd_vm_opts vo = {0};
+	struct kd_vm_result vres = {0};
+	const char *out_root = o->out_dir ? o->out_dir : results_default_dir();
+	_cleanup_free_ char *label = NULL, *resdisk = NULL, *gv_path = NULL;
+	_cleanup_free_ uint64_t *sizes = NULL;
+	_cleanup_strv_ char **append = NULL;
+	json_object *guest = NULL;
+	uint64_t t0_real = now_realtime_usec(), t0 = now_usec();
+	double duration = o->duration > 0 ? o->duration : sc->timeout;
+	size_t n_scratch = 0;
+	int r;
+
+	memset(res, 0, sizeof(*res));
+	label = sc->variant ? strdupf("%s.%s", sc->name, sc->variant) : strdup(sc->name);
+	res->run_id = label ? results_run_id(label, t0_real) : NULL;
+	res->run_dir = res->run_id ? strdupf("%s/%s", out_root, res->run_id) : NULL;
+	if (!res->run_dir)
+		return -ENOMEM;
+	if ((r = mkdir_p(res->run_dir, 0755)) < 0) {
+		res->reason = strdupf("cannot create %s: %s", res->run_dir, strerror(-r));
+		return r;
+	}
+	/* scratch disks: one per local filesystem (the scenario's size), at least vm.disks */
+	sizes = calloc(sc->n_fs + sc->vm.disks + 1, sizeof(*sizes));
+	if (!sizes)
+		return -ENOMEM;
+	for (size_t i = 0; i < sc->n_fs; i++)
+		if (strcmp(sc->fs[i].type, "nfs"))
+			sizes[n_scratch++] =
+			    sc->fs[i].size > (64ULL << 20) ? sc->fs[i].size : (1ULL << 30);
+	while (n_scratch < sc->vm.disks)
+		sizes[n_scratch++] = 1ULL << 30;
+	resdisk = strdupf("%s/results.raw", res->run_dir);
+	if (!resdisk)
+		return -ENOMEM;
+	{
+		_cleanup_close_ int fd =
+		    open(resdisk, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd < 0 || ftruncate(fd, (off_t)RESULTS_DISK_SIZE) < 0) {
+			vres.end = KD_VM_END_INFRA;
+			vres.reason = strdupf("results disk %s: %m", resdisk);
+			goto verdict;
+		}
+	}
+	STRV_FOREACH (w, sc->vm.cmdline)
+		if (strv_extend(&append, *w) < 0)
+			return -ENOMEM;
+	if (strv_extend(&append, "kdrill.job=idle") < 0)
+		return -ENOMEM;
+	if ((r = build_job(&vr)) < 0) {
+		vres.end = KD_VM_END_INFRA;
+		vres.reason = strdupf("%s: %s", sc->path, strerror(-r));
+		goto verdict;
+	}
+	vo.kernel = o->kernel->vmlinuz;
+	vo.initrd = o->initrd;
+	vo.root_img = o->root_img;
+	vo.modules_img = o->modules_img;
+	vo.out_dir = res->run_dir;
+	vo.cpus = sc->vm.cpus;
+	vo.mem_mb = sc->vm.memory >> 20;
+	vo.accel = o->accel;
+	vo.append = append;
+	vo.scratch = sizes;
+	vo.n_scratch = n_scratch;
+	vo.results_disk = resdisk;
+	vo.hung_task_secs = sc->vm.hung_task_timeout > 0 ? (unsigned)sc->vm.hung_task_timeout : 0;
+	vo.oops_panic = sc->vm.oops_panic;
+	vo.panic_on_warn = sc->vm.panic_on_warn;
+	vo.boot_timeout = o->boot_timeout > 0 ? o->boot_timeout : 300;
+	/* boot + the run + its grace + setup/teardown/tar under TCG */
+	vo.run_timeout = vo.boot_timeout + duration + sc->grace + 240;
+	vo.vmcore = o->vmcore;
+	vo.on_agent = on_agent;
+	vo.userdata = &vr;
+	if (!o->quiet)
+		fprintf(stderr, "kdrill run: booting %s for %s (%s)\n", o->kernel->ref, label,
+			res->run_dir);
+	r = kd_vm_run(&vo, &vres);
+	if (r < 0 && !vres.reason)
+		vres.reason = strdupf("VM: %s", strerror(-r));
+	kd_vm_result_save(&vres, &vo);
+	if (!o->quiet)
+		fprintf(stderr, "kdrill run: VM %s at %.1f s (ready %.1f s): %s\n",
+			kd_vm_end_name(vres.end), vres.t_end, vres.t_ready,
+			vres.reason ? vres.reason : "");
+	if (vr.done_status >= 0 && extract_results(resdisk, res->run_dir) < 0 && !o->quiet)
+		fprintf(stderr, "kdrill run: could not extract the guest's results disk\n");
+verdict:
+	unlink(resdisk);
+	gv_path = strdupf("%s/guest-verdict.json", res->run_dir);
+	if (gv_path) {
+		_cleanup_free_ char *text = NULL;
+		if (read_full_file(gv_path, &text, NULL) == 0)
+			guest = json_tokener_parse(text);
+	}
+	if (!guest && vr.guest_verdict)
+		guest = json_object_get(vr.guest_verdict);
+	res->json = merge_verdict(&vr, &vres, guest, res->run_id, res->run_dir, t0_real,
+				  (double)(now_usec() - t0) / 1e6, res);
+	res->interrupted = vres.end == KD_VM_END_INTERRUPTED;
+	json_object_put(guest);
+	r = results_write(out_root, res->run_dir, res->json);
+	if (r < 0 && !o->quiet)
+		fprintf(stderr, "kdrill run: writing %s/verdict.json: %s\n", res->run_dir,
+			strerror(-r));
+	kd_vm_result_clear(&vres);
+	json_object_put(vr.job);
+	json_object_put(vr.guest_verdict);
+	free(vr.guest_kernel);
+	free(vr.done_error);
+	return 0;
+}

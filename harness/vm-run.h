@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * `kdrill run --kernel REF`: one scenario run inside a guest booted with REF.
+ *
+ * The host boots the guest (harness/vm.h) with fresh scratch disks sized from the
+ * scenario's [fs.X] sections and a results disk, hands the resolved scenario file and
+ * parameters to the agent as a "run" job (docs/agent-protocol.md), prints the agent's
+ * progress messages, and after the guest powered off (or crashed, hung, died) extracts
+ * the tar the agent wrote on the results disk into results/<run-id>/.  The verdict merges
+ * the host's view (serial-console detector reports, QEMU/agent state) with the guest
+ * runner's verdict.json: a kernel report seen on the console wins; a guest that dies or
+ * hangs mid-run is BUG/HANG from the console; no boot / QEMU death without a report is
+ * INFRA.  console.log in the run directory is always the host-side serial capture.
+ */
+#ifndef KDRILL_VM_RUN_H
+#define KDRILL_VM_RUN_H
+
+#include <stdbool.h>
+
+#include "runner.h"
+
+struct kd_kernel;
+
+struct vm_run_opts {
+	const struct kd_kernel *kernel; /* resolved (kd_kernel_resolve) */
+	const char *root_img, *initrd, *modules_img;
+	char *const *params; /* "k=v" (--param), re-applied in the guest */
+	double duration;     /* 0: the scenario's timeout */
+	int stop_on;	     /* -1: the scenario's */
+	uint64_t seed;
+	const char *cg_backend; /* NULL: systemd (the guest default) */
+	const char *out_dir;	/* results root; NULL: results_default_dir() */
+	const char *accel;	/* NULL: probe */
+	double boot_timeout;	/* 0: 300 s */
+	bool vmcore;
+	bool quiet;
+};
+
+/* Fills *res like runner_run() (run_id, run_dir, verdict, exit_code, json, reason).
+ * Returns 0 (any verdict, INFRA included) or a negative errno when no result directory
+ * could be written at all. */
+int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, struct run_result *res);
+
+#endif
