@@ -560,6 +560,10 @@ static int sd_unit_start(struct kdcg_unit *u)
 					  "Slice", "s", u->slice->unit_name, "Type", "s", "exec",
 					  "OOMPolicy", "s", "continue", "CollectMode", "s",
 					  "inactive-or-failed");
+	/* keep the unit loaded while we are connected: else systemd collects it at once on
+	 * a clean exit and its ExecMainCode/ExecMainStatus can no longer be read (-1) */
+	if (r >= 0)
+		r = sd_bus_message_append(m, "(sv)", "AddRef", "b", 1);
 	if (r >= 0)
 		r = sd_bus_message_append(m, "(sv)", "Restart", "s", pol[u->restart]);
 	if (r >= 0)
@@ -650,9 +654,13 @@ static int sd_unit_stop(struct kdcg_unit *u)
 
 static int sd_unit_destroy(struct kdcg_unit *u)
 {
+	int r;
+
 	u->stopping = true;
 	u->props_slot = sd_bus_slot_unref(u->props_slot);
-	return stop_and_wait(u->slice->ctx, u->unit_name);
+	r = stop_and_wait(u->slice->ctx, u->unit_name);
+	(void)call_unit(u->slice->ctx, "UnrefUnit", u->unit_name, false); /* AddRef */
+	return r;
 }
 
 static int sd_unit_stats(struct kdcg_unit *u, struct kdcg_stats *st)

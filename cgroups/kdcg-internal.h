@@ -72,6 +72,7 @@ struct kdcg_unit {
 
 	/* state */
 	bool active, done, stopping;
+	bool ran; /* kdcg_unit_run() (or _start) happened */
 	pid_t main_pid;
 	unsigned restarts;
 	int last_exit;
@@ -112,6 +113,9 @@ struct kdcg_ops {
 	int (*slice_try_remove)(struct kdcg_slice *s);
 	/* Optional: drop this slice's own memory limits (max/high; not recursive). */
 	int (*slice_lift)(struct kdcg_slice *s);
+	/* Optional: unit_start in two steps (create the cgroup; start the process). */
+	int (*unit_create)(struct kdcg_unit *u);
+	int (*unit_run)(struct kdcg_unit *u);
 };
 
 extern const struct kdcg_ops kdcg_ops_v1, kdcg_ops_v2, kdcg_ops_systemd;
@@ -133,6 +137,8 @@ struct kdcg_fs_hooks {
 	int (*oom_kill)(struct kdcg_ctx *ctx, const char *path, uint64_t *ret); /* local */
 };
 int kdcg_fs_unit_start(struct kdcg_unit *u, const struct kdcg_fs_hooks *h);
+int kdcg_fs_unit_create(struct kdcg_unit *u, const struct kdcg_fs_hooks *h);
+int kdcg_fs_unit_run(struct kdcg_unit *u, const struct kdcg_fs_hooks *h);
 int kdcg_fs_unit_stop(struct kdcg_unit *u, const struct kdcg_fs_hooks *h);
 int kdcg_fs_unit_destroy(struct kdcg_unit *u, const struct kdcg_fs_hooks *h);
 

@@ -577,7 +577,7 @@ int kdcg_slice_destroy(struct kdcg_slice *s)
 	}
 	while (s->units) {
 		struct kdcg_unit *u = s->units;
-		r = ctx->ops->unit_destroy(u);
+		r = u->ran || ctx->ops->unit_create ? ctx->ops->unit_destroy(u) : 0;
 		if (r < 0)
 			err = r;
 		s->units = u->next;
@@ -716,8 +716,8 @@ int kdcg_slice_destroy_async(struct kdcg_slice *s, uint64_t timeout_usec, kdcg_s
 
 /* ---- units --------------------------------------------------------------- */
 
-int kdcg_unit_start(struct kdcg_slice *s, const char *name, const struct kdcg_unit_spec *spec,
-		    kdcg_unit_cb cb, void *userdata, struct kdcg_unit **ret)
+static int unit_alloc(struct kdcg_slice *s, const char *name, const struct kdcg_unit_spec *spec,
+		      kdcg_unit_cb cb, void *userdata, struct kdcg_unit **ret)
 {
 	struct kdcg_ctx *ctx = s->ctx;
 	struct kdcg_unit *u;
@@ -763,19 +763,71 @@ int kdcg_unit_start(struct kdcg_slice *s, const char *name, const struct kdcg_un
 	    (spec->stdout_path && !(u->stdout_path = strdup(spec->stdout_path))) ||
 	    (spec->stderr_path && !(u->stderr_path = strdup(spec->stderr_path))))
 		goto enomem;
-	r = ctx->ops->unit_start(u);
-	if (r < 0) {
-		unit_free(u);
-		return r;
-	}
-	ctx->n_units_alive++;
-	u->next = s->units;
-	s->units = u;
 	*ret = u;
 	return 0;
 enomem:
 	unit_free(u);
 	return -ENOMEM;
+}
+
+static void unit_link(struct kdcg_unit *u)
+{
+	u->slice->ctx->n_units_alive++;
+	u->next = u->slice->units;
+	u->slice->units = u;
+}
+
+int kdcg_unit_start(struct kdcg_slice *s, const char *name, const struct kdcg_unit_spec *spec,
+		    kdcg_unit_cb cb, void *userdata, struct kdcg_unit **ret)
+{
+	struct kdcg_unit *u;
+	int r = unit_alloc(s, name, spec, cb, userdata, &u);
+
+	if (r < 0)
+		return r;
+	r = s->ctx->ops->unit_start(u);
+	if (r < 0) {
+		unit_free(u);
+		return r;
+	}
+	u->ran = true;
+	unit_link(u);
+	*ret = u;
+	return 0;
+}
+
+int kdcg_unit_new(struct kdcg_slice *s, const char *name, const struct kdcg_unit_spec *spec,
+		  kdcg_unit_cb cb, void *userdata, struct kdcg_unit **ret)
+{
+	struct kdcg_unit *u;
+	int r = unit_alloc(s, name, spec, cb, userdata, &u);
+
+	if (r < 0)
+		return r;
+	if (s->ctx->ops->unit_create && (r = s->ctx->ops->unit_create(u)) < 0) {
+		unit_free(u);
+		return r;
+	}
+	unit_link(u);
+	*ret = u;
+	return 0;
+}
+
+int kdcg_unit_run(struct kdcg_unit *u)
+{
+	const struct kdcg_ops *ops = u->slice->ctx->ops;
+	int r;
+
+	if (u->ran || u->done || u->stopping)
+		return -EALREADY;
+	u->ran = true;
+	r = ops->unit_create && ops->unit_run ? ops->unit_run(u) : ops->unit_start(u);
+	if (r < 0 && !u->done) { /* nothing runs: finished (its cgroup goes with the slice) */
+		u->done = true;
+		if (u->slice->ctx->n_units_alive)
+			u->slice->ctx->n_units_alive--;
+	}
+	return r;
 }
 
 int kdcg_unit_status(struct kdcg_unit *u, struct kdcg_unit_status *ret)
@@ -793,6 +845,11 @@ int kdcg_unit_stop(struct kdcg_unit *u)
 {
 	if (u->done)
 		return 0;
+	if (!u->ran) { /* created, never started */
+		u->stopping = true;
+		kdcg_unit_notify(u, KDCG_UNIT_DONE);
+		return 0;
+	}
 	return u->slice->ctx->ops->unit_stop(u);
 }
 
@@ -1044,7 +1101,7 @@ static int find_program(struct kdcg_unit *u)
 	return err;
 }
 
-int kdcg_fs_unit_start(struct kdcg_unit *u, const struct kdcg_fs_hooks *h)
+int kdcg_fs_unit_create(struct kdcg_unit *u, const struct kdcg_fs_hooks *h)
 {
 	struct kdcg_ctx *ctx = u->slice->ctx;
 	int r;
@@ -1053,7 +1110,20 @@ int kdcg_fs_unit_start(struct kdcg_unit *u, const struct kdcg_fs_hooks *h)
 	if (r < 0)
 		return kdcg_set_error(ctx, r, "unit %s: cannot start %s: %s", u->name, u->argv[0],
 				      strerror(-r));
-	r = h->mkdir(ctx, u->path, NULL);
+	return h->mkdir(ctx, u->path, NULL);
+}
+
+int kdcg_fs_unit_run(struct kdcg_unit *u, const struct kdcg_fs_hooks *h)
+{
+	return fs_spawn(u, h);
+}
+
+int kdcg_fs_unit_start(struct kdcg_unit *u, const struct kdcg_fs_hooks *h)
+{
+	struct kdcg_ctx *ctx = u->slice->ctx;
+	int r;
+
+	r = kdcg_fs_unit_create(u, h);
 	if (r < 0)
 		return r;
 	r = fs_spawn(u, h);

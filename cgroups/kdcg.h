@@ -128,6 +128,15 @@ int kdcg_slice_set_attr(struct kdcg_slice *s, const char *key, const char *value
 
 int kdcg_unit_start(struct kdcg_slice *s, const char *name, const struct kdcg_unit_spec *spec,
 		    kdcg_unit_cb cb, void *userdata, struct kdcg_unit **ret);
+/* kdcg_unit_start() in two steps: _new validates, checks the program and creates the
+ * unit's cgroup; _run starts it.  Lets a caller create every cgroup before any load runs:
+ * while processes in a memcg at its limit fork (cgroup_threadgroup_rwsem held across
+ * reclaim), cgroup attaches hold cgroup_mutex and a mkdir in cgroupfs can wait seconds
+ * (3.3-4 s measured under memcg-oom-jbd2); starts and restarts need no mkdir.  A unit that
+ * was never run counts as not active; kdcg_unit_stop() finishes it (DONE). */
+int kdcg_unit_new(struct kdcg_slice *s, const char *name, const struct kdcg_unit_spec *spec,
+		  kdcg_unit_cb cb, void *userdata, struct kdcg_unit **ret);
+int kdcg_unit_run(struct kdcg_unit *u); /* -EALREADY if it ran already */
 int kdcg_unit_status(struct kdcg_unit *u, struct kdcg_unit_status *ret);
 int kdcg_unit_stop(struct kdcg_unit *u); /* SIGTERM, then SIGKILL after 2 s; async (DONE cb) */
 /* Starting never blocks on the new process: cgroupfs backends fork and watch the exec

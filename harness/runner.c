@@ -1156,7 +1156,29 @@ static int build_argv(struct runner *rn, struct inst *in, const char *dir, unsig
 	return 0;
 }
 
-/* Instances, their directories and argvs; nothing starts yet (see on_start_batch). */
+/* Every unit's cgroup is made now, before anything runs (kdcg_unit_new): once workers
+ * fork at their memcg limit, a cgroupfs mkdir can wait seconds for cgroup_mutex. */
+static int create_inst(struct runner *rn, struct inst *in)
+{
+	struct kdcg_unit_spec spec = {
+	    .argv = in->argv,
+	    .cwd = in->dir,
+	    .stdout_path = in->out_path,
+	    .stderr_path = in->err_path,
+	    .restart = in->pr->restart,
+	    .restart_max = in->pr->restart_max,
+	};
+	int r = kdcg_unit_new(in->cg_slice, in->label, &spec, on_unit, in, &in->unit);
+
+	if (r < 0) {
+		in->done = true;
+		set_infra(rn, "start %s (%s): %s", in->label, in->argv[0],
+			  kdcg_last_error(rn->cg) ? kdcg_last_error(rn->cg) : strerror(-r));
+	}
+	return r;
+}
+
+/* Instances, their directories, argvs and units; nothing runs yet (see on_start_batch). */
 static int prepare_units(struct runner *rn)
 {
 	const struct scenario *sc = rn->sc;
@@ -1228,6 +1250,8 @@ static int prepare_units(struct runner *rn)
 						return r;
 					in->dir = TAKE_PTR(dir);
 					in->cg_slice = srt ? srt->s : rn->free_slice;
+					if ((r = create_inst(rn, in)) < 0)
+						return r;
 				}
 	}
 	return 0;
@@ -1235,18 +1259,10 @@ static int prepare_units(struct runner *rn)
 
 static int start_inst(struct runner *rn, struct inst *in)
 {
-	struct kdcg_unit_spec spec = {
-	    .argv = in->argv,
-	    .cwd = in->dir,
-	    .stdout_path = in->out_path,
-	    .stderr_path = in->err_path,
-	    .restart = in->pr->restart,
-	    .restart_max = in->pr->restart_max,
-	};
 	int r;
 
 	in->started = true;
-	r = kdcg_unit_start(in->cg_slice, in->label, &spec, on_unit, in, &in->unit);
+	r = in->unit ? kdcg_unit_run(in->unit) : -ENOENT;
 	if (r < 0) {
 		in->done = true;
 		set_infra(rn, "start %s (%s): %s", in->label, in->argv[0],
