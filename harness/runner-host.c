@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
@@ -105,6 +106,7 @@ static int close_in_background(int fd)
 			_exit(0); /* the grandchild is adopted by init: nobody has to reap it */
 		unsigned lo = (unsigned)(fd < p[0] ? fd : p[0]),
 			 hi = (unsigned)(fd < p[0] ? p[0] : fd);
+		prctl(PR_SET_NAME, "kdrill-loop-rel"); /* what ps shows while it frees */
 		close(p[1]);
 		if (lo > 0)
 			close_range(0, lo - 1, 0);
