@@ -504,10 +504,9 @@ static int setup(void)
 		w->wbbuf = repro_alloc_aligned(1 << 20);
 		if (!w->ios || !w->done || !w->slot_gen || !w->buf || !w->rbuf || !w->wbbuf)
 			return -ENOMEM;
-		r = repro_aio_new(&w->aio, repro->engine, (unsigned)opt_depth);
+		r = repro_aio_new_or_unsuitable(&w->aio, (unsigned)opt_depth);
 		if (r < 0)
-			return repro_unsuitable("%s unavailable: %s",
-						repro_engine_name(repro->engine), strerror(-r));
+			return r;
 	}
 	return 0;
 }

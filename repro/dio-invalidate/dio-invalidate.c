@@ -135,12 +135,7 @@ static unsigned n_dws;
 
 static bool tolerate(int err, const char *what)
 {
-	if (err == ENOSPC) {
-		repro_errno(err);
-		return true;
-	}
-	repro_anomaly("unexpected-errno", "%s on %s: %s", what, path, strerror(err));
-	return false;
+	return repro_tolerate_enospc(err, "%s on %s", what, path);
 }
 
 static void tolerate_wb_err(int err, const char *what)
@@ -659,10 +654,9 @@ static int setup(void)
 		dws[i].done = calloc(depth, sizeof(*dws[i].done));
 		if (!dws[i].buf || !dws[i].ios || !dws[i].done)
 			return -ENOMEM;
-		r = repro_aio_new(&dws[i].aio, repro->engine, depth);
+		r = repro_aio_new_or_unsuitable(&dws[i].aio, depth);
 		if (r < 0)
-			return repro_unsuitable("%s unavailable: %s",
-						repro_engine_name(repro->engine), strerror(-r));
+			return r;
 	}
 	return 0;
 }

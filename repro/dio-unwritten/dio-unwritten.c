@@ -109,12 +109,7 @@ static unsigned n_workers;
 
 static bool tolerate(int err, const char *what)
 {
-	if (err == ENOSPC) {
-		repro_errno(err);
-		return true;
-	}
-	repro_anomaly("unexpected-errno", "%s on %s: %s", what, path, strerror(err));
-	return false;
+	return repro_tolerate_enospc(err, "%s on %s", what, path);
 }
 
 /* Verify len bytes read from off against the shadow. */
@@ -457,10 +452,9 @@ static int setup(void)
 		    repro_alloc_aligned(opt_depth * SLOT > REGION ? opt_depth * SLOT : REGION);
 		if (!w->regions || !w->ios || !w->rios || !w->done || !w->wbuf || !w->rbuf)
 			return -ENOMEM;
-		r = repro_aio_new(&w->aio, repro->engine, (unsigned)opt_depth);
+		r = repro_aio_new_or_unsuitable(&w->aio, (unsigned)opt_depth);
 		if (r < 0)
-			return repro_unsuitable("%s unavailable: %s",
-						repro_engine_name(repro->engine), strerror(-r));
+			return r;
 	}
 	/* region ownership */
 	for (uint64_t reg = 0; reg < nregions; reg++) {

@@ -77,6 +77,16 @@ fail:
 	return r;
 }
 
+int repro_aio_new_or_unsuitable(struct repro_aio **ret, unsigned depth)
+{
+	int r = repro_aio_new(ret, repro->engine, depth);
+
+	if (r < 0)
+		return repro_unsuitable("%s unavailable: %s", repro_engine_name(repro->engine),
+					strerror(-r));
+	return 0;
+}
+
 void repro_aio_free(struct repro_aio *a)
 {
 	uint64_t deadline = now_usec() + 10 * 1000000ULL;

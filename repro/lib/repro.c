@@ -283,6 +283,23 @@ void repro_errno(int err)
 	atomic_fetch_add_explicit(&c_errno[err], 1, memory_order_relaxed);
 }
 
+bool repro_tolerate_enospc(int err, const char *fmt, ...)
+{
+	_cleanup_free_ char *what = NULL;
+	va_list ap;
+
+	if (err == ENOSPC) {
+		repro_errno(err);
+		return true;
+	}
+	va_start(ap, fmt);
+	if (vasprintf(&what, fmt, ap) < 0)
+		what = NULL;
+	va_end(ap);
+	repro_anomaly("unexpected-errno", "%s: %s", what ? what : "?", strerror(err));
+	return false;
+}
+
 uint64_t repro_anomaly_count(void)
 {
 	return atomic_load(&c_anomalies);

@@ -212,6 +212,10 @@ void repro_errno(int err);
  * "data-mismatch", "aio-res-mismatch", "unexpected-errno". */
 void repro_anomaly(const char *name, const char *fmt, ...) _printf_(2, 3);
 uint64_t repro_anomaly_count(void);
+/* An errno (> 0) from a syscall of a workload that may fill the disk: ENOSPC is counted
+ * with repro_errno() and true returned; any other errno is anomaly "unexpected-errno" with
+ * detail "<fmt...>: <strerror(err)>" and false returned. */
+bool repro_tolerate_enospc(int err, const char *fmt, ...) _printf_(2, 3);
 
 /* ---- fault injection (see top comment) ------------------------------------------------ */
 
@@ -289,6 +293,9 @@ struct repro_aio;
 /* depth = max requests in flight.  engine: usually repro->engine.  Returns 0 or -errno
  * (-ENOSYS/-EPERM: engine unavailable: treat as unsuitable). */
 int repro_aio_new(struct repro_aio **ret, enum repro_engine engine, unsigned depth);
+/* For setup(): repro_aio_new() with --engine; any failure is recorded as the unsuitable
+ * reason "<engine> unavailable: <strerror>" and repro_unsuitable()'s -ENOTSUP returned. */
+int repro_aio_new_or_unsuitable(struct repro_aio **ret, unsigned depth);
 /* Waits for everything in flight (bounded: 10 s), then frees. */
 void repro_aio_free(struct repro_aio *a);
 static inline void repro_aio_freep(struct repro_aio **a)
