@@ -298,6 +298,33 @@ static int get_bool(struct parser *p, const struct entry *e, const char *v, bool
 	return 0;
 }
 
+struct keyword {
+	const char *name;
+	int value;
+};
+
+/* v must name one of kw[] ({NULL}-terminated): its value, or fail "key: 'v' must be choices". */
+static int get_keyword(struct parser *p, const struct entry *e, const char *v,
+		       const struct keyword *kw, const char *choices)
+{
+	for (; kw->name; kw++)
+		if (!strcmp(kw->name, v))
+			return kw->value;
+	return fail(p, e->line, "%s: '%s' must be %s", e->key, v, choices);
+}
+
+/* A number in min..max for a 64-bit cgroup limit. */
+static int get_limit(struct parser *p, const struct entry *e, const char *v, unsigned min,
+		     unsigned max, uint64_t *ret)
+{
+	unsigned u = 0;
+	int r = get_u(p, e, v, min, max, &u);
+
+	if (r == 0)
+		*ret = u;
+	return r;
+}
+
 static int set_str(struct parser *p, const struct entry *e, const char *v, char **dst)
 {
 	if (*dst)
@@ -351,12 +378,12 @@ static int do_scenario_key(struct parser *p, const struct entry *e, const char *
 	if (!strcmp(k, "grace"))
 		return get_secs(p, e, v, &sc->grace);
 	if (!strcmp(k, "stop_on")) {
-		if (!strcmp(v, "first"))
-			sc->stop_on = SC_STOP_FIRST;
-		else if (!strcmp(v, "never"))
-			sc->stop_on = SC_STOP_NEVER;
-		else
-			return fail(p, e->line, "stop_on: '%s' must be first or never", v);
+		static const struct keyword stop_on[] = {
+		    {"first", SC_STOP_FIRST}, {"never", SC_STOP_NEVER}, {NULL, 0}};
+		int x = get_keyword(p, e, v, stop_on, "first or never");
+		if (x < 0)
+			return x;
+		sc->stop_on = (enum sc_stop_on)x;
 		return 0;
 	}
 	if (!strcmp(k, "modes")) {
@@ -430,7 +457,6 @@ static int do_slice_key(struct parser *p, const struct entry *e, const char *v, 
 {
 	const char *k = e->key;
 	struct kdcg_limits *l = &s->limits;
-	unsigned u = 0;
 	int r;
 
 	if (!strcmp(k, "memory_max"))
@@ -444,35 +470,20 @@ static int do_slice_key(struct parser *p, const struct entry *e, const char *v, 
 			l->swap_max = KDCG_SWAP_ZERO;
 		return 0;
 	}
-	if (!strcmp(k, "cpu_weight")) {
-		if ((r = get_u(p, e, v, 1, 10000, &u)) < 0)
-			return r;
-		l->cpu_weight = u;
-		return 0;
-	}
-	if (!strcmp(k, "io_weight")) {
-		if ((r = get_u(p, e, v, 1, 10000, &u)) < 0)
-			return r;
-		l->io_weight = u;
-		return 0;
-	}
+	if (!strcmp(k, "cpu_weight"))
+		return get_limit(p, e, v, 1, 10000, &l->cpu_weight);
+	if (!strcmp(k, "io_weight"))
+		return get_limit(p, e, v, 1, 10000, &l->io_weight);
 	if (!strcmp(k, "cpu_quota")) {
 		_cleanup_free_ char *c = strdup(v);
 		if (!c)
 			return -ENOMEM;
 		if (endswith(c, "%"))
 			c[strlen(c) - 1] = 0;
-		if ((r = get_u(p, e, c, 1, 100000, &u)) < 0)
-			return r;
-		l->cpu_quota_pct = u;
-		return 0;
+		return get_limit(p, e, c, 1, 100000, &l->cpu_quota_pct);
 	}
-	if (!strcmp(k, "pids_max")) {
-		if ((r = get_u(p, e, v, 1, 4194304, &u)) < 0)
-			return r;
-		l->pids_max = u;
-		return 0;
-	}
+	if (!strcmp(k, "pids_max"))
+		return get_limit(p, e, v, 1, 4194304, &l->pids_max);
 	if (!strcmp(k, "count"))
 		return get_u(p, e, v, 1, 1000, &s->count);
 	return fail(p, e->line, "%s: unknown key in [slice.%s]", k, s->name);
@@ -501,29 +512,27 @@ static int do_proc_key(struct parser *p, const struct entry *e, const char *v, s
 	if (!strcmp(k, "instances"))
 		return get_u(p, e, v, 0, 10000, &pr->instances);
 	if (!strcmp(k, "restart")) {
-		if (!strcmp(v, "no"))
-			pr->restart = KDCG_RESTART_NO;
-		else if (!strcmp(v, "on-failure"))
-			pr->restart = KDCG_RESTART_ON_FAILURE;
-		else if (!strcmp(v, "always"))
-			pr->restart = KDCG_RESTART_ALWAYS;
-		else
-			return fail(p, e->line, "restart: '%s' must be no, on-failure or always",
-				    v);
+		static const struct keyword restart[] = {{"no", KDCG_RESTART_NO},
+							 {"on-failure", KDCG_RESTART_ON_FAILURE},
+							 {"always", KDCG_RESTART_ALWAYS},
+							 {NULL, 0}};
+		int x = get_keyword(p, e, v, restart, "no, on-failure or always");
+		if (x < 0)
+			return x;
+		pr->restart = (enum kdcg_restart)x;
 		return 0;
 	}
 	if (!strcmp(k, "restart_max"))
 		return get_u(p, e, v, 0, 1000000, &pr->restart_max);
 	if (!strcmp(k, "on_fail")) {
-		if (!strcmp(v, "infra"))
-			pr->on_fail = SC_FAIL_INFRA;
-		else if (!strcmp(v, "anomaly"))
-			pr->on_fail = SC_FAIL_ANOMALY;
-		else if (!strcmp(v, "ignore"))
-			pr->on_fail = SC_FAIL_IGNORE;
-		else
-			return fail(p, e->line, "on_fail: '%s' must be infra, anomaly or ignore",
-				    v);
+		static const struct keyword on_fail[] = {{"infra", SC_FAIL_INFRA},
+							 {"anomaly", SC_FAIL_ANOMALY},
+							 {"ignore", SC_FAIL_IGNORE},
+							 {NULL, 0}};
+		int x = get_keyword(p, e, v, on_fail, "infra, anomaly or ignore");
+		if (x < 0)
+			return x;
+		pr->on_fail = (enum sc_on_fail)x;
 		return 0;
 	}
 	if (pr->kind == SC_REPRO) {
@@ -563,15 +572,14 @@ static int do_action_key(struct parser *p, const struct entry *e, const char *v,
 	const char *k = e->key;
 
 	if (!strcmp(k, "op")) {
-		if (!strcmp(v, "dm-suspend"))
-			a->op = SC_ACT_DM_SUSPEND;
-		else if (!strcmp(v, "sysrq"))
-			a->op = SC_ACT_SYSRQ;
-		else if (!strcmp(v, "drop-caches"))
-			a->op = SC_ACT_DROP_CACHES;
-		else
-			return fail(p, e->line, "op: '%s' must be dm-suspend, sysrq or drop-caches",
-				    v);
+		static const struct keyword ops[] = {{"dm-suspend", SC_ACT_DM_SUSPEND},
+						     {"sysrq", SC_ACT_SYSRQ},
+						     {"drop-caches", SC_ACT_DROP_CACHES},
+						     {NULL, 0}};
+		int x = get_keyword(p, e, v, ops, "dm-suspend, sysrq or drop-caches");
+		if (x < 0)
+			return x;
+		a->op = (enum sc_action_op)x;
 		return 0;
 	}
 	if (!strcmp(k, "at"))
@@ -1078,6 +1086,28 @@ int scenario_load(const char *name_or_path, char *const *overrides, struct scena
 	return 0;
 }
 
+/* What collect_params() / collect_variants() allocate (scenario_variants() stops there). */
+static void free_params(struct sc_param *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].name);
+		free(a[i].def);
+		free(a[i].value);
+		free(a[i].description);
+	}
+	free(a);
+}
+
+static void free_variants(struct sc_variant *a, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		free(a[i].name);
+		free(a[i].description);
+		strv_free(a[i].sets);
+	}
+	free(a);
+}
+
 int scenario_variants(const char *name_or_path, char ***ret, char **errmsg)
 {
 	_cleanup_free_ char *path = NULL, *variant = NULL, *text = NULL;
@@ -1105,19 +1135,8 @@ int scenario_variants(const char *name_or_path, char ***ret, char **errmsg)
 		r = fail(&p, (unsigned)r, "syntax error");
 	for (size_t i = 0; r >= 0 && i < sc.n_variants; i++)
 		r = strv_extend(&names, sc.variants[i].name);
-	for (size_t i = 0; i < sc.n_variants; i++) {
-		free(sc.variants[i].name);
-		free(sc.variants[i].description);
-		strv_free(sc.variants[i].sets);
-	}
-	free(sc.variants);
-	for (size_t i = 0; i < sc.n_params; i++) {
-		free(sc.params[i].name);
-		free(sc.params[i].def);
-		free(sc.params[i].value);
-		free(sc.params[i].description);
-	}
-	free(sc.params);
+	free_variants(sc.variants, sc.n_variants);
+	free_params(sc.params, sc.n_params);
 	parser_done(&p);
 	if (r < 0) {
 		strv_free(names);
@@ -1151,19 +1170,8 @@ void scenario_free(struct scenario *sc)
 	free_patterns(sc->signature, sc->n_signature);
 	free_patterns(sc->signature_frame, sc->n_signature_frame);
 	free_patterns(sc->allow, sc->n_allow);
-	for (size_t i = 0; i < sc->n_params; i++) {
-		free(sc->params[i].name);
-		free(sc->params[i].def);
-		free(sc->params[i].value);
-		free(sc->params[i].description);
-	}
-	free(sc->params);
-	for (size_t i = 0; i < sc->n_variants; i++) {
-		free(sc->variants[i].name);
-		free(sc->variants[i].description);
-		strv_free(sc->variants[i].sets);
-	}
-	free(sc->variants);
+	free_params(sc->params, sc->n_params);
+	free_variants(sc->variants, sc->n_variants);
 	for (size_t i = 0; i < sc->n_fs; i++) {
 		free(sc->fs[i].name);
 		free(sc->fs[i].type);
