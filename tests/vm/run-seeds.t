@@ -1,0 +1,71 @@
+#!/bin/bash
+# kdrill run --kernel: a short run of each seed scenario in the guest on the stock Debian
+# kernel -> PASS with reproducer counters > 0.  memcg-oom-jbd2 scaled for a 2-vCPU TCG
+# guest: OOM kills > 0 and restarts done by systemd (the systemd cgroup backend), then
+# again with --cgroup-backend v2 (kdrill's own supervisor on the guest's cgroup v2).
+set -u
+. "$KDRILL_TOP/tests/lib/vm.sh"
+vm_require
+
+out=$KDRILL_TMP/res
+check_pass() { # label -> run dir; PASS, mode vm, ops > 0, files
+	local v
+	v=$(ls -d "$out"/*-"$1"-*/ | tail -1)
+	[ -n "$v" ] || fail "$1: no run dir"
+	[ "$(json "$v/verdict.json" .verdict)" = PASS ] || fail "$1: verdict $(json "$v/verdict.json" .verdict): $(json "$v/verdict.json" .reason)"
+	[ "$(json "$v/verdict.json" .mode)" = vm ] || fail "$1: mode"
+	[ "$(json "$v/verdict.json" .vm.guest_verdict)" = PASS ] || fail "$1: guest verdict"
+	[ "$(json "$v/verdict.json" .counters.ops)" -gt 0 ] || fail "$1: ops = 0"
+	for f in console.log stats.jsonl junit.xml runner.log journal.txt; do
+		[ -e "$v/$f" ] || fail "$1: no $f"
+	done
+	grep -q 'Linux version' "$v/console.log" || fail "$1: console.log is not the serial capture"
+	ls "$v"/*.jsonl | grep -qv stats || fail "$1: no reproducer JSON lines"
+	echo "$v"
+}
+
+t0=$(date +%s)
+kd run --kernel "$VM_KERNEL" --out "$out" --boot-timeout 180 --duration 10 \
+	aio-dio-unlink dio-unwritten dio-invalidate nfs-rotate:v3 nfs-rotate:v4.2 >"$KDRILL_TMP/seeds.log" 2>&1
+rc=$?
+grep -v '^  \[vm\]' "$KDRILL_TMP/seeds.log"
+[ $rc = 0 ] || fail "seeds: exit $rc"
+for s in aio-dio-unlink.default dio-unwritten dio-invalidate.ordered nfs-rotate.v3 nfs-rotate.v4.2; do
+	v=$(check_pass "$s") || { echo "$v"; exit 1; }
+	echo "$s: PASS ops $(json "$v/verdict.json" .counters.ops)"
+done
+v=$(ls -d "$out"/*-aio-dio-unlink.default-*/)
+[ "$(json "$v/unlink-0.jsonl" 'select(.record == "result") | .race_window_hits')" -gt 0 ] 2>/dev/null ||
+	[ "$(jq -s '[.[] | select(.record == "result") | .race_window_hits] | add' "$v"/unlink-*.jsonl)" -gt 0 ] ||
+	fail "aio-dio-unlink: race_window_hits = 0"
+v=$(ls -d "$out"/*-nfs-rotate.v4.2-*/)
+grep -q 'vers=4.2\|nfs4' "$v/journal.txt" "$v"/*.jsonl 2>/dev/null || echo "note: v4.2 mount not visible in the logs"
+echo "seeds: $(($(date +%s) - t0)) s"
+
+t0=$(date +%s)
+kd run --kernel "$VM_KERNEL" --out "$out" --boot-timeout 180 --duration 15 \
+	--param slices=3 --param workers=4 memcg-oom-jbd2 >"$KDRILL_TMP/memcg.log" 2>&1
+rc=$?
+grep -v '^  \[vm\]' "$KDRILL_TMP/memcg.log"
+[ $rc = 0 ] || fail "memcg-oom-jbd2 (systemd): exit $rc"
+v=$(check_pass memcg-oom-jbd2) || { echo "$v"; exit 1; }
+[ "$(json "$v/verdict.json" .cgroup_backend)" = systemd ] || fail "memcg: backend $(json "$v/verdict.json" .cgroup_backend)"
+[ "$(json "$v/verdict.json" .counters.oom_kills)" -gt 0 ] || fail "memcg (systemd): no OOM kills"
+[ "$(json "$v/verdict.json" .counters.restarts)" -gt 0 ] || fail "memcg (systemd): no restarts"
+grep -q 'kdrill-.*-worker-.*Scheduled restart job' "$v/journal.txt" || fail "memcg: restarts were not done by systemd"
+echo "memcg-oom-jbd2 systemd: oom_kills $(json "$v/verdict.json" .counters.oom_kills) restarts $(json "$v/verdict.json" .counters.restarts) in $(($(date +%s) - t0)) s"
+mv "$v" "$KDRILL_TMP/memcg-systemd"
+
+t0=$(date +%s)
+kd run --kernel "$VM_KERNEL" --out "$out" --boot-timeout 180 --duration 15 --cgroup-backend v2 \
+	--param slices=3 --param workers=4 memcg-oom-jbd2 >"$KDRILL_TMP/memcg2.log" 2>&1
+rc=$?
+grep -v '^  \[vm\]' "$KDRILL_TMP/memcg2.log"
+[ $rc = 0 ] || fail "memcg-oom-jbd2 (v2): exit $rc"
+v=$(check_pass memcg-oom-jbd2) || { echo "$v"; exit 1; }
+[ "$(json "$v/verdict.json" .cgroup_backend)" = v2 ] || fail "memcg v2: backend $(json "$v/verdict.json" .cgroup_backend)"
+[ "$(json "$v/verdict.json" .counters.oom_kills)" -gt 0 ] || fail "memcg (v2): no OOM kills"
+[ "$(json "$v/verdict.json" .counters.restarts)" -gt 0 ] || fail "memcg (v2): no restarts"
+grep -q 'Scheduled restart job' "$v/journal.txt" && fail "memcg v2: systemd restarted workers"
+echo "memcg-oom-jbd2 v2: oom_kills $(json "$v/verdict.json" .counters.oom_kills) restarts $(json "$v/verdict.json" .counters.restarts) in $(($(date +%s) - t0)) s"
+echo ok

@@ -1,0 +1,46 @@
+#!/bin/bash
+# kdrill run --kernel: the two self-tests prove the hang and crash pipelines end to end.
+#   hang-selftest  -> HANG, jbd2 in the hung-task summary, sysrq-w/l dumps on the console,
+#                     within its budget (boot + at 5 s + hung-task 5 s + dumps < 150 s)
+#   crash-selftest -> BUG with the sysrq crash title, signature match
+set -u
+. "$KDRILL_TOP/tests/lib/vm.sh"
+vm_require
+
+out=$KDRILL_TMP/res
+start=$(date +%s)
+kd run --kernel "$VM_KERNEL" --out "$out" --boot-timeout 180 hang-selftest >"$KDRILL_TMP/hang.log" 2>&1
+rc=$?
+took=$(($(date +%s) - start))
+grep -v '^  \[vm\]' "$KDRILL_TMP/hang.log"
+[ $rc = 1 ] || fail "hang-selftest: exit $rc, expected 1"
+v=$(ls -d "$out"/*-hang-selftest-*/ | tail -1)
+[ "$(json "$v/verdict.json" .verdict)" = HANG ] || fail "hang-selftest: verdict $(json "$v/verdict.json" .verdict)"
+[ "$(json "$v/verdict.json" .mode)" = vm ] || fail "mode"
+[ "$(json "$v/verdict.json" .match)" = true ] || fail "hang-selftest: no signature match"
+[ "$(json "$v/verdict.json" .kernel.ref)" = "$VM_KERNEL" ] || fail "kernel.ref"
+json "$v/verdict.json" .kernel.release | grep -q '^6\.' || fail "kernel.release"
+json "$v/verdict.json" .hang_summary | grep -q 'jbd2_journal_commit_transaction' || fail "summary lacks jbd2_journal_commit_transaction"
+json "$v/verdict.json" '.reports[] | select(.class == "summary") | .title' | grep -q jbd2 || fail "no summary report with jbd2"
+grep -q 'sysrq-w' "$v/console-ts.log" || fail "no sysrq-w"
+grep -q 'sysrq-l' "$v/console-ts.log" || fail "no sysrq-l"
+grep -q 'Show Blocked State' "$v/console.log" || fail "no sysrq-w dump on the console"
+grep -q 'blocked for more than 5 seconds' "$v/console.log" || fail "console.log lacks the hung task"
+[ $took -lt 150 ] || fail "hang-selftest took $took s (budget 150)"
+grep -q '"verdict":"HANG"' "$out/index.jsonl" || fail "index.jsonl"
+echo "hang-selftest: HANG in $took s"
+
+start=$(date +%s)
+kd run --kernel "$VM_KERNEL" --out "$out" --boot-timeout 180 crash-selftest >"$KDRILL_TMP/crash.log" 2>&1
+rc=$?
+took=$(($(date +%s) - start))
+grep -v '^  \[vm\]' "$KDRILL_TMP/crash.log"
+[ $rc = 1 ] || fail "crash-selftest: exit $rc, expected 1"
+v=$(ls -d "$out"/*-crash-selftest-*/ | tail -1)
+[ "$(json "$v/verdict.json" .verdict)" = BUG ] || fail "crash-selftest: verdict $(json "$v/verdict.json" .verdict)"
+[ "$(json "$v/verdict.json" .match)" = true ] || fail "crash-selftest: no signature match"
+json "$v/verdict.json" .reason | grep -q 'sysrq triggered crash' || fail "crash-selftest: reason $(json "$v/verdict.json" .reason)"
+grep -q '^BUG      crash-selftest (signature match)  kernel panic: sysrq triggered crash' "$KDRILL_TMP/crash.log" || fail "crash-selftest: verdict line"
+[ -s "$v/junit.xml" ] || fail "junit.xml"
+echo "crash-selftest: BUG in $took s"
+echo ok
