@@ -190,7 +190,12 @@ static void incarnation_ended(struct kdcg_unit *u)
 		u->restarts = nr;
 	(void)sd_bus_get_property_string(ctx->bus, SD_DEST, u->object_path, SD_SVC, "Result", NULL,
 					 &res);
-	u->last_exit = code == CLD_EXITED ? status : code ? 128 + status : -1;
+	/* properties unreadable (unit already collected): during our own stop that is
+	 * "killed by the stop", not an unknown exit */
+	u->last_exit = code == CLD_EXITED ? status
+		       : code		  ? 128 + status
+		       : u->stopping	  ? 128 + SIGKILL
+					  : -1;
 	if (res && !strcmp(res, "start-limit-hit") && u->last_result)
 		; /* keep the last incarnation's own result */
 	else
