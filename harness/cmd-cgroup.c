@@ -138,6 +138,37 @@ static int parse_limit(const char *opt, const char *arg, bool size, bool zero_ok
 	return 0;
 }
 
+/* label: "--backend " or "KDCG_BACKEND=" (for the message). */
+static int parse_backend(const char *label, const char *arg, enum kdcg_backend *ret)
+{
+	if (kdcg_backend_from_string(arg, ret) < 0) {
+		fprintf(stderr, "kdrill cgroup: %s%s: unknown backend (auto, systemd, v2, v1)\n",
+			label, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* --set KEY=VALUE / --env K=V: appended to *list; form names the expected shape. */
+static int add_assignment(const char *opt, const char *arg, const char *form, char ***list)
+{
+	if (!strchr(arg, '=')) {
+		fprintf(stderr, "kdrill cgroup: %s %s: expected %s\n", opt, arg, form);
+		return -EINVAL;
+	}
+	return strv_extend(list, arg);
+}
+
+/* A duration >= 0 (30, 1.5s, 5m). */
+static int parse_duration(const char *opt, const char *arg, double *ret)
+{
+	if (parse_seconds(arg, ret) < 0 || *ret < 0) {
+		fprintf(stderr, "kdrill cgroup: %s %s: bad duration\n", opt, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
 	const char *env_b = getenv("KDCG_BACKEND");
@@ -147,12 +178,8 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	o->slice = "run";
 	o->unit = "main";
 	o->reap = true;
-	if (env_b && *env_b && kdcg_backend_from_string(env_b, &o->backend) < 0) {
-		fprintf(stderr,
-			"kdrill cgroup: KDCG_BACKEND=%s: unknown backend (auto, systemd, v2, v1)\n",
-			env_b);
+	if (env_b && *env_b && parse_backend("KDCG_BACKEND=", env_b, &o->backend) < 0)
 		return -EINVAL;
-	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "+h", long_opts, NULL)) >= 0) {
 		uint64_t v = 0;
@@ -164,13 +191,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			usage(stdout);
 			return 1;
 		case O_BACKEND:
-			if (kdcg_backend_from_string(optarg, &o->backend) < 0) {
-				fprintf(stderr,
-					"kdrill cgroup: --backend %s: unknown backend (auto, "
-					"systemd, v2, v1)\n",
-					optarg);
-				return -EINVAL;
-			}
+			r = parse_backend("--backend ", optarg, &o->backend);
 			break;
 		case O_MEMMAX:
 			r = parse_limit("--memory-max", optarg, true, false, &o->lim.memory_max);
@@ -195,12 +216,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			r = parse_limit("--pids-max", optarg, false, false, &o->lim.pids_max);
 			break;
 		case O_SET:
-			if (!strchr(optarg, '=')) {
-				fprintf(stderr, "kdrill cgroup: --set %s: expected KEY=VALUE\n",
-					optarg);
-				return -EINVAL;
-			}
-			r = strv_extend(&o->set, optarg);
+			r = add_assignment("--set", optarg, "KEY=VALUE", &o->set);
 			break;
 		case O_SLICE:
 			o->slice = optarg;
@@ -228,19 +244,11 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->restart_max = (unsigned)v;
 			break;
 		case O_RESTART_SEC:
-			if (parse_seconds(optarg, &d) < 0 || d < 0) {
-				fprintf(stderr, "kdrill cgroup: --restart-sec %s: bad duration\n",
-					optarg);
-				return -EINVAL;
-			}
-			o->restart_usec = (uint64_t)(d * 1e6);
+			if ((r = parse_duration("--restart-sec", optarg, &d)) == 0)
+				o->restart_usec = (uint64_t)(d * 1e6);
 			break;
 		case O_TIMEOUT:
-			if (parse_seconds(optarg, &o->timeout) < 0 || o->timeout < 0) {
-				fprintf(stderr, "kdrill cgroup: --timeout %s: bad duration\n",
-					optarg);
-				return -EINVAL;
-			}
+			r = parse_duration("--timeout", optarg, &o->timeout);
 			break;
 		case O_STDOUT:
 			o->stdout_path = optarg;
@@ -252,11 +260,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->cwd = optarg;
 			break;
 		case O_ENV:
-			if (!strchr(optarg, '=')) {
-				fprintf(stderr, "kdrill cgroup: --env %s: expected K=V\n", optarg);
-				return -EINVAL;
-			}
-			r = strv_extend(&o->env, optarg);
+			r = add_assignment("--env", optarg, "K=V", &o->env);
 			break;
 		case O_STATS_JSON:
 			o->stats_json = optarg;
