@@ -145,7 +145,7 @@ static int bins_key(char **ret, char **err)
 {
 	_cleanup_strv_ char **files = NULL;
 	_cleanup_(globfreep) glob_t g = {0};
-	const char *pats[] = {"/*", "/units/*", "/units/*/*", "/kvm/guest/*", "/kvm/image.sh"};
+	const char *pats[] = {"/*", "/units/*", "/units/*/*", "/kvm/image.sh"};
 	int r;
 
 	for (size_t i = 0; i < ELEMENTSOF(pats); i++) {

@@ -4,7 +4,7 @@
  *
  *   base-<sha(kvm/image-base.sh)>/root   debootstrap tree (70-110 s, once per recipe)
  *   root-<base>-<bins>.img               ext4 (mkfs.ext4 -d) of base + kdrill's binaries and
- *                                        units; <bins> hashes the files in bin, units, kvm/guest
+ *                                        units; <bins> hashes the files in bin, units
  *                                        kvm/image.sh (~3 s to rebuild)
  *   kernels/<key>/modules-<h>.img        the kernel's modules, mounted ro on /usr/lib/modules
  *   kernels/<key>/initrd-<h>.cpio        busybox + virtio/ext4 modules, mounts root + modules

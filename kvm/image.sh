@@ -7,7 +7,7 @@
 #
 #   final BASE_ROOT BINDIR UNITSDIR KVMDIR OUT
 #       hard-link copy of the base tree + kdrill's binaries (BINDIR/*) in /usr/local/bin,
-#       units (UNITSDIR/*, stopgaps from KVMDIR/guest/ when missing), then mkfs.ext4 -d
+#       units (UNITSDIR/*, kdrill-agent.service required), then mkfs.ext4 -d
 #   modules MODROOT KVER OUT
 #       ext4 image of MODROOT/lib/modules (mounted read-only at /usr/lib/modules in the guest)
 #   initramfs MODROOT|- KVER KVMDIR OUT
@@ -59,8 +59,8 @@ final)
 		done
 	fi
 	if [ $have_agent = 0 ]; then
-		rm -f "$E/kdrill-agent.service"
-		cp "$KVM/guest/kdrill-agent.service" "$E/"
+		echo "image.sh: no kdrill-agent.service in $UNITS" >&2
+		exit 1
 	fi
 	# enable what the units ask for ([Install] WantedBy=), plain symlinks (no systemctl in chroot)
 	for u in "$E"/kdrill*; do
