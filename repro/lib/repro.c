@@ -237,6 +237,20 @@ char *repro_path(const char *fmt, ...)
 	return strdupf("%s/%s", params.workdir, rel);
 }
 
+void repro_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "%s: ", T ? T->name : "repro");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (params.workdir)
+		rmdir(params.workdir);
+	exit(2);
+}
+
 int repro_unsuitable(const char *fmt, ...)
 {
 	va_list ap;

@@ -196,6 +196,10 @@ uint64_t repro_rng_below(struct repro_rng *r, uint64_t n); /* [0, n), n > 0 */
 
 /* Path inside the work dir, malloc'd ("%s/%s", workdir, name); NULL on ENOMEM. */
 char *repro_path(const char *fmt, ...) _printf_(1, 2);
+/* A bad argument only setup() can judge (the option table has no validator): prints
+ * "<name>: <message>" to stderr, removes the still empty work dir and exits 2 (usage).
+ * Call it before anything is written. */
+__attribute__((noreturn)) void repro_usage_error(const char *fmt, ...) _printf_(1, 2);
 /* Record why the environment is unsuitable; setup() then returns the result (-ENOTSUP). */
 int repro_unsuitable(const char *fmt, ...) _printf_(1, 2);
 

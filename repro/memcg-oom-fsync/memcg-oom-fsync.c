@@ -876,16 +876,9 @@ static int setup(void)
 	struct memcg_sample s;
 	int r;
 
-	if (opt_instance && !instance_name_ok(opt_instance)) {
-		/* checked before anything is written; the library has no hook for usage errors
-		 * found after parsing, so report it the same way (exit 2, argument named) */
-		fprintf(stderr,
-			"memcg-oom-fsync: --instance: '%s' is not 1..64 characters of "
-			"[A-Za-z0-9_.-]\n",
-			opt_instance);
-		rmdir(repro->workdir);
-		exit(2);
-	}
+	if (opt_instance && !instance_name_ok(opt_instance))
+		repro_usage_error("--instance: '%s' is not 1..64 characters of [A-Za-z0-9_.-]",
+				  opt_instance);
 	r = memcg_detect(&memcg);
 	if (r < 0)
 		return repro_unsuitable("cannot read the memory cgroup: %s", strerror(-r));

@@ -1062,11 +1062,8 @@ static int setup(void)
 	pthread_rwlockattr_t ra;
 
 	if (!*opt_name || strchr(opt_name, '/') || !strcmp(opt_name, ".") ||
-	    !strcmp(opt_name, "..")) {
-		fprintf(stderr, "nfs-rotate: --name: '%s' must be a plain file name\n", opt_name);
-		rmdir(repro->workdir);
-		exit(2);
-	}
+	    !strcmp(opt_name, ".."))
+		repro_usage_error("--name: '%s' must be a plain file name", opt_name);
 	if (statfs(repro->workdir, &sf) == 0 && sf.f_type == NFS_MAGIC)
 		repro_count(C_ON_NFS, 1);
 	fprintf(stderr, "nfs-rotate: %s is %son NFS (fstype %s)\n", repro->dir,
