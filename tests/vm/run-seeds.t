@@ -26,11 +26,11 @@ check_pass() { # label -> run dir; PASS, mode vm, ops > 0, files
 
 t0=$(date +%s)
 kd run --kernel "$VM_KERNEL" --out "$out" --boot-timeout 180 --duration 10 \
-	aio-dio-unlink dio-unwritten dio-invalidate nfs-rotate:v3 nfs-rotate:v4.2 >"$KDRILL_TMP/seeds.log" 2>&1
+	aio-dio-unlink dio-unwritten dio-invalidate nfs-rotate:v3 nfs-rotate:v42 >"$KDRILL_TMP/seeds.log" 2>&1
 rc=$?
 grep -v '^  \[vm\]' "$KDRILL_TMP/seeds.log"
 [ $rc = 0 ] || fail "seeds: exit $rc"
-for s in aio-dio-unlink.default dio-unwritten dio-invalidate.ordered nfs-rotate.v3 nfs-rotate.v4.2; do
+for s in aio-dio-unlink.default dio-unwritten dio-invalidate.ordered nfs-rotate.v3 nfs-rotate.v42; do
 	v=$(check_pass "$s") || { echo "$v"; exit 1; }
 	echo "$s: PASS ops $(json "$v/verdict.json" .counters.ops)"
 done
@@ -38,7 +38,7 @@ v=$(ls -d "$out"/*-aio-dio-unlink.default-*/)
 [ "$(json "$v/unlink-0.jsonl" 'select(.record == "result") | .race_window_hits')" -gt 0 ] 2>/dev/null ||
 	[ "$(jq -s '[.[] | select(.record == "result") | .race_window_hits] | add' "$v"/unlink-*.jsonl)" -gt 0 ] ||
 	fail "aio-dio-unlink: race_window_hits = 0"
-v=$(ls -d "$out"/*-nfs-rotate.v4.2-*/)
+v=$(ls -d "$out"/*-nfs-rotate.v42-*/)
 grep -q 'vers=4.2\|nfs4' "$v/journal.txt" "$v"/*.jsonl 2>/dev/null || echo "note: v4.2 mount not visible in the logs"
 echo "seeds: $(($(date +%s) - t0)) s"
 
