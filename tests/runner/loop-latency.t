@@ -2,8 +2,8 @@
 # The run's event loop is never blocked by the load it drives: memcg-oom-jbd2 in host mode
 # with a moderately heavy shape (4 slices x 10 workers at their 100 MiB limit, OOM-killed
 # and restarted, fio writers outside).  Correctness bounds, not speed benchmarks:
-#  - stats.jsonl's first sample comes within ~2 s of the loop starting (first sample t < 3.5,
-#    setup included) and no two consecutive samples are more than 3 s apart;
+#  - stats.jsonl's first sample comes within 2 s of the first unit's start (verdict.json
+#    load_started_s, same clock) and no two consecutive samples are more than 3 s apart;
 #  - the stop happens at the duration (stop_reason "duration") and the whole run (setup,
 #    stop, teardown) ends within duration + 15 s of wall time;
 #  - nothing is left behind.
@@ -14,9 +14,13 @@
 . "$KDRILL_TOP/tests/runner/lib.sh"
 run_require fio
 
+# kdrill itself is the ASan build under test; the workers are the release build (the load
+# as users run it: ASan workers at a 100 MiB limit mostly measure ASan)
+bindir=()
+[ -x "${KDRILL_RELBIN:-}/memcg-oom-fsync" ] && bindir=(--bindir "$KDRILL_RELBIN")
 dur=5
 t0=$(date +%s.%N)
-"$KD" run --host --scratch "$SCRATCH" --out "$OUT" --duration $dur --json \
+"$KD" run --host --scratch "$SCRATCH" --out "$OUT" --duration $dur --json "${bindir[@]}" \
 	--param slices=4 --param workers=10 --param size=1G memcg-oom-jbd2 >"$KDRILL_TMP/v.jsonl" &
 pid=$!
 wait $pid
@@ -26,13 +30,25 @@ RUN_DIR=$(jq -r .dir "$KDRILL_TMP/v.jsonl")
 jq -c '{verdict, reason, stop_reason, duration_s, counters}' "$RUN_DIR/verdict.json"
 ts=$(jq -s -c 'map(.t) | unique' "$RUN_DIR/stats.jsonl")
 echo "wall ${wall}s, sample times: $ts"
-[ "$rc" = 0 ] || fail "exit $rc"
-[ "$(vj .verdict)" = PASS ] || fail "verdict $(vj .verdict): $(vj .reason)"
 [ "$(vj .stop_reason)" = duration ] || fail "stop_reason $(vj .stop_reason)"
 [ "$(vj '[.reproducers[] | select(.kind == "repro")] | length')" = 40 ] || fail "want 40 workers"
-jq -e '.[0] < 3.5' <<<"$ts" >/dev/null || fail "first stats sample at t=$(jq '.[0]' <<<"$ts") (loop blocked at the start)"
+ls0=$(vj .load_started_s)
+[ "$ls0" != null ] || fail "no load_started_s in verdict.json"
+first=$(jq '.[0]' <<<"$ts")
+[ "$(echo "$first - $ls0 <= 2" | bc)" = 1 ] ||
+	fail "first stats sample at t=$first, units started at t=$ls0 (loop blocked while starting)"
 gap=$(jq '[range(1; length) as $i | .[$i] - .[$i - 1]] | max // 0' <<<"$ts")
 jq -e '. <= 3' <<<"$gap" >/dev/null || fail "stats samples $gap s apart (loop blocked during the run)"
+if [ "$(vj .verdict)" = INFRA ] && [[ "$(vj .reason)" == *"did not stop (stuck in the kernel?)"* ]]; then
+	# SIGKILLed workers whose threads the kernel keeps in D state (jbd2 commit behind loop
+	# I/O on a busy host; limits already lifted): no bound on the wall time is possible.
+	# The loop itself was checked above.
+	check_no_leftovers $pid
+	echo "skip: the loop kept ticking (max gap ${gap}s), but workers stayed in the kernel after SIGKILL: $(vj .reason)"
+	exit 77
+fi
+[ "$rc" = 0 ] || fail "exit $rc"
+[ "$(vj .verdict)" = PASS ] || fail "verdict $(vj .verdict): $(vj .reason)"
 [ "$(echo "$wall < $dur + 15" | bc)" = 1 ] || fail "run took ${wall}s for a ${dur}s duration"
 check_no_leftovers $pid
-echo "PASS: ${wall}s wall for ${dur}s, first sample t=$(jq '.[0]' <<<"$ts"), max gap ${gap}s, $(vj .counters.oom_kills) OOM kills"
+echo "PASS: ${wall}s wall for ${dur}s, units started at t=$ls0, first sample t=$first, max gap ${gap}s, $(vj .counters.oom_kills) OOM kills"
