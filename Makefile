@@ -69,7 +69,7 @@ REPRO_BINS  := $(addprefix $(BINDIR)/,$(REPRO_NAMES))
 
 PROGS := $(KDRILL) $(REPRO_BINS)
 
-.PHONY: all check check-build check-tests bench demo fuzz install clean deps deps-test deps-vm \
+.PHONY: all extra check check-build check-tests bench demo fuzz install clean deps deps-test deps-vm \
         asan clang print-%
 all: $(PROGS)
 
@@ -105,6 +105,10 @@ $(KDRILL): $(call obj,harness/main.c) $(LIBKDHARN) $(LIBKDCGROUP) $(LIBKDUTIL)
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
 
+# Helper programs the tests need (EXTRA_TARGETS, added by the module.mk files), built
+# for the variant of this make invocation.
+extra: $(EXTRA_TARGETS)
+
 # ---- dependencies (Debian packages, listed once in mk/packages.txt) ----------
 deps:
 	$(Q)./mk/ensure-deps build
@@ -115,15 +119,15 @@ deps-vm:
 
 # ---- variants ----------------------------------------------------------------
 asan:
-	$(Q)$(MAKE) --no-print-directory O=build/asan BINDIR=build/asan/bin SAN=1 CC=$(CC) all $(EXTRA_TARGETS)
+	$(Q)$(MAKE) --no-print-directory O=build/asan BINDIR=build/asan/bin SAN=1 CC=$(CC) all extra
 clang:
-	$(Q)$(MAKE) --no-print-directory O=build/clang BINDIR=build/clang/bin CC=clang all $(EXTRA_TARGETS)
+	$(Q)$(MAKE) --no-print-directory O=build/clang BINDIR=build/clang/bin CC=clang all extra
 
 # ---- check -------------------------------------------------------------------
 # gcc release build (used inside the guest and by the VM tests), clang -Werror
 # build, and the ASan+UBSan build that the host-side tests run against.
 check-build: deps-vm
-	$(Q)$(MAKE) --no-print-directory all $(EXTRA_TARGETS)
+	$(Q)$(MAKE) --no-print-directory all extra
 	$(Q)$(MAKE) --no-print-directory clang
 	$(Q)$(MAKE) --no-print-directory asan
 check: check-build
@@ -133,7 +137,7 @@ check-tests:
 	$(Q)KDRILL_TOP=$(CURDIR) KDRILL_BIN=$(CURDIR)/build/asan/bin KDRILL_RELBIN=$(CURDIR)/bin \
 	    ./tests/run $(T)
 
-bench: deps-vm all $(EXTRA_TARGETS)
+bench: deps-vm all extra
 	$(Q)KDRILL_TOP=$(CURDIR) KDRILL_RELBIN=$(CURDIR)/bin ./tests/bench $(B)
 
 demo: deps-vm all
