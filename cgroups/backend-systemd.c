@@ -10,8 +10,8 @@
  *          StartLimitIntervalUSec=infinity + StartLimitBurst=N+1 as a backstop),
  *          CollectMode=inactive-or-failed (nothing left loaded after it ends)
  *
- * Unit state and restarts are followed through PropertiesChanged signals on the unit
- * objects (Manager.Subscribe); at each transition the exit details are fetched once.
+ * Unit state, exits and restarts are followed through PropertiesChanged signals on the
+ * unit objects (Manager.Subscribe), taken from the signals themselves (see below).
  * Slices cannot be delegated (Delegate= is for services/scopes), so none is requested.
  * With OOMPolicy=continue systemd reports an OOM-killed main process as "signal"; like
  * the cgroupfs backends we report "oom-kill" when the main process died of SIGKILL and
@@ -65,21 +65,6 @@ static int get_unit_string(struct kdcg_ctx *ctx, const char *unit, const char *i
 	if (r < 0)
 		return r;
 	r = sd_bus_get_property_string(ctx->bus, SD_DEST, path, iface, prop, &e, ret);
-	sd_bus_error_free(&e);
-	return r;
-}
-
-static int get_unit_u32(struct kdcg_ctx *ctx, const char *path, const char *iface, const char *prop,
-			const char *type, void *ret)
-{
-	sd_bus_error e = SD_BUS_ERROR_NULL;
-	sd_bus_message *reply = NULL;
-	int r;
-
-	r = sd_bus_get_property(ctx->bus, SD_DEST, path, iface, prop, &e, &reply, type);
-	if (r >= 0)
-		r = sd_bus_message_read(reply, type, ret);
-	sd_bus_message_unref(reply);
 	sd_bus_error_free(&e);
 	return r;
 }
@@ -139,6 +124,21 @@ static int stop_and_wait(struct kdcg_ctx *ctx, const char *unit)
 
 /* ---- following units through signals ------------------------------------- */
 
+/*
+ * Everything comes from the PropertiesChanged signals as they arrive; nothing about an
+ * incarnation is read back later (by then systemd may have restarted the unit, which
+ * resets ExecMainCode/ExecMainStatus/Result).  systemd emits the Service interface's
+ * signal (ExecMainPID, ExecMainCode, ExecMainStatus, Result, NRestarts, MainPID) before
+ * the Unit interface's (ActiveState, SubState, Job), both with the values current at
+ * emission, so when a state change arrives the exit details are already known.
+ *
+ * Incarnations are told apart by ExecMainPID: an incarnation ended when ExecMainCode is
+ * set for its pid (reported once, as EXITED).  Restart=always/on-failure cycle: exit
+ * (auto-restart, exit reported), NRestarts+1 ("Scheduled restart job": RESTARTED), a
+ * restart job that shows inactive/dead with the job still installed (not the end), a new
+ * ExecMainPID.  The unit is done when it is inactive/failed with no job pending.
+ */
+
 static struct kdcg_unit *unit_by_path(struct kdcg_slice *s, const char *path)
 {
 	for (; s; s = s->next) {
@@ -171,44 +171,100 @@ static uint64_t slice_oom_kill(struct kdcg_unit *u)
 	return st.oom_kill;
 }
 
-static void incarnation_ended(struct kdcg_unit *u)
+/* Report the end of incarnation @pid (0: one that never ran).  code 0 = its exit status
+ * was never seen (lost between two signals, or the unit is gone): during our own stop that
+ * is "killed by the stop"; with an OOM kill in the slice meanwhile it is taken as that
+ * kill; otherwise unknown (-1). */
+static void report_exit(struct kdcg_unit *u, pid_t pid, int32_t code, int32_t status,
+			const char *result)
 {
-	struct kdcg_ctx *ctx = u->slice->ctx;
-	_cleanup_free_ char *res = NULL;
-	int32_t code = 0, status = 0;
-	uint32_t nr = 0;
-	uint64_t ook;
+	uint64_t ook = slice_oom_kill(u);
+	bool oom = ook > u->oom_kill_at_start;
 
-	if (u->exit_reported)
-		return;
+	u->sd_reported_pid = pid;
 	u->exit_reported = true;
 	u->active = false;
 	u->main_pid = 0;
-	(void)get_unit_u32(ctx, u->object_path, SD_SVC, "ExecMainCode", "i", &code);
-	(void)get_unit_u32(ctx, u->object_path, SD_SVC, "ExecMainStatus", "i", &status);
-	if (get_unit_u32(ctx, u->object_path, SD_SVC, "NRestarts", "u", &nr) >= 0)
-		u->restarts = nr;
-	(void)sd_bus_get_property_string(ctx->bus, SD_DEST, u->object_path, SD_SVC, "Result", NULL,
-					 &res);
-	/* properties unreadable (unit already collected): during our own stop that is
-	 * "killed by the stop", not an unknown exit */
-	u->last_exit = code == CLD_EXITED ? status
-		       : code		  ? 128 + status
-		       : u->stopping	  ? 128 + SIGKILL
-					  : -1;
-	if (res && !strcmp(res, "start-limit-hit") && u->last_result)
+	if (!code && (u->stopping || (pid && oom))) {
+		code = CLD_KILLED;
+		status = SIGKILL;
+		result = "signal";
+	}
+	u->last_exit = code == CLD_EXITED ? status : code ? 128 + status : -1;
+	if (result && !strcmp(result, "start-limit-hit") && u->last_result)
 		; /* keep the last incarnation's own result */
 	else
-		u->last_result = static_result(res ? res : "success");
-	ook = slice_oom_kill(u);
-	if (code == CLD_KILLED && status == SIGKILL && ook > u->oom_kill_at_start)
+		u->last_result = code ? static_result(result ? result : "success") : "other";
+	if (code == CLD_KILLED && status == SIGKILL && oom)
 		u->last_result = "oom-kill";
 	u->oom_kill_at_start = ook;
 	kdcg_unit_notify(u, KDCG_UNIT_EXITED);
 }
 
-/* A start job still queued for the unit (it shows "inactive" until the job runs), or a
- * stale "inactive" signal from before the start */
+static void on_service_props(struct kdcg_unit *u, sd_bus_message *m)
+{
+	uint32_t exec_pid = 0, nr = 0, pid = 0;
+	int32_t code = 0, status = 0;
+	const char *res = NULL;
+	bool has_exec_pid = false, has_code = false, has_status = false, has_nr = false;
+	int r;
+
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const char *k = NULL;
+		if (sd_bus_message_read(m, "s", &k) < 0)
+			return;
+		if (!strcmp(k, "ExecMainPID")) {
+			r = sd_bus_message_read(m, "v", "u", &exec_pid);
+			has_exec_pid = true;
+		} else if (!strcmp(k, "ExecMainCode")) {
+			r = sd_bus_message_read(m, "v", "i", &code);
+			has_code = true;
+		} else if (!strcmp(k, "ExecMainStatus")) {
+			r = sd_bus_message_read(m, "v", "i", &status);
+			has_status = true;
+		} else if (!strcmp(k, "Result"))
+			r = sd_bus_message_read(m, "v", "s", &res);
+		else if (!strcmp(k, "NRestarts")) {
+			r = sd_bus_message_read(m, "v", "u", &nr);
+			has_nr = true;
+		} else if (!strcmp(k, "MainPID"))
+			r = sd_bus_message_read(m, "v", "u", &pid);
+		else
+			r = sd_bus_message_skip(m, "v");
+		if (r < 0 || sd_bus_message_exit_container(m) < 0)
+			return;
+	}
+	if (u->done)
+		return;
+	if (has_exec_pid && (pid_t)exec_pid != u->sd_exec_pid) {
+		/* a new incarnation; the previous one's exit was never seen */
+		if (u->sd_exec_pid && u->sd_reported_pid != u->sd_exec_pid)
+			report_exit(u, u->sd_exec_pid, 0, 0, NULL);
+		u->sd_exec_pid = (pid_t)exec_pid;
+		u->sd_code = u->sd_status = 0;
+		if (exec_pid) {
+			u->exit_reported = false;
+			u->active = true;
+		}
+	}
+	if (has_code)
+		u->sd_code = code;
+	if (has_status)
+		u->sd_status = status;
+	if (res)
+		u->sd_result = static_result(res);
+	if (pid)
+		u->main_pid = (pid_t)pid;
+	if (u->sd_exec_pid && u->sd_code && u->sd_reported_pid != u->sd_exec_pid)
+		report_exit(u, u->sd_exec_pid, u->sd_code, u->sd_status, u->sd_result);
+	if (has_nr && nr > u->restarts && !u->done) {
+		u->restarts = nr;
+		kdcg_unit_notify(u, KDCG_UNIT_RESTARTED);
+	}
+}
+
+/* The unit's current state: a job installed (a start job still queued shows "inactive"
+ * until it runs), or active/activating (auto-restart) by now */
 static bool start_job_pending(struct kdcg_ctx *ctx, const char *path)
 {
 	sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -235,46 +291,93 @@ static bool start_job_pending(struct kdcg_ctx *ctx, const char *path)
 	return false;
 }
 
+/* From the signals seen so far: could this be the end of the unit?  A unit systemd will
+ * restart passes through failed/failed with no job (systemd 252 signals it) on its way to
+ * activating/auto-restart, so for Restart=always (on-failure: after a failure) that is
+ * never the end unless we stop it or the start limit was hit. */
+static bool final_candidate(struct kdcg_unit *u)
+{
+	const char *as = u->active_state ? u->active_state : "",
+		   *ss = u->sub_state ? u->sub_state : "";
+	bool clean = u->sd_code == CLD_EXITED && u->sd_status == 0;
+
+	if (u->done || (strcmp(as, "failed") && strcmp(as, "inactive")) ||
+	    !strcmp(ss, "auto-restart") || (u->sd_job_known && u->sd_job))
+		return false;
+	if (u->stopping || !u->sd_exec_pid ||
+	    (u->sd_result && !strcmp(u->sd_result, "start-limit-hit")))
+		return true;
+	if (u->restart == KDCG_RESTART_ALWAYS || (u->restart == KDCG_RESTART_ON_FAILURE && !clean))
+		return false;
+	return true;
+}
+
 static void unit_state_changed(struct kdcg_unit *u)
 {
 	struct kdcg_ctx *ctx = u->slice->ctx;
-	const char *as = u->active_state ? u->active_state : "",
-		   *ss = u->sub_state ? u->sub_state : "";
+	const char *ss = u->sub_state ? u->sub_state : "";
 
 	if (u->done)
 		return;
 	if (!strcmp(ss, "auto-restart")) {
-		incarnation_ended(u);
-		if (u->stopping || (u->restart_max && u->restarts >= u->restart_max))
+		u->active = false;
+		if (u->restart_max && u->restarts >= u->restart_max)
+			u->stopping = true; /* our restart limit: our stop */
+		if (u->stopping)
 			(void)sd_bus_call_method_async(ctx->bus, NULL, SD_DEST, SD_PATH, SD_MGR,
 						       "StopUnit", NULL, NULL, "ss", u->unit_name,
 						       "replace");
 		return;
 	}
-	if (!strcmp(as, "active") || !strcmp(as, "activating") || !strcmp(as, "reloading")) {
-		if (u->exit_reported && (!strcmp(ss, "running") || !strcmp(ss, "start"))) {
-			uint32_t nr = 0, pid = 0;
-			u->exit_reported = false;
-			u->active = true;
-			if (get_unit_u32(ctx, u->object_path, SD_SVC, "NRestarts", "u", &nr) >= 0)
-				u->restarts = nr;
-			if (get_unit_u32(ctx, u->object_path, SD_SVC, "MainPID", "u", &pid) >= 0)
-				u->main_pid = (pid_t)pid;
-			kdcg_unit_notify(u, KDCG_UNIT_RESTARTED);
-		} else if (!u->exit_reported) {
-			u->active = true;
-		}
+	if (!final_candidate(u))
 		return;
+	/* The signals may lag seconds behind systemd under TCG load: a candidate end seen
+	 * during our stop (say the failed/failed of an OOM kill racing with the stop, on its
+	 * way to auto-restart) is checked against the unit's current state. */
+	if (start_job_pending(ctx, u->object_path))
+		return;
+	if (!u->sd_exec_pid || u->sd_reported_pid != u->sd_exec_pid)
+		report_exit(u, u->sd_exec_pid, u->sd_code, u->sd_status, u->sd_result);
+	kdcg_unit_notify(u, KDCG_UNIT_DONE);
+	(void)sd_bus_call_method_async(ctx->bus, NULL, SD_DEST, SD_PATH, SD_MGR, "ResetFailedUnit",
+				       NULL, NULL, "s", u->unit_name);
+}
+
+static void on_unit_props(struct kdcg_unit *u, sd_bus_message *m)
+{
+	bool changed = false;
+	int r;
+
+	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+		const char *k = NULL, *v = NULL;
+		if (sd_bus_message_read(m, "s", &k) < 0)
+			return;
+		if (!strcmp(k, "ActiveState") || !strcmp(k, "SubState")) {
+			char **dst = !strcmp(k, "ActiveState") ? &u->active_state : &u->sub_state;
+			if (sd_bus_message_read(m, "v", "s", &v) < 0)
+				return;
+			if (!*dst || strcmp(*dst, v)) {
+				free(*dst);
+				*dst = strdup(v);
+				changed = true;
+			}
+		} else if (!strcmp(k, "Job")) {
+			uint32_t id = 0;
+			const char *jp = NULL;
+			if (sd_bus_message_read(m, "v", "(uo)", &id, &jp) < 0)
+				return;
+			if (!u->sd_job_known || u->sd_job != id)
+				changed = true;
+			u->sd_job = id;
+			u->sd_job_known = true;
+		} else if (sd_bus_message_skip(m, "v") < 0) {
+			return;
+		}
+		if (sd_bus_message_exit_container(m) < 0)
+			return;
 	}
-	if (!strcmp(as, "inactive") && !u->exit_reported && !u->stopping &&
-	    start_job_pending(ctx, u->object_path))
-		return; /* not started yet (TCG guest: the start job runs later) */
-	if (!strcmp(as, "failed") || !strcmp(as, "inactive")) {
-		incarnation_ended(u);
-		kdcg_unit_notify(u, KDCG_UNIT_DONE);
-		(void)sd_bus_call_method_async(ctx->bus, NULL, SD_DEST, SD_PATH, SD_MGR,
-					       "ResetFailedUnit", NULL, NULL, "s", u->unit_name);
-	}
+	if (changed)
+		unit_state_changed(u);
 }
 
 static int on_props(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
@@ -282,45 +385,17 @@ static int on_props(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
 	struct kdcg_ctx *ctx = userdata;
 	const char *path = sd_bus_message_get_path(m), *iface = NULL;
 	struct kdcg_unit *u;
-	bool changed = false;
-	int r;
 
 	(void)ret_error;
 	if (!path || !(u = unit_by_path(ctx->slices, path)))
 		return 0;
-	r = sd_bus_message_read(m, "s", &iface);
-	if (r < 0 || !iface)
+	if (sd_bus_message_read(m, "s", &iface) < 0 || !iface ||
+	    sd_bus_message_enter_container(m, 'a', "{sv}") < 0)
 		return 0;
-	r = sd_bus_message_enter_container(m, 'a', "{sv}");
-	if (r < 0)
-		return 0;
-	while ((r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
-		const char *k = NULL, *v = NULL;
-		if (sd_bus_message_read(m, "s", &k) < 0)
-			return 0;
-		if (!strcmp(k, "ActiveState") || !strcmp(k, "SubState")) {
-			char **dst = !strcmp(k, "ActiveState") ? &u->active_state : &u->sub_state;
-			if (sd_bus_message_read(m, "v", "s", &v) < 0)
-				return 0;
-			if (!*dst || strcmp(*dst, v)) {
-				free(*dst);
-				*dst = strdup(v);
-				changed = true;
-			}
-		} else if (!strcmp(k, "MainPID")) {
-			uint32_t pid = 0;
-			if (sd_bus_message_read(m, "v", "u", &pid) < 0)
-				return 0;
-			if (pid)
-				u->main_pid = (pid_t)pid;
-		} else if (sd_bus_message_skip(m, "v") < 0) {
-			return 0;
-		}
-		if (sd_bus_message_exit_container(m) < 0)
-			return 0;
-	}
-	if (changed)
-		unit_state_changed(u);
+	if (!strcmp(iface, SD_SVC))
+		on_service_props(u, m);
+	else if (!strcmp(iface, SD_UNIT))
+		on_unit_props(u, m);
 	return 0;
 }
 
@@ -636,25 +711,35 @@ static int sd_unit_start(struct kdcg_unit *u)
 	return 0;
 }
 
+static int on_stop_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error)
+{
+	struct kdcg_unit *u = userdata;
+	const sd_bus_error *e = sd_bus_message_get_error(m);
+
+	(void)ret_error;
+	u->props_slot = sd_bus_slot_unref(u->props_slot);
+	if (e && sd_bus_error_has_name(e, "org.freedesktop.systemd1.NoSuchUnit"))
+		kdcg_unit_notify(u, KDCG_UNIT_DONE);
+	else if (e)
+		kdcg_set_error(u->slice->ctx, -EIO, "StopUnit %s: %s", u->unit_name, e->message);
+	return 0;
+}
+
+/* Asynchronous: the caller's loop never waits for systemd (under TCG load a round trip
+ * takes hundreds of ms, and the runner stops every unit at once); the end arrives as
+ * signals.  The reply slot is the unit's props_slot (dropped when the unit goes). */
 static int sd_unit_stop(struct kdcg_unit *u)
 {
 	struct kdcg_ctx *ctx = u->slice->ctx;
-	sd_bus_error e = SD_BUS_ERROR_NULL;
 	int r;
 
 	u->stopping = true;
-	r = sd_bus_call_method(ctx->bus, SD_DEST, SD_PATH, SD_MGR, "StopUnit", &e, NULL, "ss",
-			       u->unit_name, "replace");
-	if (r < 0) {
-		if (sd_bus_error_has_name(&e, "org.freedesktop.systemd1.NoSuchUnit")) {
-			kdcg_unit_notify(u, KDCG_UNIT_DONE);
-			r = 0;
-		} else {
-			kdcg_set_error(ctx, r, "StopUnit %s: %s", u->unit_name, bus_msg(&e, r));
-		}
-	}
-	sd_bus_error_free(&e);
-	return r;
+	u->props_slot = sd_bus_slot_unref(u->props_slot);
+	r = sd_bus_call_method_async(ctx->bus, &u->props_slot, SD_DEST, SD_PATH, SD_MGR, "StopUnit",
+				     on_stop_reply, u, "ss", u->unit_name, "replace");
+	if (r < 0)
+		return kdcg_set_error(ctx, r, "StopUnit %s: %s", u->unit_name, strerror(-r));
+	return 0;
 }
 
 static int sd_unit_destroy(struct kdcg_unit *u)
@@ -668,15 +753,15 @@ static int sd_unit_destroy(struct kdcg_unit *u)
 	return r;
 }
 
+/* The unit's cgroup is <its slice's cgroup>/<unit name> (no bus round trip per call). */
 static int sd_unit_stats(struct kdcg_unit *u, struct kdcg_stats *st)
 {
-	_cleanup_free_ char *cg = NULL;
+	_cleanup_free_ char *cg = strdupf("%s/%s", u->slice->path, u->unit_name);
 
-	if (get_unit_string(u->slice->ctx, u->unit_name, SD_SVC, "ControlGroup", &cg) < 0 || !cg ||
-	    cg[0] != '/')
-		return 0; /* between restarts, or gone */
-	if (kdcg_cgfs_path_stats(u->slice->ctx, cg, st) == -ENOENT)
-		kdcg_stats_init(st);
+	if (!cg)
+		return -ENOMEM;
+	if (kdcg_cgfs_path_stats(u->slice->ctx, cg, st) < 0)
+		kdcg_stats_init(st); /* between restarts, or gone */
 	return 0;
 }
 

@@ -88,6 +88,13 @@ struct kdcg_unit {
 	sd_bus_slot *props_slot;
 	char *active_state, *sub_state;
 	bool exit_reported; /* EXITED sent for the current incarnation */
+	/* from the Service/Unit PropertiesChanged signals, as they arrive */
+	pid_t sd_exec_pid;	   /* ExecMainPID: the current/last incarnation's process */
+	pid_t sd_reported_pid;	   /* the incarnation whose exit was reported (EXITED) */
+	int32_t sd_code, sd_status; /* ExecMainCode (CLD_*; 0: still running), ExecMainStatus */
+	const char *sd_result;	   /* Result (static string) */
+	uint32_t sd_job;	   /* Job id, 0: none */
+	bool sd_job_known;	   /* a Unit signal with Job arrived */
 };
 
 struct kdcg_ops {
