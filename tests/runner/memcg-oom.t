@@ -13,6 +13,15 @@ wait $pid
 rc=$?
 RUN_DIR=$(jq -r .dir "$KDRILL_TMP/v.jsonl")
 jq -c '{verdict, reason, counters, slices}' "$RUN_DIR/verdict.json"
+if [ "$(vj .verdict)" = INFRA ] && [[ "$(vj .reason)" == *"did not stop (stuck in the kernel?)"* ]]; then
+	# The host kernel kept SIGKILLed workers in D state past the teardown budget (memcg
+	# reclaim behind jbd2 on a busy host): kdrill rightly cannot test, which is INFRA,
+	# not PASS and not a kernel verdict.  The OOM/restart accounting is still checked.
+	[ "$(vj .counters.oom_kills)" -gt 0 ] || fail "no OOM kills counted"
+	check_no_leftovers $pid
+	echo "skip: workers stayed in the kernel after SIGKILL: $(vj .reason)"
+	exit 77
+fi
 [ "$rc" = 0 ] || fail "exit $rc"
 [ "$(vj .verdict)" = PASS ] || fail "verdict $(vj .verdict): $(vj .reason)"
 [ "$(vj '.slices | length')" = 2 ] || fail "want 2 slices"
