@@ -95,6 +95,20 @@ final)
 		[ -e "$E/$u" ] && [ ! -L "$E/$u" ] && continue # a real unit from units/ wins
 		ln -sf /dev/null "$E/$u"
 	done
+	# NFS server: the guest's root is a fresh snapshot every boot, so an NFSv4 server never
+	# has client state to reclaim, yet nfsd starts a 90 s grace period in which OPENs get
+	# NFS4ERR_GRACE (a v4.x client blocks; v3 does not).  nfsdcltrack's own attempt to lift
+	# it at "init" races with nfsd startup (v4_end_grace: EBUSY before nfsd_serv exists).
+	# Lift it once the server is up (systemctl start nfs-server returns after this), and
+	# keep the grace time at its minimum (10 s) should the write fail.  The lease time
+	# stays 90 s: a short lease would expire client state under TCG load.
+	mkdir -p "$E/nfs-server.service.d" "$S/etc/nfs.conf.d"
+	rm -f "$E/nfs-server.service.d/kdrill-grace.conf" "$S/etc/nfs.conf.d/kdrill.conf"
+	cat >"$E/nfs-server.service.d/kdrill-grace.conf" <<-'EOT'
+	[Service]
+	ExecStartPost=/bin/sh -c 'if echo Y >/proc/fs/nfsd/v4_end_grace; then echo "kdrill: NFSv4 grace period lifted"; else echo "kdrill: NFSv4 grace period NOT lifted"; fi'
+	EOT
+	printf '[nfsd]\ngrace-time=10\n' >"$S/etc/nfs.conf.d/kdrill.conf"
 	rm -f "$E/default.target"
 	if [ -f "$E/kdrill.target" ]; then
 		ln -s kdrill.target "$E/default.target"
