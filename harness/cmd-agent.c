@@ -169,6 +169,14 @@ static void agent_start_job(struct agent *a)
 		return;
 	}
 	a->job_waits = false;
+	{ /* the host learns of a panic (GUEST_PANICKED: vmcore, verdict) only through pvpanic
+	   * (QEMU's ISA device = ACPI QEMU0001, driven by pvpanic_mmio), and udev may not
+	   * have loaded the module yet when the boot counts as finished */
+		char *argv[] = {(char *)"modprobe", (char *)"-q", (char *)"pvpanic_mmio", NULL};
+		if (access("/sys/module/pvpanic_mmio", F_OK) < 0 &&
+		    run_argv(argv, NULL, 10 * 1000000ULL) != 0)
+			fprintf(stderr, "kdrill agent: modprobe pvpanic_mmio failed\n");
+	}
 	if (!strcmp(name, "boot")) {
 		json_object *o = msg("done");
 		json_object_object_add(o, "job", json_object_new_string(name));
