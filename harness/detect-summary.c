@@ -27,6 +27,16 @@ static const struct kd_wait_rule *wait_rule(const char *fn)
 	return NULL;
 }
 
+/* A root rule for the task as a whole: its own frame first, else any frame of its stack
+ * (the jbd2 thread blocked in jbd2_write_superblock still has kjournald2 below). */
+static const struct kd_root_rule *stack_root_rule(char *const *st, const char *frame)
+{
+	const struct kd_root_rule *rr = root_rule(frame);
+	for (int i = 0; !rr && st && st[i]; i++)
+		rr = root_rule(st[i]);
+	return rr;
+}
+
 /* Index of the innermost meaningful frame, or -1. */
 static int meaningful(char *const *st)
 {
@@ -77,7 +87,7 @@ int kd_summary_build(struct kd_report *r, struct kd_blocked *const *tasks, size_
 			x->first = b->line;
 			x->rep = b;
 			x->w = wait_rule(fr);
-			x->root = root_rule(fr);
+			x->root = stack_root_rule(b->stack, fr);
 			/* via: the next two meaningful callers */
 			char buf[256] = "";
 			size_t bl = 0;
