@@ -24,7 +24,9 @@
 #define STOP_GRACE_USEC	  (30 * USEC)	   /* guest poweroff / quit -> QEMU gone */
 
 enum phase { PH_BOOT, PH_READY, PH_STOPPING, PH_DONE };
-enum step { ST_NONE, ST_SYSRQ_W, ST_SYSRQ_L, ST_SETTLE, ST_DUMP, ST_QUIT, ST_WAIT_EXIT };
+/* ST_GRACE: after a hung-task report, let the hang spread one more hung-task period (the
+ * jbd2 thread often blocks after the first writer it stalls) before the sysrq-w dump. */
+enum step { ST_GRACE, ST_NONE, ST_SYSRQ_W, ST_SYSRQ_L, ST_SETTLE, ST_DUMP, ST_QUIT, ST_WAIT_EXIT };
 
 struct conn {
 	int lfd; /* listening */
@@ -144,7 +146,15 @@ static void vm_quit(struct kd_vm *vm)
 }
 
 /* Decide how the run ends (first decision wins) and start collecting evidence. */
+static void begin_stop_ex(struct kd_vm *vm, enum kd_vm_end end, const char *reason, bool hang,
+			  bool grace);
 static void begin_stop(struct kd_vm *vm, enum kd_vm_end end, const char *reason, bool hang)
+{
+	begin_stop_ex(vm, end, reason, hang, false);
+}
+
+static void begin_stop_ex(struct kd_vm *vm, enum kd_vm_end end, const char *reason, bool hang,
+			  bool grace)
 {
 	if (vm->phase >= PH_STOPPING)
 		return;
@@ -155,7 +165,14 @@ static void begin_stop(struct kd_vm *vm, enum kd_vm_end end, const char *reason,
 	vm_log(vm, "stopping (%s): %s", kd_vm_end_name(end), reason);
 	sd_event_source_set_enabled(vm->t_boot, SD_EVENT_OFF);
 	sd_event_source_set_enabled(vm->t_hb, SD_EVENT_OFF);
-	/* hang: sysrq-w, sysrq-l, settle; otherwise just settle */
+	/* hang: [grace,] sysrq-w, sysrq-l, settle; otherwise just settle */
+	if (hang && grace) {
+		vm->step = ST_GRACE;
+		vm->step_start = now_usec();
+		sd_event_source_set_time_relative(vm->t_step, 250 * 1000);
+		sd_event_source_set_enabled(vm->t_step, SD_EVENT_ON);
+		return;
+	}
 	vm->step = hang ? ST_NONE : ST_SYSRQ_L;
 	step_next(vm);
 }
@@ -258,6 +275,18 @@ static int on_step(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (vm->qemu_exited)
 		return 0;
+	if (vm->step == ST_GRACE) {
+		uint64_t grace =
+		    (uint64_t)(vm->o->hung_task_secs ? vm->o->hung_task_secs : 20) * USEC;
+		if (now - vm->step_start >= grace) {
+			vm_log(vm, "hang grace over (%.0f s): dumping blocked tasks",
+			       (double)grace / 1e6);
+			vm->step = ST_NONE;
+			step_next(vm);
+		} else
+			sd_event_source_set_time_relative(s, 250 * 1000);
+		return 0;
+	}
 	if ((now - vm->step_start >= 500 * 1000 && now - vm->last_console >= SETTLE_QUIET_USEC) ||
 	    now - vm->step_start >= SETTLE_MAX_USEC) {
 		step_next(vm);
@@ -282,7 +311,7 @@ static void on_report(const struct kd_report *r, bool first, void *userdata)
 		begin_stop(vm, KD_VM_END_PANIC, r->title ? r->title : "kernel crash", false);
 		break;
 	case KD_CLASS_HANG:
-		begin_stop(vm, KD_VM_END_HANG, r->title ? r->title : "kernel hang", true);
+		begin_stop_ex(vm, KD_VM_END_HANG, r->title ? r->title : "kernel hang", true, true);
 		break;
 	default:
 		break;
