@@ -1195,46 +1195,18 @@ static int cgfs_unit_stats(struct kdcg_unit *u, struct kdcg_stats *st)
 	return r == -ENOENT ? 0 : r;
 }
 
-const struct kdcg_ops kdcg_ops_v1 = {
-    .name = "v1",
-    .id = KDCG_V1,
-    .open = v1_open,
-    .close = cgfs_close,
-    .slice_create = cgfs_slice_create,
-    .slice_remove = cgfs_slice_remove,
-    .set_attr = kdcg_cgfs_set_attr,
-    .path_stats = kdcg_cgfs_path_stats,
-    .list = cgfs_list,
-    .reap = cgfs_reap,
-    .unit_start = cgfs_unit_start,
-    .unit_stop = cgfs_unit_stop,
-    .unit_destroy = cgfs_unit_destroy,
-    .unit_stats = cgfs_unit_stats,
-    .slice_kill = cgfs_slice_kill,
-    .slice_try_remove = cgfs_slice_try_remove,
-    .slice_lift = cgfs_slice_lift,
-    .unit_create = cgfs_unit_create,
-    .unit_run = cgfs_unit_run,
-};
+/* v1 and v2 differ only in how they open; everything else is cgroupfs. */
+#define CGFS_OPS(NAME, ID, OPEN)                                                                   \
+	{                                                                                          \
+		.name = NAME, .id = ID, .open = OPEN, .close = cgfs_close,                         \
+		.slice_create = cgfs_slice_create, .slice_remove = cgfs_slice_remove,              \
+		.set_attr = kdcg_cgfs_set_attr, .path_stats = kdcg_cgfs_path_stats,                \
+		.list = cgfs_list, .reap = cgfs_reap, .unit_start = cgfs_unit_start,               \
+		.unit_stop = cgfs_unit_stop, .unit_destroy = cgfs_unit_destroy,                    \
+		.unit_stats = cgfs_unit_stats, .slice_kill = cgfs_slice_kill,                      \
+		.slice_try_remove = cgfs_slice_try_remove, .slice_lift = cgfs_slice_lift,          \
+		.unit_create = cgfs_unit_create, .unit_run = cgfs_unit_run,                        \
+	}
 
-const struct kdcg_ops kdcg_ops_v2 = {
-    .name = "v2",
-    .id = KDCG_V2,
-    .open = v2_open,
-    .close = cgfs_close,
-    .slice_create = cgfs_slice_create,
-    .slice_remove = cgfs_slice_remove,
-    .set_attr = kdcg_cgfs_set_attr,
-    .path_stats = kdcg_cgfs_path_stats,
-    .list = cgfs_list,
-    .reap = cgfs_reap,
-    .unit_start = cgfs_unit_start,
-    .unit_stop = cgfs_unit_stop,
-    .unit_destroy = cgfs_unit_destroy,
-    .unit_stats = cgfs_unit_stats,
-    .slice_kill = cgfs_slice_kill,
-    .slice_try_remove = cgfs_slice_try_remove,
-    .slice_lift = cgfs_slice_lift,
-    .unit_create = cgfs_unit_create,
-    .unit_run = cgfs_unit_run,
-};
+const struct kdcg_ops kdcg_ops_v1 = CGFS_OPS("v1", KDCG_V1, v1_open);
+const struct kdcg_ops kdcg_ops_v2 = CGFS_OPS("v2", KDCG_V2, v2_open);
