@@ -319,6 +319,23 @@ static int publish(const char *tmp, const char *final)
 	return -errno;
 }
 
+/* Save k (consumed) in its temporary dir x, move x to final and load it from there.
+ * Paths are saved relative to the kernel's dir, so the move keeps them valid. */
+static int save_and_publish(struct kd_kernel *k, const char *x, const char *final,
+			    struct kd_kernel **ret)
+{
+	int r = kernel_save(k);
+
+	kd_kernel_free(k);
+	*ret = NULL;
+	if (r < 0)
+		return r;
+	r = publish(x, final);
+	if (r < 0)
+		return r;
+	return kernel_load(final, ret);
+}
+
 static char *ref_link_path(const char *ref)
 {
 	_cleanup_free_ char *kd = kernels_dir();
@@ -601,16 +618,7 @@ static int resolve_debian(const char *ref, const char *name, unsigned flags, str
 			k->modroot = NULL;
 		}
 	}
-	/* paths are saved relative to k->dir, so the move keeps them valid */
-	r = kernel_save(k);
-	kd_kernel_free(k);
-	k = NULL;
-	if (r < 0)
-		return r;
-	r = publish(x, final);
-	if (r < 0)
-		return r;
-	r = kernel_load(final, &k);
+	r = save_and_publish(k, x, final, &k);
 	if (r < 0)
 		return r;
 have_link:
@@ -838,15 +846,7 @@ static int resolve_file(const char *ref, const char *arg, bool tree, unsigned fl
 		}
 		k->modroot = strdup(x);
 	}
-	r = kernel_save(k);
-	kd_kernel_free(k);
-	k = NULL;
-	if (r < 0)
-		return r;
-	r = publish(x, final);
-	if (r < 0)
-		return r;
-	r = kernel_load(final, &k);
+	r = save_and_publish(k, x, final, &k);
 	if (r < 0)
 		return r;
 done:
