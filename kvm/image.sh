@@ -99,14 +99,17 @@ final)
 	# has client state to reclaim, yet nfsd starts a 90 s grace period in which OPENs get
 	# NFS4ERR_GRACE (a v4.x client blocks; v3 does not).  nfsdcltrack's own attempt to lift
 	# it at "init" races with nfsd startup (v4_end_grace: EBUSY before nfsd_serv exists).
-	# Lift it once the server is up (systemctl start nfs-server returns after this), and
+	# Lift it once the server is up (systemctl start nfs-server returns after this): nfsd
+	# may start the grace period just after the first write is taken (seen: the write at
+	# 9.471 s, "starting 10-second grace period" at 9.476 s), so wait for that message
+	# (at most 5 s) before writing, and
 	# keep the grace time at its minimum (10 s) should the write fail.  The lease time
 	# stays 90 s: a short lease would expire client state under TCG load.
 	mkdir -p "$E/nfs-server.service.d" "$S/etc/nfs.conf.d"
 	rm -f "$E/nfs-server.service.d/kdrill-grace.conf" "$S/etc/nfs.conf.d/kdrill.conf"
 	cat >"$E/nfs-server.service.d/kdrill-grace.conf" <<-'EOT'
 	[Service]
-	ExecStartPost=/bin/sh -c 'if echo Y >/proc/fs/nfsd/v4_end_grace; then echo "kdrill: NFSv4 grace period lifted"; else echo "kdrill: NFSv4 grace period NOT lifted"; fi'
+	ExecStartPost=/bin/sh -c 'for i in $(seq 50); do dmesg | grep -q "NFSD: starting .*grace period" && break; sleep 0.1; done; for i in $(seq 10); do echo Y >/proc/fs/nfsd/v4_end_grace 2>/dev/null && { echo "kdrill: NFSv4 grace period lifted"; exit 0; }; sleep 0.2; done; echo "kdrill: NFSv4 grace period NOT lifted"'
 	EOT
 	printf '[nfsd]\ngrace-time=10\n' >"$S/etc/nfs.conf.d/kdrill.conf"
 	rm -f "$E/default.target"
