@@ -1033,6 +1033,10 @@ static int fs_spawn(struct kdcg_unit *u, const struct kdcg_fs_hooks *h)
 	o.stderr_path = u->stderr_path ? u->stderr_path : "/dev/null";
 	o.new_session = true;
 	o.cgroup_procs_v = procs;
+	/* Units start at 0 like systemd's services, whatever the supervisor runs at (the
+	 * in-guest agent is OOMScoreAdjust=-1000; inherited, a memcg at its limit would find
+	 * "no killable processes"). */
+	o.oom_score_adj = "0";
 	/* Never wait for the exec here: attached to a memcg at its limit, the child can
 	 * take seconds to get there (reclaim, OOM kills) and the loop must keep going. */
 	exec_status_done(u, 0);

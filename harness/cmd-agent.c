@@ -526,20 +526,10 @@ static int agent_run_job(struct agent *a)
 		if (run_argv(argv, NULL, 60 * 1000000ULL) != 0)
 			fprintf(stderr, "kdrill agent: modprobe dm_mod failed\n");
 	}
-	/* The unit protects the agent from the OOM killer (OOMScoreAdjust=-1000), and the
-	 * cgroupfs supervisors (v2/v1) fork the reproducers from here: they would inherit
-	 * -1000 and a memcg at its limit would find "no killable processes" (the kernel then
-	 * loops in the OOM path; seen as a BUG verdict with --cgroup-backend v2).  For those
-	 * backends the agent runs at 0, like kdrill on a host and like systemd's own units;
-	 * it is outside every slice, so only a global OOM could pick it. */
-	if (o.cg_backend != KDCG_SYSTEMD)
-		(void)write_string_file("/proc/self/oom_score_adj", "0");
 	fprintf(stderr, "kdrill agent: running %s\n", target);
 	a->running = true;
 	r = runner_run(sc, &o, &res);
 	a->running = false;
-	if (o.cg_backend != KDCG_SYSTEMD)
-		(void)write_string_file("/proc/self/oom_score_adj", "-1000");
 	if (r < 0) {
 		run_done(a, KD_EXIT_INFRA, res.reason ? res.reason : strerror(-r));
 		run_result_done(&res);

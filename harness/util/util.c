@@ -444,6 +444,19 @@ bool pid_alive(pid_t pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/* In a forked child: write s to path (no allocation; errno set on failure). */
+static int child_write(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, s, strlen(s));
+	close(fd);
+	return n < 0 ? -1 : 0;
+}
+
 static int open_redirect(const char *path, int flags)
 {
 	return open(path, flags | O_CLOEXEC | O_NOCTTY, 0644);
@@ -483,22 +496,18 @@ pid_t spawn_argv_async(char *const argv[], const struct spawn_opts *opts, int *r
 			prctl(PR_SET_PDEATHSIG, opts->pdeathsig);
 		if (opts->new_session)
 			setsid();
-		if (opts->cgroup_procs) {
-			char buf[32];
-			int cfd = open(opts->cgroup_procs, O_WRONLY | O_CLOEXEC);
-			snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-			if (cfd < 0 || write(cfd, buf, strlen(buf)) < 0)
+		{
+			char pidbuf[32];
+			snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)getpid());
+			if (opts->cgroup_procs && child_write(opts->cgroup_procs, pidbuf) < 0)
 				goto fail;
-			close(cfd);
+			for (char *const *cp = opts->cgroup_procs_v; cp && *cp; cp++)
+				if (child_write(*cp, pidbuf) < 0)
+					goto fail;
 		}
-		for (char *const *cp = opts->cgroup_procs_v; cp && *cp; cp++) {
-			char buf[32];
-			int cfd = open(*cp, O_WRONLY | O_CLOEXEC);
-			snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
-			if (cfd < 0 || write(cfd, buf, strlen(buf)) < 0)
-				goto fail;
-			close(cfd);
-		}
+		if (opts->oom_score_adj &&
+		    child_write("/proc/self/oom_score_adj", opts->oom_score_adj) < 0)
+			goto fail;
 		fd = open_redirect(opts->stdin_path ? opts->stdin_path : "/dev/null", O_RDONLY);
 		if (fd < 0 || dup2(fd, 0) < 0)
 			goto fail;

@@ -107,6 +107,7 @@ struct spawn_opts {
 	const char *cgroup_procs; /* write the child's pid here before exec (cgroup.procs/tasks) */
 	char *const *cgroup_procs_v; /* NULL-terminated: also write it into each (cgroup v1:
 				      * one cgroup.procs per hierarchy), before exec */
+	const char *oom_score_adj;   /* write to /proc/self/oom_score_adj before exec; NULL: inherit */
 };
 /* Fork+exec argv[0] (PATH search).  Returns pid or negative errno (exec errors are reported
  * through a CLOEXEC pipe, so ENOENT for a missing program comes back here). */
