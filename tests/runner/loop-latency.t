@@ -43,7 +43,7 @@ if [ "$(vj .verdict)" = INFRA ] && [[ "$(vj .reason)" == *"did not stop (stuck i
 	# SIGKILLed workers whose threads the kernel keeps in D state (jbd2 commit behind loop
 	# I/O on a busy host; limits already lifted): no bound on the wall time is possible.
 	# The loop itself was checked above.
-	check_no_leftovers $pid
+	check_no_leftovers_after_stuck $pid
 	echo "skip: the loop kept ticking (max gap ${gap}s), but workers stayed in the kernel after SIGKILL: $(vj .reason)"
 	exit 77
 fi

@@ -18,7 +18,7 @@ if [ "$(vj .verdict)" = INFRA ] && [[ "$(vj .reason)" == *"did not stop (stuck i
 	# reclaim behind jbd2 on a busy host): kdrill rightly cannot test, which is INFRA,
 	# not PASS and not a kernel verdict.  The OOM/restart accounting is still checked.
 	[ "$(vj .counters.oom_kills)" -gt 0 ] || fail "no OOM kills counted"
-	check_no_leftovers $pid
+	check_no_leftovers_after_stuck $pid
 	echo "skip: workers stayed in the kernel after SIGKILL: $(vj .reason)"
 	exit 77
 fi
