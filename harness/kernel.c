@@ -652,6 +652,49 @@ static int walk_cb(const char *p, const struct stat *st, int type, struct FTW *f
 	return 0;
 }
 
+/* The config of the bzImage at PATH (release RELEASE), or NULL: DIR/config-RELEASE,
+ * DIR/config or DIR/.config next to it, or, for TREE/arch/x86/boot/bzImage, TREE/.config
+ * when the tree's include/config/kernel.release says it was built for that release (a
+ * tree reconfigured since the bzImage was built is not trusted). */
+static char *find_config(const char *path, const char *release)
+{
+	_cleanup_free_ char *d = strdup(path), *tree = NULL, *kr = NULL, *krp = NULL;
+	char *slash;
+
+	if (!d)
+		return NULL;
+	slash = strrchr(d, '/');
+	if (slash)
+		*slash = 0;
+	else
+		strcpy(d, ".");
+	for (int i = 0; i < 3; i++) {
+		_cleanup_free_ char *c = i == 0	  ? strdupf("%s/config-%s", d, release)
+					 : i == 1 ? strdupf("%s/config", d)
+						  : strdupf("%s/.config", d);
+		if (c && access(c, R_OK) == 0)
+			return TAKE_PTR(c);
+	}
+	if (!endswith(d, "/arch/x86/boot") && !endswith(d, "/arch/x86_64/boot"))
+		return NULL;
+	tree = strndup(d, strrchr(d, '/') - d); /* .../arch/x86 */
+	if (!tree || !(slash = strrchr(tree, '/')))
+		return NULL;
+	*slash = 0; /* .../arch */
+	if (!(slash = strrchr(tree, '/')))
+		return NULL;
+	*slash = 0; /* the tree */
+	krp = strdupf("%s/include/config/kernel.release", tree);
+	if (!krp || read_full_file(krp, &kr, NULL) < 0)
+		return NULL;
+	kr[strcspn(kr, "\n")] = 0;
+	if (strcmp(kr, release))
+		return NULL;
+	free(krp);
+	krp = strdupf("%s/.config", tree);
+	return krp && access(krp, R_OK) == 0 ? TAKE_PTR(krp) : NULL;
+}
+
 static int resolve_file(const char *ref, const char *arg, bool tree, unsigned flags,
 			struct kd_kernel **ret, char **err)
 {
@@ -763,15 +806,12 @@ static int resolve_file(const char *ref, const char *arg, bool tree, unsigned fl
 	if (r < 0)
 		goto fail;
 	if (!config) {
-		/* /boot/vmlinuz-X -> /boot/config-X; or /proc/config.gz for the running kernel */
-		_cleanup_free_ char *d = strdup(path);
+		/* /boot/vmlinuz-X -> /boot/config-X, a config next to the bzImage, the tree's
+		 * .config for TREE/arch/x86/boot/bzImage; or /proc/config.gz for the running
+		 * kernel */
 		struct utsname u;
-		if (d && strrchr(d, '/'))
-			*strrchr(d, '/') = 0;
-		config = d ? strdupf("%s/config-%s", d, release) : NULL;
-		if (config && access(config, R_OK) < 0) {
-			free(config);
-			config = NULL;
+		config = find_config(path, release);
+		if (!config) {
 			if (uname(&u) == 0 && !strcmp(u.release, release) &&
 			    access("/proc/config.gz", R_OK) == 0) {
 				_cleanup_free_ char *out = NULL;
@@ -799,7 +839,18 @@ static int resolve_file(const char *ref, const char *arg, bool tree, unsigned fl
 		if (modular && order && access(order, F_OK) == 0) {
 			_cleanup_free_ char *imp = strdupf("INSTALL_MOD_PATH=%s", x);
 			_cleanup_free_ char *log = strdupf("%s/modules_install.log", tmp);
-			char *argv[] = {(char *)"make",
+			/* not the make flags of a make that runs kdrill (make check: -j, jobserver
+			 * fds, command-line variables such as O= would reach the kernel's make) */
+			char *argv[] = {(char *)"env",
+					(char *)"-u",
+					(char *)"MAKEFLAGS",
+					(char *)"-u",
+					(char *)"MFLAGS",
+					(char *)"-u",
+					(char *)"MAKELEVEL",
+					(char *)"-u",
+					(char *)"MAKEOVERRIDES",
+					(char *)"make",
 					(char *)"-C",
 					mods,
 					(char *)"-s",
