@@ -110,6 +110,8 @@ struct runner {
 	double load_started;		   /* elapsed() at the first unit's start, -1 none */
 	unsigned teardown_pending;	   /* slices being destroyed asynchronously */
 	sd_event_source **action_src;
+	char *nfsd_threads; /* nfs-server-stop: nfsd thread count to restore, NULL: running */
+	sd_event_source *nfsd_timer; /* nfs-server-stop: the restart after the hold */
 	bool stopping, done, interrupted, setup_failed;
 	char *stop_reason;
 	char *infra_reason;
@@ -727,6 +729,65 @@ static int on_resume(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* nfs-server-stop: `rpc.nfsd 0` stops every nfsd thread and closes the listeners, but
+ * keeps the export table (`systemctl stop nfs-server` would unexport everything, and
+ * our exportfs -i export is not in /etc/exports), so clients keep retrying the same
+ * server; `rpc.nfsd N` brings it back with the thread count it had. */
+static int nfsd_stop(struct runner *rn)
+{
+	_cleanup_free_ char *threads = NULL;
+	char *argv[] = {"rpc.nfsd", "0", NULL};
+	int r;
+
+	if (rn->nfsd_threads)
+		return 0;
+	/* the running thread count ("8" from nfs.conf unless changed) */
+	if (read_one_line("/proc/fs/nfsd/threads", &threads) == 0) {
+		unsigned n;
+		char *end;
+		errno = 0;
+		n = (unsigned)strtoul(strstrip(threads), &end, 10);
+		if (errno || end == threads || *end || n == 0) {
+			free(threads);
+			threads = NULL;
+		}
+	}
+	if (!threads && !(threads = strdup("8")))
+		return -ENOMEM;
+	r = run_argv(argv, NULL, 60 * 1000000ULL);
+	if (r == 0)
+		rn->nfsd_threads = TAKE_PTR(threads);
+	return r;
+}
+
+static int nfsd_start(struct runner *rn)
+{
+	char *argv[] = {"rpc.nfsd", rn->nfsd_threads, NULL};
+	int r;
+
+	if (!rn->nfsd_threads)
+		return 0;
+	r = run_argv(argv, NULL, 60 * 1000000ULL);
+	say(rn, "kdrill: nfs server: rpc.nfsd %s%s", rn->nfsd_threads, r == 0 ? "" : " failed");
+	if (r == 0) {
+		rn->nfsd_timer = sd_event_source_disable_unref(rn->nfsd_timer);
+		free(rn->nfsd_threads);
+		rn->nfsd_threads = NULL;
+	}
+	return r;
+}
+
+static int on_nfsd_restart(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct runner *rn = userdata;
+	(void)s;
+	(void)usec;
+	rn->nfsd_timer = sd_event_source_disable_unref(rn->nfsd_timer);
+	if (nfsd_start(rn) != 0)
+		set_infra(rn, "rpc.nfsd could not restart the NFS server");
+	return 0;
+}
+
 struct action_rt {
 	struct runner *rn;
 	const struct sc_action *a;
@@ -798,6 +859,17 @@ static int run_action(sd_event_source *s, uint64_t usec, void *userdata)
 		}
 		break;
 	}
+	case SC_ACT_NFS_SERVER_STOP:
+		if (rn->nfsd_threads)
+			break; /* still down from the last time */
+		say(rn, "kdrill: action %s: rpc.nfsd 0 (NFS server down) for %.0fs", a->name,
+		    a->hold);
+		r = nfsd_stop(rn);
+		if (r == 0) /* the hold counts from the stop (rpc.nfsd 0 takes ~2 s in TCG) */
+			sd_event_add_time(rn->e, &rn->nfsd_timer, CLOCK_MONOTONIC,
+					  now_usec() + (uint64_t)(a->hold * 1e6), 0,
+					  on_nfsd_restart, rn);
+		break;
 	}
 	if (r != 0)
 		say(rn, "kdrill: action %s failed: %s", a->name,
@@ -981,6 +1053,10 @@ static int setup_storage(struct runner *rn)
 
 static void teardown_storage(struct runner *rn)
 {
+	/* an NFS server stopped by an action comes back first, or the client mounts
+	 * cannot flush and unmount */
+	if (rn->nfsd_threads && nfsd_start(rn) != 0)
+		set_infra(rn, "rpc.nfsd could not restart the NFS server");
 	/* reverse order: NFS client mounts before the exported filesystems */
 	for (size_t k = rn->n_mnts; k-- > 0;) {
 		struct mnt *m = &rn->mnts[k];
@@ -1556,6 +1632,8 @@ static void runner_cleanup(struct runner *rn)
 	}
 	free(rn->slices);
 	free(rn->action_src);
+	sd_event_source_disable_unref(rn->nfsd_timer);
+	free(rn->nfsd_threads);
 	kd_detector_free(rn->det);
 	free(rn->run_id);
 	free(rn->run_dir);
@@ -1713,11 +1791,15 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 		set_infra(rn, "starting units failed");
 
 	if (!rn->infra_reason && !rn->interrupted && !(rn->stopping && rn->done)) {
-		/* the duration runs from the first unit's start; units start from the loop */
-		sd_event_add_time_relative(rn->e, &rn->tick, CLOCK_MONOTONIC, 1000000, 0, on_tick,
-					   rn);
-		sd_event_add_time_relative(rn->e, &rn->end_timer, CLOCK_MONOTONIC,
-					   (uint64_t)(rn->duration * 1e6), 0, on_end, rn);
+		/* the duration runs from the first unit's start; units start from the loop.
+		 * Absolute times from now, not sd_event_add_time_relative(): that counts from
+		 * the loop's last iteration, which for a caller's loop (the agent's) was before
+		 * the setup, so `at = 10s` fired at once after a 10 s setup. */
+		uint64_t t_arm = now_usec();
+		sd_event_add_time(rn->e, &rn->tick, CLOCK_MONOTONIC, t_arm + 1000000, 0, on_tick,
+				  rn);
+		sd_event_add_time(rn->e, &rn->end_timer, CLOCK_MONOTONIC,
+				  t_arm + (uint64_t)(rn->duration * 1e6), 0, on_end, rn);
 		if (sd_event_add_time(rn->e, &rn->starter, CLOCK_MONOTONIC, 0, 0, on_start_batch,
 				      rn) >= 0)
 			sd_event_source_set_priority(rn->starter, SD_EVENT_PRIORITY_NORMAL + 10);
@@ -1728,9 +1810,9 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 		for (size_t i = 0; ars && rn->action_src && i < sc->n_actions; i++) {
 			ars[i].rn = rn;
 			ars[i].a = &sc->actions[i];
-			sd_event_add_time_relative(rn->e, &rn->action_src[i], CLOCK_MONOTONIC,
-						   (uint64_t)(sc->actions[i].at * 1e6) + 1, 0,
-						   run_action, &ars[i]);
+			sd_event_add_time(rn->e, &rn->action_src[i], CLOCK_MONOTONIC,
+					  t_arm + (uint64_t)(sc->actions[i].at * 1e6) + 1, 0,
+					  run_action, &ars[i]);
 		}
 	} else if (!rn->stopping) {
 		begin_stop(rn, rn->infra_reason ? "setup failed" : "interrupted");

@@ -575,8 +575,10 @@ static int do_action_key(struct parser *p, const struct entry *e, const char *v,
 		static const struct keyword ops[] = {{"dm-suspend", SC_ACT_DM_SUSPEND},
 						     {"sysrq", SC_ACT_SYSRQ},
 						     {"drop-caches", SC_ACT_DROP_CACHES},
+						     {"nfs-server-stop", SC_ACT_NFS_SERVER_STOP},
 						     {NULL, 0}};
-		int x = get_keyword(p, e, v, ops, "dm-suspend, sysrq or drop-caches");
+		int x =
+		    get_keyword(p, e, v, ops, "dm-suspend, sysrq, drop-caches or nfs-server-stop");
 		if (x < 0)
 			return x;
 		a->op = (enum sc_action_op)x;
@@ -926,6 +928,32 @@ static int validate(struct parser *p)
 			    !(sc->host_refusal =
 				  strdup("sends sysrq to the kernel: run it in a VM")))
 				return -ENOMEM;
+		}
+		if (a->op == SC_ACT_NFS_SERVER_STOP) {
+			const struct sc_fs *fs = NULL;
+			if (a->fs) {
+				fs = scenario_fs(sc, a->fs);
+				if (!fs || strcmp(fs->type, "nfs"))
+					return fail(
+					    p, a->line,
+					    "fs: nfs-server-stop needs fs = <an [fs.X] with "
+					    "type = nfs>");
+			} else
+				for (size_t j = 0; j < sc->n_fs && !fs; j++)
+					if (!strcmp(sc->fs[j].type, "nfs"))
+						fs = &sc->fs[j];
+			if (!fs)
+				return fail(p, a->line,
+					    "op: nfs-server-stop needs an [fs.X] with type = nfs "
+					    "(the loopback server it stops)");
+			if (a->hold <= 0)
+				return fail(p, a->line,
+					    "hold: nfs-server-stop needs hold > 0 (how long the "
+					    "server stays down)");
+			if (a->every > 0 && a->every <= a->hold)
+				return fail(p, a->line,
+					    "every: must be longer than hold (the server is down "
+					    "for hold seconds each time)");
 		}
 		if (a->op == SC_ACT_DROP_CACHES && !a->arg && !(a->arg = strdup("3")))
 			return -ENOMEM;

@@ -20,7 +20,7 @@ enum sc_stop_on { SC_STOP_FIRST, SC_STOP_NEVER };
 enum sc_kind { SC_REPRO, SC_LOAD };
 /* What a non-zero exit of a load means (reproducers always map 1 -> ANOMALY, 2/3 -> INFRA). */
 enum sc_on_fail { SC_FAIL_INFRA, SC_FAIL_ANOMALY, SC_FAIL_IGNORE };
-enum sc_action_op { SC_ACT_DM_SUSPEND, SC_ACT_SYSRQ, SC_ACT_DROP_CACHES };
+enum sc_action_op { SC_ACT_DM_SUSPEND, SC_ACT_SYSRQ, SC_ACT_DROP_CACHES, SC_ACT_NFS_SERVER_STOP };
 
 struct sc_param {
 	char *name;
@@ -79,8 +79,8 @@ struct sc_action {
 	enum sc_action_op op;
 	double at;    /* seconds after start */
 	double every; /* 0: once */
-	double hold;  /* dm-suspend: seconds before resume */
-	char *fs;     /* dm-suspend */
+	double hold;  /* dm-suspend, nfs-server-stop: seconds before resume / restart */
+	char *fs;     /* dm-suspend; nfs-server-stop (optional: an [fs.X] of type nfs) */
 	char *arg;    /* sysrq key, drop-caches value */
 	unsigned line;
 };
