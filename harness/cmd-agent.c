@@ -26,8 +26,9 @@
 #define KDRILL_VERSION "unknown"
 #endif
 
-#define AGENT_PORT_NAME "kdrill.agent"
-#define AGENT_PROTO	1
+#define AGENT_PORT_NAME	  "kdrill.agent"
+#define AGENT_PROTO	  1
+#define AGENT_RESULTS_DIR "/var/lib/kdrill/results"
 
 struct agent {
 	sd_event *ev;
@@ -46,6 +47,7 @@ struct agent {
 	bool powering_off;
 	bool run_pending; /* a "run" job: started from the main loop, outside any dispatch */
 	bool running;
+	char *run_dir; /* the running scenario's directory (from the runner's progress) */
 	unsigned write_drops;
 };
 
@@ -212,6 +214,8 @@ static void agent_start_job(struct agent *a)
 	}
 }
 
+static void agent_collect(struct agent *a);
+
 static void agent_handle(struct agent *a, const char *line)
 {
 	json_object *o = json_tokener_parse(line), *v;
@@ -231,6 +235,8 @@ static void agent_handle(struct agent *a, const char *line)
 		if (json_object_object_get_ex(o, "id", &v))
 			json_object_object_add(p, "id", json_object_get(v));
 		agent_send(a, p);
+	} else if (cmd && !strcmp(cmd, "collect")) {
+		agent_collect(a);
 	} else if (cmd && !strcmp(cmd, "poweroff")) {
 		agent_poweroff(a, "host request");
 	} else if (cmd && !strcmp(cmd, "job") && json_object_object_get_ex(o, "job", &v) &&
@@ -409,10 +415,71 @@ static int disk_by_serial(const char *serial, char **ret)
 	return -ENOENT;
 }
 
+/* The run directory onto the results disk as a raw tar (the host extracts it), with the
+ * guest's journal (unit failures, systemd's view) saved beside the run's files first.
+ * partial: the run is still going (a hang: files change under tar, which is fine). */
+static int pack_results(const char *run_dir, bool partial)
+{
+	_cleanup_free_ char *resdisk = NULL, *jp = strdupf("%s/journal.txt", run_dir);
+	_cleanup_close_ int jfd =
+	    jp ? open(jp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
+	char *jargv[] = {(char *)"journalctl",	    (char *)"-b",
+			 (char *)"--no-pager",	    (char *)"-o",
+			 (char *)"short-monotonic", NULL};
+	char *targv[] = {(char *)"tar",
+			 (char *)"-cf",
+			 NULL,
+			 (char *)"--ignore-failed-read",
+			 (char *)"--warning=no-file-changed",
+			 (char *)"-C",
+			 (char *)run_dir,
+			 (char *)".",
+			 NULL};
+	int r;
+
+	if (jfd >= 0) {
+		struct spawn_opts so = {.stdout_fd = jfd};
+		pid_t pid = spawn_argv(jargv, &so);
+		if (pid > 0)
+			waitpid(pid, NULL, 0);
+	}
+	if ((r = disk_by_serial("kdresults", &resdisk)) < 0)
+		return r;
+	targv[2] = resdisk;
+	r = run_argv(targv, NULL, (partial ? 30 : 300) * 1000000ULL);
+	/* flush the results disk only: a global sync() would wait on the very filesystem
+	 * that hangs (seen: the agent stuck in ext4_sync_fs behind a suspended dm device) */
+	{
+		_cleanup_close_ int dfd = open(resdisk, O_RDONLY | O_CLOEXEC);
+		if (dfd < 0 || fsync(dfd) < 0)
+			fprintf(stderr, "kdrill agent: flushing %s: %m\n", resdisk);
+	}
+	/* GNU tar: 1 = some file changed while being read (expected mid-run) */
+	if (r == 0 || (partial && r == 1))
+		return 0;
+	fprintf(stderr, "kdrill agent: tar %s -> %s failed (%d)\n", run_dir, resdisk, r);
+	return r < 0 ? r : -EIO;
+}
+
+/* {"cmd":"collect"}: the host saw a hang and is about to stop the VM */
+static void agent_collect(struct agent *a)
+{
+	json_object *o = msg("collected");
+	int r = a->running && a->run_dir ? pack_results(a->run_dir, true) : -ENOENT;
+
+	json_object_object_add(o, "status", json_object_new_int(r));
+	if (a->run_dir)
+		json_object_object_add(o, "dir", json_object_new_string(a->run_dir));
+	agent_send(a, o);
+}
+
 static void agent_progress(const struct run_progress *p, void *userdata)
 {
 	struct agent *a = userdata;
 	json_object *o = msg("progress");
+
+	if (!a->run_dir && p->run_id)
+		a->run_dir = strdupf("%s/%s", AGENT_RESULTS_DIR, p->run_id);
 
 	json_object_object_add(o, "run_id", json_object_new_string(p->run_id ? p->run_id : ""));
 	json_object_object_add(o, "elapsed", json_object_new_double(p->elapsed));
@@ -441,8 +508,7 @@ static void run_done(struct agent *a, int status, const char *error)
 static int agent_run_job(struct agent *a)
 {
 	_cleanup_(scenario_freep) struct scenario *sc = NULL;
-	_cleanup_free_ char *err = NULL, *path = NULL, *load = NULL, *resdisk = NULL;
-	_cleanup_free_ char *name = NULL, *tarerr = NULL;
+	_cleanup_free_ char *err = NULL, *path = NULL, *load = NULL, *name = NULL;
 	_cleanup_strv_ char **params = NULL, **devices = NULL;
 	const char *target = job_get(a, "scenario"), *text = job_get(a, "scenario_text");
 	const char *pl = job_get(a, "params"), *v, *colon;
@@ -451,7 +517,7 @@ static int agent_run_job(struct agent *a)
 			     .mode_name = "vm",
 			     .no_kmsg = true,
 			     .scratch = "/run/kdrill/mnt",
-			     .out_dir = "/var/lib/kdrill/results",
+			     .out_dir = AGENT_RESULTS_DIR,
 			     .ui = RUN_UI_QUIET,
 			     .event = a->ev,
 			     .progress = agent_progress,
@@ -530,37 +596,14 @@ static int agent_run_job(struct agent *a)
 	a->running = true;
 	r = runner_run(sc, &o, &res);
 	a->running = false;
+	free(a->run_dir);
+	a->run_dir = NULL;
 	if (r < 0) {
 		run_done(a, KD_EXIT_INFRA, res.reason ? res.reason : strerror(-r));
 		run_result_done(&res);
 		return r;
 	}
-	/* the guest's journal goes with the results (unit failures, systemd's view) */
-	if (res.run_dir) {
-		_cleanup_free_ char *jp = strdupf("%s/journal.txt", res.run_dir);
-		_cleanup_close_ int jfd =
-		    jp ? open(jp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644) : -1;
-		char *argv[] = {(char *)"journalctl",	   (char *)"-b",
-				(char *)"--no-pager",	   (char *)"-o",
-				(char *)"short-monotonic", NULL};
-		if (jfd >= 0) {
-			struct spawn_opts so = {.stdout_fd = jfd};
-			pid_t pid = spawn_argv(argv, &so);
-			if (pid > 0)
-				waitpid(pid, NULL, 0);
-		}
-	}
-	/* the run directory as a tar on the results disk (the host extracts it) */
-	if (disk_by_serial("kdresults", &resdisk) == 0 && res.run_dir) {
-		char *argv[] = {(char *)"tar", (char *)"-cf", resdisk, (char *)"-C",
-				res.run_dir,   (char *)".",   NULL};
-		r = run_argv(argv, &tarerr, 300 * 1000000ULL);
-		sync();
-		if (r != 0)
-			fprintf(stderr, "kdrill agent: tar %s -> %s failed\n", res.run_dir,
-				resdisk);
-	} else
-		r = -ENODEV;
+	r = res.run_dir ? pack_results(res.run_dir, false) : -ENOENT;
 	{
 		json_object *o2 = msg("result");
 		json_object_object_add(o2, "results_disk",

@@ -24,6 +24,7 @@ struct vmrun {
 	const struct scenario *sc;
 	const struct vm_run_opts *o;
 	json_object *job;	    /* sent as {"cmd":"job"} once the agent is ready */
+	const char *guest_files;    /* "complete" / "partial" (collected at a hang) / NULL */
 	json_object *guest_verdict; /* from the "result" message */
 	char *guest_kernel;
 	int done_status;
@@ -327,6 +328,10 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 	json_object_object_add(vmj, "job_status", json_object_new_int(vr->done_status));
 	json_object_object_add(vmj, "guest_result", json_object_new_boolean(guest != NULL));
 	json_object_object_add(vmj, "vmcore", json_object_new_boolean(vres->vmcore_written));
+	/* the guest run directory's files: complete (job done), partial (collected at a
+	 * hang, mid-run), none */
+	json_object_object_add(vmj, "guest_files",
+			       json_object_new_string(vr->guest_files ? vr->guest_files : "none"));
 	if (guest)
 		json_object_object_add(vmj, "guest_verdict",
 				       json_object_new_string(verdict_name(gv)));
@@ -441,6 +446,7 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	/* boot + the run + its grace + setup/teardown/tar under TCG */
 	vo.run_timeout = vo.boot_timeout + duration + sc->grace + 240;
 	vo.vmcore = o->vmcore;
+	vo.collect_on_hang = true;
 	vo.on_agent = on_agent;
 	vo.userdata = &vr;
 	if (!o->quiet)
@@ -454,7 +460,11 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 		fprintf(stderr, "kdrill run: VM %s at %.1f s (ready %.1f s): %s\n",
 			kd_vm_end_name(vres.end), vres.t_end, vres.t_ready,
 			vres.reason ? vres.reason : "");
-	if (vr.done_status >= 0 && extract_results(resdisk, res->run_dir) < 0 && !o->quiet)
+	/* the tar is there after a finished job, or after a hang the agent collected */
+	if ((vr.done_status >= 0 || vres.collected == 0) &&
+	    (r = extract_results(resdisk, res->run_dir)) >= 0)
+		vr.guest_files = vr.done_status >= 0 ? "complete" : "partial";
+	else if ((vr.done_status >= 0 || vres.collected == 0) && !o->quiet)
 		fprintf(stderr, "kdrill run: could not extract the guest's results disk\n");
 verdict:
 	unlink(resdisk);

@@ -22,11 +22,23 @@
 #define SETTLE_QUIET_USEC (1500 * 1000ULL) /* console quiet this long = settled */
 #define SETTLE_MAX_USEC	  (20 * USEC)	   /* ...or give up waiting after this */
 #define STOP_GRACE_USEC	  (30 * USEC)	   /* guest poweroff / quit -> QEMU gone */
+#define COLLECT_MAX_USEC  (45 * USEC)	   /* agent tar of the run so far (TCG, journal) */
+#define AGENT_ALIVE_USEC  (5 * USEC)	   /* heartbeat this recent = agent can collect */
 
 enum phase { PH_BOOT, PH_READY, PH_STOPPING, PH_DONE };
 /* ST_GRACE: after a hung-task report, let the hang spread one more hung-task period (the
  * jbd2 thread often blocks after the first writer it stalls) before the sysrq-w dump. */
-enum step { ST_GRACE, ST_NONE, ST_SYSRQ_W, ST_SYSRQ_L, ST_SETTLE, ST_DUMP, ST_QUIT, ST_WAIT_EXIT };
+enum step {
+	ST_GRACE,
+	ST_NONE,
+	ST_SYSRQ_W,
+	ST_SYSRQ_L,
+	ST_SETTLE,
+	ST_COLLECT,
+	ST_DUMP,
+	ST_QUIT,
+	ST_WAIT_EXIT
+};
 
 struct conn {
 	int lfd; /* listening */
@@ -241,6 +253,21 @@ static void step_next(struct kd_vm *vm)
 		vm->step = ST_SETTLE;
 		break;
 	case ST_SETTLE:
+		if (vm->pending_end == KD_VM_END_HANG && vm->o->collect_on_hang && !vm->bye &&
+		    vm->last_heartbeat && now_usec() - vm->last_heartbeat < AGENT_ALIVE_USEC) {
+			json_object *m = json_object_new_object();
+			if (m) {
+				json_object_object_add(m, "cmd", json_object_new_string("collect"));
+				if (kd_vm_agent_send(vm, m) == 0) {
+					vm_log(vm, "asking the agent to collect the run so far");
+					vm->step = ST_COLLECT;
+					break;
+				}
+			}
+		}
+		/* no agent to ask */
+		__attribute__((fallthrough));
+	case ST_COLLECT:
 		vm->step = ST_DUMP;
 		if (vm->o->vmcore && kd_qmp_is_ready(vm->qmp) && !vm->qemu_exited) {
 			_cleanup_free_ char *p = strdupf("%s/vmcore.kdump", vm->o->out_dir);
@@ -275,6 +302,15 @@ static int on_step(sd_event_source *s, uint64_t usec, void *userdata)
 
 	if (vm->qemu_exited)
 		return 0;
+	if (vm->step == ST_COLLECT) { /* advanced by the agent's "collected", or here */
+		if (now - vm->step_start >= COLLECT_MAX_USEC) {
+			vm_log(vm, "agent did not collect within %.0f s",
+			       (double)COLLECT_MAX_USEC / 1e6);
+			step_next(vm);
+		} else
+			sd_event_source_set_time_relative(s, 250 * 1000);
+		return 0;
+	}
 	if (vm->step == ST_GRACE) {
 		uint64_t grace =
 		    (uint64_t)(vm->o->hung_task_secs ? vm->o->hung_task_secs : 20) * USEC;
@@ -521,6 +557,12 @@ static void agent_msg(struct kd_vm *vm, json_object *m)
 		if (json_object_object_get_ex(m, "status", &v))
 			vm->res->job_status = json_object_get_int(v);
 		vm_log(vm, "agent: job done, status %d", vm->res->job_status);
+	} else if (!strcmp(type, "collected")) {
+		vm->res->collected =
+		    json_object_object_get_ex(m, "status", &v) ? json_object_get_int(v) : -EIO;
+		vm_log(vm, "agent: collected, status %d", vm->res->collected);
+		if (vm->step == ST_COLLECT)
+			step_next(vm);
 	} else if (!strcmp(type, "bye")) {
 		vm->bye = true;
 		sd_event_source_set_enabled(vm->t_hb, SD_EVENT_OFF);
@@ -1006,6 +1048,7 @@ int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
 	memset(res, 0, sizeof(*res));
 	res->qemu_status = -1;
 	res->job_status = -1;
+	res->collected = -1;
 	res->end = KD_VM_END_INFRA;
 	vm.con.fd = vm.con.lfd = vm.agent.fd = vm.agent.lfd = vm.qmpc.fd = vm.qmpc.lfd = -1;
 	r = kd_detector_new(&res->det, on_report, &vm);
@@ -1241,6 +1284,8 @@ int kd_vm_result_save(const struct kd_vm_result *res, const struct kd_vm_opts *o
 	json_object_object_add(j, "heartbeats", json_object_new_int((int)res->heartbeats));
 	json_object_object_add(j, "job_status", json_object_new_int(res->job_status));
 	json_object_object_add(j, "vmcore", json_object_new_boolean(res->vmcore_written));
+	if (res->collected != -1)
+		json_object_object_add(j, "collected", json_object_new_int(res->collected));
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(reps, kd_report_to_json(kd_detector_report(res->det, i)));
 	json_object_object_add(j, "reports", reps);

@@ -13,7 +13,9 @@
  * shorter ones fire falsely), so the order holds for H >= 20.
  * A hang report (hung task, soft lockup, RCU stall) or a lost heartbeat triggers sysrq-w
  * then sysrq-l through the serial line (QMP chardev-send-break, then the key), each
- * followed by waiting for the console to settle; then an optional kdump-compressed vmcore
+ * followed by waiting for the console to settle; then, when the agent still heartbeats
+ * and collect_on_hang is set, {"cmd":"collect"} (the agent tars the run directory so far
+ * onto the results disk; bounded wait); then an optional kdump-compressed vmcore
  * (QMP dump-guest-memory); then the VM is stopped.  A crash report or GUEST_PANICKED:
  * the console is left to settle and the VM stopped.  Every path keeps console.log.
  */
@@ -41,7 +43,7 @@ struct kd_vm_opts {
 	size_t n_scratch;	 /* serial kdscratch0.. in the guest (/dev/disk/by-id/virtio-…) */
 	const char *results_disk; /* NULL: none; else a raw file attached with serial kdresults
 				     (the agent writes a tar of the run dir to it) */
-	unsigned hung_task_secs; /* 0: 20 */
+	unsigned hung_task_secs;  /* 0: 20 */
 	bool oops_panic, panic_on_warn;
 	double boot_timeout;	  /* s until ready; 0: 300 */
 	double heartbeat_timeout; /* s without heartbeat after ready; 0: 2H+10 */
@@ -50,6 +52,8 @@ struct kd_vm_opts {
 	    *ready_marker;	/* console substring meaning "ready" (busybox bench); NULL: agent */
 	bool poweroff_on_ready; /* send {"cmd":"poweroff"} once ready */
 	bool vmcore;		/* dump guest memory on a hang/panic */
+	bool collect_on_hang;	/* hang with a live agent: after the sysrq dumps, ask it to put
+				   the run's files so far on the results disk ({"cmd":"collect"}) */
 	/* every agent message after "ready" (the runner hooks in here) */
 	void (*on_agent)(struct kd_vm *vm, struct json_object *msg, void *userdata);
 	void *userdata;
@@ -80,6 +84,7 @@ struct kd_vm_result {
 	int job_status;		 /* from the agent's "done", -1 none */
 	struct kd_detector *det; /* finished detector with the console's reports (owned) */
 	bool vmcore_written;
+	int collected; /* -1 not asked / no answer, else the agent's "collected" status */
 };
 
 const char *kd_vm_end_name(enum kd_vm_end e);

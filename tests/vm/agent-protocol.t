@@ -1,7 +1,8 @@
 #!/bin/bash
 # The agent's side of docs/agent-protocol.md without a VM: the port is a pty (socat), the
 # job comes from a fake kernel command line.  ready carries the job, heartbeats tick every
-# second, ping -> pong with the id, unknown commands -> error, a 'job' command runs the
+# second, ping -> pong with the id, unknown commands -> error, collect with no run going ->
+# collected -2, a 'job' command runs the
 # boot job once the system is up (no systemd here: immediately) -> done, poweroff -> bye.
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
@@ -47,6 +48,9 @@ pong=$(wait_for pong) || fail "no pong"
 echo '{"cmd":"frobnicate"}' >&7
 err=$(wait_for error) || fail "no error for an unknown command"
 [ "$(jq -r .cmd <<<"$err")" = frobnicate ] || fail "error names the command"
+echo '{"cmd":"collect"}' >&7
+col=$(wait_for collected) || fail "no collected"
+[ "$(jq -r .status <<<"$col")" = -2 ] || fail "collect without a run: status $(jq -r .status <<<"$col"), expected -2 (ENOENT)"
 echo '{"cmd":"job","job":{"job":"boot","nopoweroff":"1"}}' >&7
 done_=$(wait_for done) || fail "no done"
 [ "$(jq -r .status <<<"$done_")" = 0 ] || fail "done status"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # kdrill run --kernel: the two self-tests prove the hang and crash pipelines end to end.
 #   hang-selftest  -> HANG, jbd2 in the hung-task summary, sysrq-w/l dumps on the console,
-#                     within its budget (boot + at 5 s + hung-task 5 s + dumps < 150 s)
+#                     the guest's files so far collected by the agent, within its budget
+#                     (boot + at 8 s + hung-task 5 s + grace + dumps < 150 s)
 #   crash-selftest -> BUG with the sysrq crash title, signature match
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
@@ -27,6 +28,11 @@ grep -q 'sysrq-l' "$v/console-ts.log" || fail "no sysrq-l"
 grep -q 'Show Blocked State' "$v/console.log" || fail "no sysrq-w dump on the console"
 grep -q 'blocked for more than 5 seconds' "$v/console.log" || fail "console.log lacks the hung task"
 [ $took -lt 150 ] || fail "hang-selftest took $took s (budget 150)"
+# the agent was alive (only the dm device hung): it collected the run so far
+[ "$(json "$v/verdict.json" .vm.guest_files)" = partial ] || fail "hang-selftest: guest files $(json "$v/verdict.json" .vm.guest_files), expected partial"
+grep -q 'agent: collected, status 0' "$v/console-ts.log" || fail "no collect in console-ts.log"
+grep -q 'kdrill-agent' "$v/journal.txt" || fail "collected journal.txt lacks the agent's unit"
+[ -e "$v/fsyncers-0.jsonl" ] || fail "collected files lack the fio load's log"
 grep -q '"verdict":"HANG"' "$out/index.jsonl" || fail "index.jsonl"
 echo "hang-selftest: HANG in $took s"
 
