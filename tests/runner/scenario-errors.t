@@ -71,6 +71,27 @@ expect "$good
 [action.a]
 op = dm-suspend
 hold = 5s" "10: fs: dm-suspend needs fs"
+expect "$good
+[action.a]
+op = nfs-server-stop
+hold = 5s" "10: op: nfs-server-stop needs an [fs.X] with type = nfs"
+expect "$good
+[fs.n]
+type = nfs
+server = data
+[action.a]
+op = nfs-server-stop" "13: hold: nfs-server-stop needs hold > 0"
+expect "$good
+[fs.n]
+type = nfs
+server = data
+[action.a]
+op = nfs-server-stop
+hold = 5s
+fs = data" "13: fs: nfs-server-stop needs fs = <an [fs.X] with type = nfs>"
+expect "$good
+[action.a]
+op = nfs-stop" "10: op: 'nfs-stop' must be dm-suspend, sysrq, drop-caches or nfs-server-stop"
 long=$(printf 'x%.0s' $(seq 1 250))
 expect "$good
 [repro.r]
@@ -89,10 +110,10 @@ out=$("$KD" run --host --scratch "$d/s" --param oops aio-dio-unlink 2>&1); rc=$?
 out=$("$KD" run aio-dio-unlink 2>&1); rc=$?
 [ $rc = 2 ] && [[ $out == *"exactly one of --host"* ]] || fail "no mode: $rc $out"
 # host mode refuses the NFS, dm and sysrq scenarios
-for s in nfs-rotate hang-selftest crash-selftest; do
+for s in nfs-rotate nfs-outage hang-selftest crash-selftest; do
 	out=$("$KD" run --host --scratch "$d/s" "$s" 2>&1); rc=$?
 	[ $rc = 2 ] && [[ $out == *"$s: host mode refuses it"* ]] || fail "$s on host: $rc $out"
 	echo "ok refused: $out"
 done
 [ ! -e "$d/s" ] || [ -z "$(ls -A "$d/s")" ] || fail "a refused run left files"
-echo "all $n file errors and 8 usage errors reported correctly"
+echo "all $n file errors and 9 usage errors reported correctly"
