@@ -88,7 +88,8 @@ struct runner {
 
 	struct kd_detector *det;
 	struct kmsg_watch *kmsg;
-	FILE *console;
+	FILE *console; /* the kernel log of the run (not in VM mode: the host has the console) */
+	FILE *events;  /* runner.log: what the runner did and saw, timestamped, every mode */
 	FILE *stats;
 	unsigned n_reports, n_failures;
 	bool matched;
@@ -127,6 +128,8 @@ static double elapsed(struct runner *rn)
 	return (double)(now_usec() - rn->t0_mono) / 1e6;
 }
 
+_printf_(2, 3) static void note(struct runner *rn, const char *fmt, ...);
+
 _printf_(2, 3) static void set_infra(struct runner *rn, const char *fmt, ...)
 {
 	va_list ap;
@@ -139,12 +142,37 @@ _printf_(2, 3) static void set_infra(struct runner *rn, const char *fmt, ...)
 		m = NULL;
 	va_end(ap);
 	rn->infra_reason = m ? m : strdup("kdrill failure");
+	note(rn, "kdrill: infra: %s", rn->infra_reason ? rn->infra_reason : "?");
 }
 
+static void vnote(struct runner *rn, const char *fmt, va_list ap)
+{
+	if (!rn->events)
+		return;
+	fprintf(rn->events, "[%8.3f] ", rn->t0_mono ? elapsed(rn) : 0.0);
+	vfprintf(rn->events, fmt, ap);
+	fputc('\n', rn->events);
+	fflush(rn->events);
+}
+
+/* A runner event for runner.log only (with the run's elapsed time): setup commands, unit
+ * starts and exits.  The agent runs quiet, so in the guest runner.log is the record. */
+_printf_(2, 3) static void note(struct runner *rn, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vnote(rn, fmt, ap);
+	va_end(ap);
+}
+
+/* An event the user sees too: runner.log and, unless quiet, stderr. */
 _printf_(2, 3) static void say(struct runner *rn, const char *fmt, ...)
 {
 	va_list ap;
 
+	va_start(ap, fmt);
+	vnote(rn, fmt, ap);
+	va_end(ap);
 	if (rn->o->ui == RUN_UI_QUIET)
 		return;
 	if (rn->progress_line) {
@@ -387,6 +415,11 @@ static void note_exit(struct inst *in, const struct kdcg_unit_status *st)
 
 	in->exits++;
 	in->last_exit = code;
+	/* the first few exits of each instance (an OOM storm has thousands; they are counted) */
+	if (in->exits <= 3)
+		note(rn, "%s exited %d (%s)%s", in->label, code,
+		     st->last_result ? st->last_result : "?",
+		     in->exits == 3 ? "; further exits only counted" : "");
 	snprintf(key, sizeof(key), "%d", code);
 	if (!in->exit_codes)
 		in->exit_codes = json_object_new_object();
@@ -563,6 +596,8 @@ static void begin_stop(struct runner *rn, const char *why)
 			rn->insts[i].done = true;
 	if (strcmp(why, "duration"))
 		say(rn, "kdrill: stopping: %s", why);
+	else
+		note(rn, "kdrill: stopping: %s", why);
 	/* at the duration, reproducers that stop by themselves get the grace period */
 	stop_units(rn, !strcmp(why, "duration"));
 	arm_slice_kill(rn);
@@ -884,6 +919,12 @@ static int run_action(sd_event_source *s, uint64_t usec, void *userdata)
 
 /* ---- storage ------------------------------------------------------------------------ */
 
+static void log_argv(struct runner *rn, char *const *argv)
+{
+	_cleanup_free_ char *cmd = strv_join(argv, " ");
+	note(rn, "%s", cmd ? cmd : argv[0]);
+}
+
 static int mkfs(struct runner *rn, struct mnt *m)
 {
 	_cleanup_strv_ char **argv = NULL;
@@ -905,6 +946,7 @@ static int mkfs(struct runner *rn, struct mnt *m)
 			return -ENOMEM;
 	if (strv_extend(&argv, m->dev) < 0)
 		return -ENOMEM;
+	log_argv(rn, argv);
 	r = run_argv(argv, &out, 300 * 1000000ULL);
 	if (r != 0) {
 		set_infra(rn, "%s %s failed (%s)", prog, m->dev,
@@ -932,6 +974,7 @@ static int do_mount(struct runner *rn, struct mnt *m, const char *type, const ch
 		return -ENOMEM;
 	if (strv_extend(&argv, src) < 0 || strv_extend(&argv, m->path) < 0)
 		return -ENOMEM;
+	log_argv(rn, argv);
 	r = run_argv(argv, NULL, 120 * 1000000ULL);
 	if (r != 0) {
 		set_infra(rn, "mount -t %s %s%s %s %s failed", type, m->fs->mount_opts ? "-o " : "",
@@ -1362,6 +1405,10 @@ static int start_inst(struct runner *rn, struct inst *in)
 	if (rn->load_started < 0)
 		rn->load_started = elapsed(rn);
 	r = in->unit ? kdcg_unit_run(in->unit) : -ENOENT;
+	if (r >= 0) {
+		_cleanup_free_ char *cmd = strv_join(in->argv, " ");
+		note(rn, "start %s: %s", in->label, cmd ? cmd : in->argv[0]);
+	}
 	if (r < 0) {
 		in->done = true;
 		set_infra(rn, "start %s (%s): %s", in->label, in->argv[0],
@@ -1557,7 +1604,9 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 		json_object_object_add(counters, "kmsg_lost", json_object_new_int64((int64_t)l));
 	}
 
-	json_object_object_add(files, "console", json_object_new_string("console.log"));
+	if (rn->console || !rn->o->no_kmsg)
+		json_object_object_add(files, "console", json_object_new_string("console.log"));
+	json_object_object_add(files, "runner_log", json_object_new_string("runner.log"));
 	json_object_object_add(files, "stats", json_object_new_string("stats.jsonl"));
 	json_object_object_add(files, "junit", json_object_new_string("junit.xml"));
 
@@ -1596,6 +1645,7 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	json_object_object_add(v, "files", files);
 	json_object_object_add(v, "dir", json_object_new_string(rn->run_dir));
 
+	note(rn, "verdict %s%s%s", verdict_name(verdict), reason ? ": " : "", reason ? reason : "");
 	res->verdict = verdict;
 	res->match = rn->matched;
 	res->exit_code = verdict_exit_code(verdict);
@@ -1609,6 +1659,9 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 
 static void runner_cleanup(struct runner *rn)
 {
+	if (rn->events)
+		fclose(rn->events);
+	rn->events = NULL;
 	for (size_t i = 0; i < rn->n_insts; i++) {
 		struct inst *in = &rn->insts[i];
 		free(in->label);
@@ -1699,7 +1752,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	sigset_t mask, oldmask;
 	bool masked = false;
 	const char *out_dir = o->out_dir ? o->out_dir : results_default_dir();
-	_cleanup_free_ char *console_path = NULL, *stats_path = NULL;
+	_cleanup_free_ char *console_path = NULL, *stats_path = NULL, *events_path = NULL;
 	int r;
 
 	memset(res, 0, sizeof(*res));
@@ -1737,11 +1790,15 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	}
 	console_path = strdupf("%s/console.log", rn->run_dir);
 	stats_path = strdupf("%s/stats.jsonl", rn->run_dir);
-	if (!console_path || !stats_path) {
+	events_path = strdupf("%s/runner.log", rn->run_dir);
+	if (!console_path || !stats_path || !events_path) {
 		runner_cleanup(rn);
 		return -ENOMEM;
 	}
-	rn->console = fopen(console_path, "we");
+	/* in the guest (no_kmsg) the host captures the console: no empty console.log here */
+	if (!o->no_kmsg || o->replay_console || o->replay_kmsg)
+		rn->console = fopen(console_path, "we");
+	rn->events = fopen(events_path, "we");
 	rn->stats = fopen(stats_path, "we");
 	if (find_bindir(rn) < 0)
 		set_infra(rn, "cannot find the reproducer directory");

@@ -133,8 +133,9 @@ static int build_job(struct vmrun *vr)
 }
 
 /* Extract the agent's tar (results disk) into run_dir/.guest, then move its files up:
- * console.log (the guest runner's own log) becomes runner.log, verdict.json becomes
- * guest-verdict.json, junit.xml is dropped (rewritten from the merged verdict). */
+ * verdict.json becomes guest-verdict.json, junit.xml is dropped (rewritten from the merged
+ * verdict), runner.log (the guest runner's events) and the reproducers' logs keep their
+ * names; console.log (the host's serial capture) is never overwritten. */
 static int extract_results(const char *disk, const char *run_dir)
 {
 	_cleanup_free_ char *gdir = strdupf("%s/.guest", run_dir);
@@ -160,8 +161,8 @@ static int extract_results(const char *disk, const char *run_dir)
 		if (name[0] == '.')
 			continue;
 		src = strdupf("%s/%s", gdir, name);
-		if (!strcmp(name, "console.log"))
-			name = "runner.log";
+		if (!strcmp(name, "console.log")) /* older guests: an empty kernel-log copy */
+			name = "guest-console.log";
 		else if (!strcmp(name, "verdict.json"))
 			name = "guest-verdict.json";
 		dst = strdupf("%s/%s", run_dir, name);

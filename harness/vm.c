@@ -1103,16 +1103,7 @@ int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
 	if (r < 0)
 		goto fail;
 	{
-		size_t len = 0;
-		STRV_FOREACH (s, argv)
-			len += strlen(*s) + 3;
-		cmd = calloc(1, len + 1);
-		if (cmd)
-			STRV_FOREACH (s, argv) {
-				if (*cmd)
-					strcat(cmd, " ");
-				strcat(cmd, *s);
-			}
+		cmd = strv_join(argv, " ");
 		vm.t0 = now_usec();
 		vm_log(&vm, "qemu: %s", cmd ? cmd : "?");
 	}

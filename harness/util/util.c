@@ -17,8 +17,8 @@ extern char **environ;
 
 void strv_free(char **l)
 {
-	STRV_FOREACH(s, l)
-	free(*s);
+	STRV_FOREACH (s, l)
+		free(*s);
 	free(l);
 }
 
@@ -63,6 +63,28 @@ size_t strv_length(char *const *l)
 	while (l && l[n])
 		n++;
 	return n;
+}
+
+char *strv_join(char *const *l, const char *sep)
+{
+	size_t len = 1, sl = strlen(sep), off = 0;
+	char *s;
+
+	for (size_t i = 0; l && l[i]; i++)
+		len += strlen(l[i]) + sl;
+	if (!(s = malloc(len)))
+		return NULL;
+	for (size_t i = 0; l && l[i]; i++) {
+		size_t n = strlen(l[i]);
+		if (i) {
+			memcpy(s + off, sep, sl);
+			off += sl;
+		}
+		memcpy(s + off, l[i], n);
+		off += n;
+	}
+	s[off] = 0;
+	return s;
 }
 
 int strv_push(char ***l, char *value)
@@ -528,7 +550,8 @@ pid_t spawn_argv_async(char *const argv[], const struct spawn_opts *opts, int *r
 				if (dup2(1, 2) < 0)
 					goto fail;
 			} else {
-				fd = open_redirect(opts->stderr_path, O_WRONLY | O_CREAT | O_APPEND);
+				fd =
+				    open_redirect(opts->stderr_path, O_WRONLY | O_CREAT | O_APPEND);
 				if (fd < 0 || dup2(fd, 2) < 0)
 					goto fail;
 			}

@@ -17,10 +17,10 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-#define _cleanup_(f)	__attribute__((cleanup(f)))
-#define _unused_	__attribute__((unused))
-#define _printf_(a, b)	__attribute__((format(printf, a, b)))
-#define ELEMENTSOF(x)	(sizeof(x) / sizeof((x)[0]))
+#define _cleanup_(f)	   __attribute__((cleanup(f)))
+#define _unused_	   __attribute__((unused))
+#define _printf_(a, b)	   __attribute__((format(printf, a, b)))
+#define ELEMENTSOF(x)	   (sizeof(x) / sizeof((x)[0]))
 #define STRV_FOREACH(s, l) for (char **s = (l); s && *s; s++)
 
 static inline void freep(void *p)
@@ -70,23 +70,25 @@ bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 char *strstrip(char *s); /* in place, returns s */
 size_t strv_length(char *const *l);
-int strv_push(char ***l, char *value);		/* takes ownership of value */
+/* The words joined with sep (for logs: "mount -t ext4 ..."); NULL on ENOMEM. */
+char *strv_join(char *const *l, const char *sep);
+int strv_push(char ***l, char *value);	       /* takes ownership of value */
 int strv_extend(char ***l, const char *value); /* copies value */
 
 /* Numbers. */
-int parse_u64(const char *s, uint64_t *ret);	/* decimal, whole string */
-int parse_size(const char *s, uint64_t *ret);	/* 123, 64K, 100M, 1G, 1T (1024-based) */
+int parse_u64(const char *s, uint64_t *ret);   /* decimal, whole string */
+int parse_size(const char *s, uint64_t *ret);  /* 123, 64K, 100M, 1G, 1T (1024-based) */
 int parse_seconds(const char *s, double *ret); /* 30, 1.5, 30s, 5m, 2h */
 
 /* Time. */
-uint64_t now_usec(void);	  /* CLOCK_MONOTONIC */
-uint64_t now_realtime_usec(void); /* CLOCK_REALTIME */
+uint64_t now_usec(void);					   /* CLOCK_MONOTONIC */
+uint64_t now_realtime_usec(void);				   /* CLOCK_REALTIME */
 int format_iso8601(uint64_t realtime_usec, char *buf, size_t len); /* 2026-11-22T03:50:00Z */
 
 /* Files. */
 int read_full_file(const char *path, char **ret, size_t *ret_len); /* NUL-terminated */
-int read_one_line(const char *path, char **ret);		     /* first line, no '\n' */
-int write_string_file(const char *path, const char *s);	     /* open O_WRONLY, write, close */
+int read_one_line(const char *path, char **ret);		   /* first line, no '\n' */
+int write_string_file(const char *path, const char *s);		   /* open O_WRONLY, write, close */
 /* Write atomically: temp file in the same dir, fsync, rename, fsync dir. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
 int append_line_synced(const char *path, const char *line); /* O_APPEND, one write, fsync */
@@ -107,7 +109,8 @@ struct spawn_opts {
 	const char *cgroup_procs; /* write the child's pid here before exec (cgroup.procs/tasks) */
 	char *const *cgroup_procs_v; /* NULL-terminated: also write it into each (cgroup v1:
 				      * one cgroup.procs per hierarchy), before exec */
-	const char *oom_score_adj;   /* write to /proc/self/oom_score_adj before exec; NULL: inherit */
+	const char
+	    *oom_score_adj; /* write to /proc/self/oom_score_adj before exec; NULL: inherit */
 };
 /* Fork+exec argv[0] (PATH search).  Returns pid or negative errno (exec errors are reported
  * through a CLOEXEC pipe, so ENOENT for a missing program comes back here). */

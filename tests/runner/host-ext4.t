@@ -34,7 +34,9 @@ run_set() {
 		[ -s "$dir/stats.jsonl" ] || fail "$label: no stats sampled"
 		jq -e 'select(.slice == "work") | .pids >= 0' "$dir/stats.jsonl" >/dev/null ||
 			fail "$label: stats.jsonl has no 'work' slice samples"
-		for f in verdict.json junit.xml console.log; do [ -s "$dir/$f" ] || fail "$label: $f missing"; done
+		for f in verdict.json junit.xml console.log runner.log; do [ -s "$dir/$f" ] || fail "$label: $f missing"; done
+		grep -Eq '^\[ *[0-9]+\.[0-9]{3}\] kdrill: stopping: ' "$dir/runner.log" ||
+			fail "$label: runner.log lacks the timestamped stop event"
 		grep -q 'failures="0" errors="0"' "$dir/junit.xml" || fail "$label: junit"
 		ops=$(jq '.counters.ops' <<<"$line")
 		echo "ok $label PASS ops=$ops slices=$(jq -c '[.slices[].name]' <<<"$line") $(jq -c '[.reproducers[] | .name + "=" + (.ops|tostring)]' <<<"$line")"

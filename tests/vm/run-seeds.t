@@ -20,6 +20,9 @@ check_pass() { # label -> run dir; PASS, mode vm, ops > 0, files
 		[ -e "$v/$f" ] || fail "$1: no $f"
 	done
 	grep -q 'Linux version' "$v/console.log" || fail "$1: console.log is not the serial capture"
+	[ "$(json "$v/verdict.json" .vm.guest_files)" = complete ] || fail "$1: guest files not complete"
+	grep -Eq '^\[ *[0-9.]+\] start [a-z]+-0: ' "$v/runner.log" || fail "$1: runner.log lacks the guest runner's unit starts"
+	grep -q '^\[ *[0-9.]*\] verdict PASS' "$v/runner.log" || fail "$1: runner.log lacks the guest verdict"
 	ls "$v"/*.jsonl | grep -qv stats || fail "$1: no reproducer JSON lines"
 	echo "$v"
 }
