@@ -12,6 +12,15 @@
 # Each writes real-<scenario>.log (the serial console, byte for byte: CR/LF
 # as the 8250 driver sends it) and, for some, real-<scenario>.kmsg (the
 # /dev/kmsg records of the same boot, written to a second serial port).
+#
+# NFS: nfs-outage nfs-outage-soft.  The busybox initramfs has no NFS server, so
+# these are kdrill's own VM runs (systemd guest with nfs-kernel-server, loopback
+# export, `make all` first):  kdrill run --kernel debian:$KVER nfs-outage:hard|soft
+# (harness/scenarios/nfs-outage.ini: fio writers on NFSv3, rpc.nfsd 0 for 20 s).
+# real-nfs-outage{,-soft}.log is that run's console.log, whole.  Only these:
+#   tests/detect/capture/capture.sh nfs-outage nfs-outage-soft
+# After a capture, compare the .expect files with tests/detect/mkexpect and fix
+# the line numbers and counts they assert (they change from run to run).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/../../.." && pwd)
@@ -20,6 +29,34 @@ OUT=${OUT:-$top/tests/detect/fixtures}
 K=${KVER:-6.1.0-54-cloud-amd64}
 mkdir -p "$LAB" "$OUT"
 cd "$LAB"
+
+# 0. NFS fixtures from kdrill's VM mode (no kernel download or initramfs needed)
+capture_nfs() { # fixture-name scenario[:variant]
+	local name=$1 sc=$2 json dir
+	echo "capture: $name (kdrill run --kernel debian:$K $sc)"
+	json=$("$top/bin/kdrill" run --kernel "debian:$K" --out "$LAB/results" --quiet --json "$sc") || true
+	dir=$(jq -r '.dir // empty' <<<"$json" | tail -1)
+	if [ -z "$dir" ] || [ ! -s "$dir/console.log" ]; then
+		echo "capture: $name: no console.log ($json)" >&2
+		return 1
+	fi
+	if [ "$(jq -r .verdict <<<"$json")" != PASS ] || ! grep -q 'nfs: server .* not responding' "$dir/console.log"; then
+		echo "capture: $name: verdict $(jq -r .verdict <<<"$json") or no 'not responding' in $dir/console.log: not copied" >&2
+		return 1
+	fi
+	cp "$dir/console.log" "$OUT/real-$name.log"
+	echo "capture: $name: $(wc -l <"$OUT/real-$name.log") lines from $dir"
+}
+all="boot oom hung hungfreeze fserr sysrqw crash warn null bug spin nfs-outage nfs-outage-soft"
+rest=
+for s in ${@:-$all}; do
+	case $s in
+	nfs-outage) capture_nfs nfs-outage nfs-outage:hard ;;
+	nfs-outage-soft) capture_nfs nfs-outage-soft nfs-outage:soft ;;
+	*) rest="$rest $s" ;;
+	esac
+done
+[ -n "$rest" ] || exit 0
 
 # 1. kernel + headers (for the trigger module)
 if [ ! -e root/boot/vmlinuz-$K ]; then
@@ -67,8 +104,7 @@ run() { # name extra-append
 	if [ -s raw-$name.kmsg ]; then cp raw-$name.kmsg "$OUT/real-$name-kmsg.kmsg"; fi
 	echo "capture: $name: $(wc -l <"$OUT/real-$name.log") lines"
 }
-all="boot oom hung hungfreeze fserr sysrqw crash warn null bug spin"
-for s in ${@:-$all}; do
+for s in $rest; do
 	case $s in
 	spin) run spin "rcupdate.rcu_cpu_stall_timeout=5" ;;
 	null) run null "oops=panic" ;;
