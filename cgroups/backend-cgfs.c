@@ -25,6 +25,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <libcgroup.h>
 #include <linux/magic.h>
 #include <signal.h>
@@ -933,9 +934,25 @@ static void v1_carry(struct kdcg_ctx *ctx, const char *path, struct kdcg_slice *
 	}
 }
 
+/* Pin the creation time into the cgroup (kernfs keeps explicitly set times in the node;
+ * otherwise a directory's times are those of its inode's last instantiation, which can be
+ * much later).  The leftover reaper compares it with the owner pid's start time to tell a
+ * reused pid from a live owner. */
+static void pin_ctime(struct kdcg_ctx *ctx, const char *path)
+{
+	for (size_t i = 0; ctx->hier_paths && ctx->hier_paths[i]; i++) {
+		_cleanup_free_ char *d = strdupf("%s%s", ctx->hier_paths[i], path);
+		if (d)
+			(void)utimensat(AT_FDCWD, d, NULL, 0);
+	}
+}
+
 static int cgfs_slice_create(struct kdcg_slice *s)
 {
-	return hooks(s->ctx)->mkdir(s->ctx, s->path, &s->limits);
+	int r = hooks(s->ctx)->mkdir(s->ctx, s->path, &s->limits);
+	if (r >= 0)
+		pin_ctime(s->ctx, s->path);
+	return r;
 }
 
 /* SIGKILL the whole subtree at once, without waiting: v2 cgroup.kill (recursive, also
@@ -1139,7 +1156,15 @@ static int cgfs_list(struct kdcg_ctx *ctx, struct kdcg_leftover **ret, size_t *n
 			l = nl;
 			l[cnt].path = path;
 			l[cnt].owner = owner;
-			l[cnt].owner_alive = kdcg_owner_alive(owner);
+			l[cnt].created_usec = 0;
+			{
+				struct stat st;
+				if (fstatat(dirfd(d), de->d_name, &st, 0) == 0)
+					l[cnt].created_usec =
+					    (uint64_t)st.st_mtim.tv_sec * 1000000ULL +
+					    (uint64_t)st.st_mtim.tv_nsec / 1000;
+			}
+			l[cnt].owner_alive = kdcg_owner_alive(owner, l[cnt].created_usec);
 			cnt++;
 		}
 		closedir(d);

@@ -804,7 +804,8 @@ static int sd_list(struct kdcg_ctx *ctx, struct kdcg_leftover **ret, size_t *n)
 		l = nl;
 		l[cnt].path = strdup(name);
 		l[cnt].owner = owner;
-		l[cnt].owner_alive = kdcg_owner_alive(owner);
+		l[cnt].created_usec = 0; /* systemd runs in fresh guests: no pid reuse to guard */
+		l[cnt].owner_alive = kdcg_owner_alive(owner, 0);
 		if (!l[cnt].path) {
 			r = -ENOMEM;
 			break;

@@ -89,12 +89,12 @@ struct kdcg_unit {
 	char *active_state, *sub_state;
 	bool exit_reported; /* EXITED sent for the current incarnation */
 	/* from the Service/Unit PropertiesChanged signals, as they arrive */
-	pid_t sd_exec_pid;	   /* ExecMainPID: the current/last incarnation's process */
-	pid_t sd_reported_pid;	   /* the incarnation whose exit was reported (EXITED) */
+	pid_t sd_exec_pid;	    /* ExecMainPID: the current/last incarnation's process */
+	pid_t sd_reported_pid;	    /* the incarnation whose exit was reported (EXITED) */
 	int32_t sd_code, sd_status; /* ExecMainCode (CLD_*; 0: still running), ExecMainStatus */
-	const char *sd_result;	   /* Result (static string) */
-	uint32_t sd_job;	   /* Job id, 0: none */
-	bool sd_job_known;	   /* a Unit signal with Job arrived */
+	const char *sd_result;	    /* Result (static string) */
+	uint32_t sd_job;	    /* Job id, 0: none */
+	bool sd_job_known;	    /* a Unit signal with Job arrived */
 };
 
 struct kdcg_ops {
@@ -131,7 +131,8 @@ int kdcg_set_error(struct kdcg_ctx *ctx, int r, const char *fmt, ...) _printf_(3
 void kdcg_stats_init(struct kdcg_stats *st);
 /* "kdrill-<pid>-..." or "kdrill-<pid>.slice" -> pid, else 0. */
 pid_t kdcg_owner_of(const char *name);
-bool kdcg_owner_alive(pid_t pid);		     /* zombies count as dead */
+/* zombies, and a process started after created_usec (pid reuse; 0 unknown), count as dead */
+bool kdcg_owner_alive(pid_t pid, uint64_t created_usec);
 bool kdcg_past_deadline(const struct kdcg_ctx *ctx); /* a bounded destroy ran out of time */
 void kdcg_unit_notify(struct kdcg_unit *u, enum kdcg_unit_event ev);
 

@@ -154,7 +154,8 @@ int kdcg_path_stats(struct kdcg_ctx *ctx, const char *path, struct kdcg_stats *r
 struct kdcg_leftover {
 	char *path; /* cgroup path, e.g. /kdrill.slice/kdrill-123-a.slice */
 	pid_t owner;
-	bool owner_alive;
+	bool owner_alive;      /* the owner runs (not a zombie, not a reused pid) */
+	uint64_t created_usec; /* CLOCK_REALTIME of the cgroup's creation, 0 unknown */
 };
 int kdcg_list(struct kdcg_ctx *ctx, struct kdcg_leftover **ret, size_t *ret_n);
 void kdcg_leftovers_free(struct kdcg_leftover *l, size_t n);
