@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kdrill run | list | show */
+#include <dirent.h>
 #include <getopt.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -438,6 +441,75 @@ static const char *js(struct json_object *o, const char *k)
 	return json_object_get_string(v);
 }
 
+/* The first failure's console excerpt, without the unreliable "? func" frames (counted). */
+static void print_excerpt(const char *e, int max_lines)
+{
+	int lines = 0, hidden = 0;
+
+	printf("    ----\n");
+	while (*e && lines < max_lines) {
+		const char *nl = strchr(e, '\n'), *t = e;
+		size_t len = nl ? (size_t)(nl - e) : strlen(e);
+		while (t < e + len && (*t == ' ' || *t == '\t'))
+			t++;
+		if (t + 1 < e + len && t[0] == '?' && t[1] == ' ')
+			hidden++;
+		else {
+			printf("    %.*s\n", (int)len, e);
+			lines++;
+		}
+		e += len + (nl ? 1 : 0);
+	}
+	if (*e)
+		printf("    ...\n");
+	if (hidden)
+		printf("    (%d unreliable '?' frames not shown; console.log has them)\n", hidden);
+	printf("    ----\n");
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* What is really in the run directory (a VM hang has the guest's files only when the
+ * agent could collect them), with sizes. */
+static void print_files(const char *dir)
+{
+	_cleanup_strv_ char **names = NULL;
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	size_t n, col = 10;
+
+	printf("files     %s/\n", dir);
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.' && strv_extend(&names, de->d_name) < 0)
+			break;
+	closedir(d);
+	n = strv_length(names);
+	if (n)
+		qsort(names, n, sizeof(*names), cmp_str);
+	printf("          ");
+	for (size_t i = 0; i < n; i++) {
+		_cleanup_free_ char *p = strdupf("%s/%s", dir, names[i]);
+		struct stat st;
+		char sz[32] = "";
+		int w;
+		if (p && stat(p, &st) == 0)
+			fmt_size((uint64_t)st.st_size, sz, sizeof(sz));
+		w = (int)(strlen(names[i]) + strlen(sz) + 4);
+		if (col + (size_t)w > 100) {
+			printf("\n          ");
+			col = 10;
+		}
+		printf("%s (%s)  ", names[i], sz);
+		col += (size_t)w;
+	}
+	printf("\n");
+}
+
 int cmd_show(int argc, char **argv)
 {
 	const char *out = results_default_dir(), *id = NULL;
@@ -517,34 +589,23 @@ int cmd_show(int argc, char **argv)
 			json_object_object_get_ex(v, "reports", &x);
 			if (!excerpt_done && role && !strcmp(role, "failure") &&
 			    js(rep, "excerpt")) {
-				const char *e = js(rep, "excerpt");
-				int lines = 0;
-				printf("    ----\n    ");
-				for (; *e && lines < 25; e++) {
-					putchar(*e);
-					if (*e == '\n') {
-						lines++;
-						if (e[1])
-							fputs("    ", stdout);
-					}
-				}
-				printf("%s    ----\n", lines >= 25 ? "    ...\n" : "\n");
+				print_excerpt(js(rep, "excerpt"), 25);
 				excerpt_done = true;
 			}
 		}
 	}
-	printf("files     %s/\n", dir);
-	printf("          verdict.json junit.xml console.log stats.jsonl");
-	if (json_object_object_get_ex(v, "reproducers", &x)) {
-		size_t n = json_object_array_length(x);
-		for (size_t i = 0; i < n && i < 6; i++) {
-			struct json_object *p = json_object_array_get_idx(x, i);
-			printf(" %s", js(p, "output") ? js(p, "output") : "");
+	if (js(v, "hang_summary")) {
+		const char *h = js(v, "hang_summary");
+		printf("blocked   ");
+		for (; *h; h++) {
+			putchar(*h);
+			if (*h == '\n' && h[1])
+				fputs("          ", stdout);
 		}
-		if (n > 6)
-			printf(" ... (%zu reproducer/load outputs)", n);
+		if (h[-1] != '\n')
+			putchar('\n');
 	}
-	printf("\n");
+	print_files(dir);
 	json_object_put(v);
 	return KD_EXIT_OK;
 }

@@ -1105,6 +1105,15 @@ static void teardown_storage(struct runner *rn)
 		struct mnt *m = &rn->mnts[k];
 		if (m->suspended)
 			dm_resume(m);
+		/* unexport before the umount: nfsd holds the exported files open until then
+		 * (umount EBUSY for the 5 s below, then a lazy detach) */
+		if (m->exported) {
+			_cleanup_free_ char *src = strdupf("127.0.0.1:%s", m->path);
+			char *argv[] = {"exportfs", "-u", src, NULL};
+			if (src)
+				run_argv(argv, NULL, 60 * 1000000ULL);
+			m->exported = false;
+		}
 		if (m->mounted) {
 			int tries;
 			for (tries = 0; tries < 50; tries++) {
@@ -1117,13 +1126,6 @@ static void teardown_storage(struct runner *rn)
 				umount2(m->path, MNT_DETACH);
 			}
 			m->mounted = false;
-		}
-		if (m->exported) {
-			_cleanup_free_ char *src = strdupf("127.0.0.1:%s", m->path);
-			char *argv[] = {"exportfs", "-u", src, NULL};
-			if (src)
-				run_argv(argv, NULL, 60 * 1000000ULL);
-			m->exported = false;
 		}
 		if (m->dm_name) {
 			char *argv[] = {"dmsetup", "remove", "--retry", m->dm_name, NULL};
@@ -1480,7 +1482,7 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	struct json_object *slices = json_object_new_array(), *files = json_object_new_object();
 	struct json_object *counters = json_object_new_object();
 	enum verdict verdict = V_PASS;
-	const struct kd_report *first_fail = NULL;
+	const struct kd_report *first_fail = NULL, *summary = NULL;
 	_cleanup_free_ char *reason = NULL;
 	char started[64] = "";
 	unsigned n_anom = 0, n_oom_reports = 0;
@@ -1505,6 +1507,8 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 		}
 		if (m)
 			rn->matched = true;
+		if (r->cls == KD_CLASS_SUMMARY)
+			summary = r;
 		if (role == ROLE_FAILURE) {
 			enum verdict rv = report_verdict(r);
 			if (!first_fail || rv > report_verdict(first_fail) ||
@@ -1568,10 +1572,12 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	if (infra)
 		verdict = verdict_merge(verdict, V_INFRA);
 	if (first_fail && (verdict == V_BUG || verdict == V_HANG || verdict == V_WARN))
-		reason = strdupf("%s%s", first_fail->title,
-				 report_matches_signature(sc, first_fail)
-				     ? " (signature match)"
-				     : " (not the scenario's signature)");
+		reason = strdupf(
+		    "%s%s%s%s", first_fail->title,
+		    report_matches_signature(sc, first_fail) ? " (signature match)"
+							     : " (not the scenario's signature)",
+		    verdict == V_HANG && summary && summary->root ? "; root: " : "",
+		    verdict == V_HANG && summary && summary->root ? summary->root : "");
 	else if (verdict == V_ANOMALY)
 		reason = strdupf("reproducer anomaly: %s%s", anom_label,
 				 n_anom > 1 ? " and others" : "");
@@ -1610,6 +1616,9 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	json_object_object_add(files, "stats", json_object_new_string("stats.jsonl"));
 	json_object_object_add(files, "junit", json_object_new_string("junit.xml"));
 
+	if (summary && summary->summary_text)
+		json_object_object_add(v, "hang_summary",
+				       json_object_new_string(summary->summary_text));
 	json_object_object_add(v, "schema", json_object_new_string(RESULTS_SCHEMA));
 	json_object_object_add(v, "run_id", json_object_new_string(rn->run_id));
 	json_object_object_add(v, "scenario", json_object_new_string(sc->name));

@@ -65,6 +65,22 @@ size_t strv_length(char *const *l)
 	return n;
 }
 
+void fmt_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)bytes;
+	size_t u = 0;
+
+	while (v >= 1024 && u + 1 < ELEMENTSOF(unit)) {
+		v /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)bytes);
+	else
+		snprintf(buf, len, "%.1f %s", v, unit[u]);
+}
+
 char *strv_join(char *const *l, const char *sep)
 {
 	size_t len = 1, sl = strlen(sep), off = 0;

@@ -43,6 +43,13 @@ grep -q 'kdtrig' "$KDRILL_TMP/show" || fail "kdrill show excerpt"
 # /dev/kmsg, facility >= 1) is dropped before the detector sees it
 replay HANG true --replay-kmsg "$fx/real-hung-kmsg.kmsg" --param sig=no-such-title
 [ "$(vj .counters.reports)" -gt 0 ] || fail "no reports from kmsg records"
+vj .hang_summary | grep -q 'blocked task' || fail "HANG verdict without hang_summary"
+vj .reason | grep -q '; root: ' || fail "HANG reason without the likely root: $(vj .reason)"
+"$KD" show --out "$OUT" last >"$KDRILL_TMP/show-hang"
+grep -q '^blocked   [0-9]* blocked task' "$KDRILL_TMP/show-hang" || fail "kdrill show: no blocked-task summary"
+grep -q "unreliable '?' frames not shown" "$KDRILL_TMP/show-hang" || fail "kdrill show: '?' frames not folded"
+grep -Eq '^ +\? ' "$KDRILL_TMP/show-hang" && fail "kdrill show: a '?' frame in the excerpt"
+grep -q 'runner.log (' "$KDRILL_TMP/show-hang" || fail "kdrill show: files list lacks runner.log"
 # same records with facility 1 (LOG_USER): prio + 8
 awk -F, 'BEGIN{OFS=","} /^[0-9]/{$1=$1+8} {print}' "$fx/real-hung-kmsg.kmsg" >"$KDRILL_TMP/user.kmsg"
 replay PASS false --replay-kmsg "$KDRILL_TMP/user.kmsg"
