@@ -1482,7 +1482,8 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	struct json_object *slices = json_object_new_array(), *files = json_object_new_object();
 	struct json_object *counters = json_object_new_object();
 	enum verdict verdict = V_PASS;
-	const struct kd_report *first_fail = NULL, *summary = NULL;
+	const struct kd_report *first_fail = NULL, *summary = NULL, *first_allowed = NULL;
+	unsigned n_allowed = 0;
 	_cleanup_free_ char *reason = NULL;
 	char started[64] = "";
 	unsigned n_anom = 0, n_oom_reports = 0;
@@ -1509,6 +1510,11 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 			rn->matched = true;
 		if (r->cls == KD_CLASS_SUMMARY)
 			summary = r;
+		if (role == ROLE_ALLOWED) {
+			n_allowed += r->count ? r->count : 1;
+			if (!first_allowed)
+				first_allowed = r;
+		}
 		if (role == ROLE_FAILURE) {
 			enum verdict rv = report_verdict(r);
 			if (!first_fail || rv > report_verdict(first_fail) ||
@@ -1584,12 +1590,14 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	else if (verdict == V_INFRA)
 		reason = strdup(infra);
 	else
-		reason =
-		    strdupf("no kernel report in %.0fs: %llu ops, %llu OOM kills, %u restarts", dur,
-			    (unsigned long long)total_ops(rn),
-			    (unsigned long long)(rn->oom_kills > n_oom_reports ? rn->oom_kills
-									       : n_oom_reports),
-			    total_restarts(rn));
+		reason = strdupf(
+		    "no kernel report in %.0fs: %llu ops, %llu OOM kills, %u restarts%s%s%s", dur,
+		    (unsigned long long)total_ops(rn),
+		    (unsigned long long)(rn->oom_kills > n_oom_reports ? rn->oom_kills
+								       : n_oom_reports),
+		    total_restarts(rn), first_allowed ? "; allowed: " : "",
+		    first_allowed && first_allowed->title ? first_allowed->title : "",
+		    first_allowed && n_allowed > 1 ? " (and more)" : "");
 	format_iso8601(rn->t0_real, started, sizeof(started));
 
 	json_object_object_add(counters, "ops", json_object_new_int64((int64_t)total_ops(rn)));

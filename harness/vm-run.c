@@ -234,7 +234,7 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 			       : base_verdict(sc, run_id, t0_real,
 					      vr->o->duration > 0 ? vr->o->duration : sc->timeout);
 	json_object *reports = json_object_new_array(), *kern, *vmj, *x;
-	const struct kd_report *first_fail = NULL, *summary = NULL;
+	const struct kd_report *first_fail = NULL, *summary = NULL, *first_allowed = NULL;
 	enum verdict verdict = V_PASS, gv = V_INFRA;
 	_cleanup_free_ char *reason = NULL;
 	bool matched = false;
@@ -254,6 +254,8 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 		matched |= m;
 		if (r->cls == KD_CLASS_SUMMARY)
 			summary = r;
+		if (role == ROLE_ALLOWED && !first_allowed)
+			first_allowed = r;
 		if (role == ROLE_FAILURE) {
 			enum verdict rv = report_verdict(r);
 			if (!first_fail || rv > report_verdict(first_fail) ||
@@ -277,7 +279,13 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 		reason = strdup(vres->reason ? vres->reason : "guest hung");
 	} else if (guest && (vres->end == KD_VM_END_POWEROFF || vr->done_status >= 0)) {
 		verdict = gv;
-		reason = js(guest, "reason") ? strdup(js(guest, "reason")) : NULL;
+		/* the guest runner does not see the console: name what the host allowed */
+		if (verdict == V_PASS && first_allowed && first_allowed->title)
+			reason = strdupf(
+			    "%s; allowed: %s%s", js(guest, "reason") ? js(guest, "reason") : "",
+			    first_allowed->title, first_allowed->count > 1 ? " (repeated)" : "");
+		else
+			reason = js(guest, "reason") ? strdup(js(guest, "reason")) : NULL;
 	} else {
 		verdict = V_INFRA;
 		if (vres->end == KD_VM_END_POWEROFF)

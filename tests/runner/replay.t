@@ -30,6 +30,7 @@ replay BUG false --replay-console "$fx/real-bug.log" --param sig=no-such-title
 replay HANG true --replay-console "$fx/real-hung.log" --param sig=no-such-title
 replay WARN true --replay-console "$KDRILL_TMP/warn-only.log"
 replay PASS false --replay-console "$KDRILL_TMP/warn-only.log" --param allow=kdtrig
+vj .reason | grep -q '; allowed: WARNING' || fail "PASS reason does not name the allowed report: $(vj .reason)"
 replay PASS false --replay-console "$fx/real-boot.log"
 # the failure report is in verdict.json with its excerpt, and junit.xml says why
 kd_run --no-kmsg --replay-console "$fx/real-bug.log" "$sc"
