@@ -1,0 +1,86 @@
+#!/bin/bash
+# A kernel built here with everything the guest needs built in (kvm/build-kernel, `make
+# kernel-tree`: linux-source-6.1 + kvm/kdrill.config, null_blk (+ what it selects) as modules):
+#  - `kernel show` finds every option of kvm/kdrill.config (none MISSING);
+#  - `--kernel path:TREE/arch/x86/boot/bzImage` alone (config found from the tree): the
+#    guest boots with no initramfs and no modules disk, root=/dev/vda; a short seed -> PASS
+#    with reproducer counters > 0;
+#  - `--kernel tree:TREE`: `make modules_install` into the cache (null_blk.ko installed and
+#    depmod'ed), initramfs + modules disk; the same seed -> PASS.
+# Skips (77) unless the kernel is built; KDRILL_BUILD_KERNEL=1 builds it first (~1 h here).
+set -u
+. "$KDRILL_TOP/tests/lib/vm.sh"
+vm_require
+
+if [ "${KDRILL_BUILD_KERNEL-}" = 1 ]; then
+	tree=$("$KDRILL_TOP/kvm/build-kernel" | tail -n 1) || fail "kvm/build-kernel failed"
+elif ! tree=$("$KDRILL_TOP/kvm/build-kernel" --path); then
+	echo "skip: the kdrill test kernel is not built; build it with: make kernel-tree (or KDRILL_BUILD_KERNEL=1 ./tests/run vm/builtin-kernel)"
+	exit 77
+fi
+bz=$tree/arch/x86/boot/bzImage
+release=$(cat "$tree/include/config/kernel.release")
+out=$KDRILL_TMP/res
+seed=dio-unwritten
+
+# -- kernel show: every fragment option there, the config found from the tree ----------
+kd kernel show "path:$bz" >"$KDRILL_TMP/show-path" 2>&1 || { cat "$KDRILL_TMP/show-path"; fail "kernel show path: exit $?"; }
+grep -E 'release|modules:|config:|summary' "$KDRILL_TMP/show-path"
+grep -q "^release: *$release\$" "$KDRILL_TMP/show-path" || fail "kernel show: release is not $release"
+grep -q '^config: .*/config$' "$KDRILL_TMP/show-path" || fail "kernel show path:: no config found from the tree"
+grep -q '^modules: *none' "$KDRILL_TMP/show-path" || fail "path: without modules= has modules"
+grep -E '^ *CONFIG_.*(MISSING|unknown)' "$KDRILL_TMP/show-path" && fail "kernel show: options missing"
+grep -Eq '^summary: *[1-9][0-9]* built in, 0 modules, 0 missing \(0 fatal\), 0 unknown' "$KDRILL_TMP/show-path" ||
+	fail "kernel show: summary"
+
+check_pass() { # label kind -> run dir on stdout
+	local v
+	v=$(ls -d "$out"/*-"$seed"-*/ | tail -n 1)
+	[ -n "$v" ] || fail "$1: no run dir"
+	[ "$(json "$v/verdict.json" .verdict)" = PASS ] ||
+		fail "$1: verdict $(json "$v/verdict.json" .verdict): $(json "$v/verdict.json" .reason)"
+	[ "$(json "$v/verdict.json" .mode)" = vm ] || fail "$1: mode"
+	[ "$(json "$v/verdict.json" .kernel.release)" = "$release" ] || fail "$1: guest ran $(json "$v/verdict.json" .kernel.release)"
+	[ "$(json "$v/verdict.json" .counters.ops)" -gt 0 ] 2>/dev/null || fail "$1: ops = $(json "$v/verdict.json" .counters.ops)"
+	grep -q "Linux version $release" "$v/console.log" || fail "$1: console.log is not the kernel's"
+	echo "$v"
+}
+
+# -- path:bzImage alone: no initramfs, no modules disk ---------------------------------
+t0=$(date +%s)
+kd run --kernel "path:$bz" --out "$out" --boot-timeout 180 --duration 10 --param fio=0 "$seed" \
+	>"$KDRILL_TMP/path.log" 2>&1
+rc=$?
+grep -v '^  \[vm\]' "$KDRILL_TMP/path.log"
+[ $rc = 0 ] || fail "path: exit $rc"
+v=$(check_pass path:) || { echo "$v"; exit 1; }
+grep -q -- ' -initrd ' "$v/qemu.cmdline" && fail "path: booted with an initramfs"
+grep -q 'serial=kdmods' "$v/qemu.cmdline" && fail "path: booted with a modules disk"
+grep -q 'Kernel command line:.* root=/dev/vda' "$v/console.log" || fail "path: root= not on the command line"
+grep -Eq 'Unpacking initramfs|unpack rootfs image as initramfs' "$v/console.log" && fail "path: the kernel unpacked an initramfs"
+echo "path: PASS ops $(json "$v/verdict.json" .counters.ops), agent ready $(json "$v/verdict.json" .vm.t_ready_s) s, $(($(date +%s) - t0)) s"
+mv "$v" "$KDRILL_TMP/run-path"
+
+# -- tree: modules_install into the cache (fresh: drop this tree's cache entry first) ---
+kd kernel show "tree:$tree" >"$KDRILL_TMP/show-tree" 2>&1 || { cat "$KDRILL_TMP/show-tree"; fail "kernel show tree: exit $?"; }
+kdir=$(sed -n 's|^vmlinuz: *\(.*\)/vmlinuz$|\1|p' "$KDRILL_TMP/show-tree")
+[ -n "$kdir" ] && [ -f "$kdir/kernel.json" ] || fail "tree: no cache entry ($kdir)"
+rm -rf "$kdir"
+kd kernel show "tree:$tree" >"$KDRILL_TMP/show-tree" 2>&1 || { cat "$KDRILL_TMP/show-tree"; fail "kernel show tree: exit $?"; }
+grep -E 'source|modules:|config:|summary' "$KDRILL_TMP/show-tree"
+grep -Eq "^modules: *$kdir/lib/modules/$release \([1-9][0-9]* modules\)" "$KDRILL_TMP/show-tree" || fail "tree: modules"
+ko=$(find "$kdir/lib/modules/$release" -name null_blk.ko)
+[ -n "$ko" ] || fail "tree: modules_install did not install null_blk.ko"
+grep -q 'null_blk.ko:' "$kdir/lib/modules/$release/modules.dep" || fail "tree: null_blk not in modules.dep"
+grep -Eq '^summary: .* 0 missing \(0 fatal\), 0 unknown' "$KDRILL_TMP/show-tree" || fail "kernel show tree: summary"
+
+t0=$(date +%s)
+kd run --kernel "tree:$tree" --out "$out" --boot-timeout 180 --duration 10 --param fio=0 "$seed" \
+	>"$KDRILL_TMP/tree.log" 2>&1
+rc=$?
+grep -v '^  \[vm\]' "$KDRILL_TMP/tree.log"
+[ $rc = 0 ] || fail "tree: exit $rc"
+v=$(check_pass tree:) || { echo "$v"; exit 1; }
+grep -q 'serial=kdmods' "$v/qemu.cmdline" || fail "tree: no modules disk"
+echo "tree: PASS ops $(json "$v/verdict.json" .counters.ops), agent ready $(json "$v/verdict.json" .vm.t_ready_s) s, $(($(date +%s) - t0)) s"
+echo ok
