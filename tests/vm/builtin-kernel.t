@@ -13,7 +13,7 @@ set -u
 vm_require
 
 if [ "${KDRILL_BUILD_KERNEL-}" = 1 ]; then
-	tree=$("$KDRILL_TOP/kvm/build-kernel" | tail -n 1) || fail "kvm/build-kernel failed"
+	tree=$("$KDRILL_TOP/kvm/build-kernel") || fail "kvm/build-kernel failed" # stdout: the tree only
 elif ! tree=$("$KDRILL_TOP/kvm/build-kernel" --path); then
 	echo "skip: the kdrill test kernel is not built; build it with: make kernel-tree (or KDRILL_BUILD_KERNEL=1 ./tests/run vm/builtin-kernel)"
 	exit 77
@@ -64,7 +64,7 @@ mv "$v" "$KDRILL_TMP/run-path"
 # -- tree: modules_install into the cache (fresh: drop this tree's cache entry first) ---
 kd kernel show "tree:$tree" >"$KDRILL_TMP/show-tree" 2>&1 || { cat "$KDRILL_TMP/show-tree"; fail "kernel show tree: exit $?"; }
 kdir=$(sed -n 's|^vmlinuz: *\(.*\)/vmlinuz$|\1|p' "$KDRILL_TMP/show-tree")
-[ -n "$kdir" ] && [ -f "$kdir/kernel.json" ] || fail "tree: no cache entry ($kdir)"
+{ [ -n "$kdir" ] && [ -f "$kdir/kernel.json" ]; } || fail "tree: no cache entry ($kdir)"
 rm -rf "$kdir"
 kd kernel show "tree:$tree" >"$KDRILL_TMP/show-tree" 2>&1 || { cat "$KDRILL_TMP/show-tree"; fail "kernel show tree: exit $?"; }
 grep -E 'source|modules:|config:|summary' "$KDRILL_TMP/show-tree"
