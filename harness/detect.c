@@ -25,15 +25,16 @@
 #include "detect-internal.h"
 #include "util/util.h"
 
-#define MAX_LINE	  (64u * 1024) /* longer lines are cut (rest ignored) */
-#define MAX_CTX		  16	       /* parallel caller contexts */
-#define MAX_STACK	  96	       /* frames kept per report */
-#define MAX_EXCERPT_LINES 160	       /* excerpt lines kept per report */
-#define MAX_REPORT_LINES  4000	       /* a report longer than this is cut */
-#define MAX_OOM_LINES	  20000	       /* OOM reports carry task tables */
-#define MAX_BLOCKED	  4096	       /* blocked tasks kept for the summary */
-#define FOREIGN_TOLERANCE 2	       /* non-body lines tolerated inside a stack */
-#define MARK_WINDOW	  4	       /* cut-here/separator to header distance */
+#define MAX_LINE	   (64u * 1024) /* longer lines are cut (rest ignored) */
+#define MAX_CTX		   16		/* parallel caller contexts */
+#define MAX_STACK	   96		/* frames kept per report */
+#define MAX_EXCERPT_LINES  160		/* excerpt lines kept per report */
+#define MAX_REPORT_LINES   4000		/* a report longer than this is cut */
+#define MAX_OOM_LINES	   20000	/* OOM reports carry task tables */
+#define MAX_BLOCKED	   4096		/* blocked tasks kept for the summary */
+#define FOREIGN_TOLERANCE  2		/* non-body lines tolerated inside a stack */
+#define SYSRQ_RESUME_LINES 2000		/* window for a cut sysrq-w dump to resume */
+#define MARK_WINDOW	   4		/* cut-here/separator to header distance */
 
 struct sbuf {
 	char *p;
@@ -136,6 +137,11 @@ struct kd_detector {
 	size_t n_blocked, a_blocked;
 	bool blocked_dirty;
 	ssize_t summary_idx;
+	/* a sysrq-w dump cut by an interleaved block (the hung-task NMI backtraces of
+	 * hung_task_all_cpu_backtrace run on the other CPU): its remaining "task:" entries
+	 * resume the dump up to this line */
+	uint64_t sysrq_resume_until;
+	const struct kd_rule *sysrq_rule;
 	int error;	     /* sticky -ENOMEM */
 	uint64_t bloom[64];  /* hash of the first 4 bytes of every rule prefix */
 	uint32_t *pfx4;	     /* first 4 bytes of each rule prefix */
@@ -933,6 +939,21 @@ static bool parse_task_line(const char *t, size_t n, const char **comm, size_t *
 	return true;
 }
 
+/* A "task:NAME state:D ..." entry of a cut sysrq-w dump, within the resume window. */
+static bool resumes_sysrq(const struct kd_detector *d, const char *t, size_t n)
+{
+	const char *comm;
+	size_t cn;
+	uint64_t pid;
+	if (!d->sysrq_rule || d->lineno > d->sysrq_resume_until)
+		return false;
+	while (n && *t == ' ') {
+		t++;
+		n--;
+	}
+	return has_prefix(t, n, "task:") && parse_task_line(t, n, &comm, &cn, &pid);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Line handling                                                             */
 
@@ -1374,6 +1395,16 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 		return finish_report(d, c, false) < 0 ? d->error : 1;
 	}
 	if (ru && !absorbs(r, ru)) {
+		if (r->rule->kind == KK_SYSRQ_W) {
+			d->sysrq_rule = r->rule;
+			d->sysrq_resume_until = d->lineno + SYSRQ_RESUME_LINES;
+		}
+		if (finish_report(d, c, false) < 0)
+			return d->error;
+		return 2;
+	}
+	/* the interleaved block is over and the cut dump goes on */
+	if (r->cls < 0 && r->rule->kind != KK_SYSRQ_W && resumes_sysrq(d, t, n)) {
 		if (finish_report(d, c, false) < 0)
 			return d->error;
 		return 2;
@@ -1561,6 +1592,12 @@ static int handle_line(struct kd_detector *d, struct ctx *c, const char *t, size
 		if (e != 2)
 			return 0;
 	}
+	if (!ru && resumes_sysrq(d, t, n)) {
+		c->r = rep_new(d, c, d->sysrq_rule, t, n);
+		if (!c->r)
+			return nomem(d);
+		return report_line(d, c, t, n, NULL) < 0 ? d->error : 0;
+	}
 	if (!ru)
 		return 0;
 	switch (ru->kind) {
@@ -1658,7 +1695,8 @@ stripped:;
 	if (!caller) {
 		c = &d->ctx[0];
 		if (!c->r && !c->cut_line && !c->sep_line &&
-		    (!maybe_header(d, s, n) || (s[0] != 0x1b && !match_rule(d, s, n))))
+		    (!maybe_header(d, s, n) || (s[0] != 0x1b && !match_rule(d, s, n))) &&
+		    !resumes_sysrq(d, s, n))
 			return 0;
 		if (!c->used) {
 			c->used = true;
@@ -1667,7 +1705,8 @@ stripped:;
 	} else {
 		c = get_ctx(d, caller);
 		if (!c->r && !c->cut_line && !c->sep_line &&
-		    (!maybe_header(d, s, n) || (s[0] != 0x1b && !match_rule(d, s, n))))
+		    (!maybe_header(d, s, n) || (s[0] != 0x1b && !match_rule(d, s, n))) &&
+		    !resumes_sysrq(d, s, n))
 			return 0;
 	}
 	struct sbuf *cl = &d->scratch;
