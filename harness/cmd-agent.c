@@ -160,6 +160,23 @@ static void agent_poweroff(struct agent *a, const char *why)
 /* The job hand-off.  Today: "boot" (report ready, done, power off) and "idle" (wait for
  * host commands).  The runner plugs in here later: a job names what to run and the
  * agent reports progress/result messages on the same channel. */
+/* modprobe NAME unless the driver is already there (/sys/module/NAME, or PROOF: built-in
+ * drivers without parameters have no /sys/module entry) or the kernel has no modules at
+ * all (a kernel with everything built in: nothing to load, nothing to complain about). */
+static int load_module(const char *name, const char *proof)
+{
+	_cleanup_free_ char *sys = strdupf("/sys/module/%s", name), *dep = NULL;
+	char *argv[] = {(char *)"modprobe", (char *)"-q", (char *)name, NULL};
+	struct utsname u;
+
+	if ((sys && access(sys, F_OK) == 0) || (proof && access(proof, F_OK) == 0))
+		return 0;
+	if (uname(&u) == 0 && (dep = strdupf("/lib/modules/%s/modules.dep", u.release)) &&
+	    access(dep, F_OK) < 0)
+		return 0;
+	return run_argv(argv, NULL, 60 * 1000000ULL) == 0 ? 0 : -ENOENT;
+}
+
 static void agent_start_job(struct agent *a)
 {
 	const char *name = job_get(a, "job");
@@ -174,9 +191,7 @@ static void agent_start_job(struct agent *a)
 	{ /* the host learns of a panic (GUEST_PANICKED: vmcore, verdict) only through pvpanic
 	   * (QEMU's ISA device = ACPI QEMU0001, driven by pvpanic_mmio), and udev may not
 	   * have loaded the module yet when the boot counts as finished */
-		char *argv[] = {(char *)"modprobe", (char *)"-q", (char *)"pvpanic_mmio", NULL};
-		if (access("/sys/module/pvpanic_mmio", F_OK) < 0 &&
-		    run_argv(argv, NULL, 10 * 1000000ULL) != 0)
+		if (load_module("pvpanic_mmio", "/sys/bus/platform/drivers/pvpanic-mmio") < 0)
 			fprintf(stderr, "kdrill agent: modprobe pvpanic_mmio failed\n");
 	}
 	if (!strcmp(name, "boot")) {
@@ -588,8 +603,7 @@ static int agent_run_job(struct agent *a)
 	}
 	o.devices = devices;
 	if (need_dm) { /* dmsetup does not load it (guest-lab pitfall 9) */
-		char *argv[] = {(char *)"modprobe", (char *)"dm_mod", NULL};
-		if (run_argv(argv, NULL, 60 * 1000000ULL) != 0)
+		if (load_module("dm_mod", "/dev/mapper/control") < 0)
 			fprintf(stderr, "kdrill agent: modprobe dm_mod failed\n");
 	}
 	fprintf(stderr, "kdrill agent: running %s\n", target);
