@@ -46,14 +46,18 @@ check_pass() { # label kind -> run dir on stdout
 	echo "$v"
 }
 
+run_seed() { # REF LABEL -> the run dir in $v
+	kd run --kernel "$1" --out "$out" --boot-timeout 180 --duration 10 --param fio=0 "$seed" \
+		>"$KDRILL_TMP/$2.log" 2>&1
+	local rc=$?
+	grep -v '^  \[vm\]' "$KDRILL_TMP/$2.log"
+	[ $rc = 0 ] || fail "$2: exit $rc"
+	v=$(check_pass "$2:") || { echo "$v"; exit 1; }
+}
+
 # -- path:bzImage alone: no initramfs, no modules disk ---------------------------------
 t0=$(date +%s)
-kd run --kernel "path:$bz" --out "$out" --boot-timeout 180 --duration 10 --param fio=0 "$seed" \
-	>"$KDRILL_TMP/path.log" 2>&1
-rc=$?
-grep -v '^  \[vm\]' "$KDRILL_TMP/path.log"
-[ $rc = 0 ] || fail "path: exit $rc"
-v=$(check_pass path:) || { echo "$v"; exit 1; }
+run_seed "path:$bz" path
 grep -q -- ' -initrd ' "$v/qemu.cmdline" && fail "path: booted with an initramfs"
 grep -q 'serial=kdmods' "$v/qemu.cmdline" && fail "path: booted with a modules disk"
 grep -q 'Kernel command line:.* root=/dev/vda' "$v/console.log" || fail "path: root= not on the command line"
@@ -75,12 +79,7 @@ grep -q 'null_blk.ko:' "$kdir/lib/modules/$release/modules.dep" || fail "tree: n
 grep -Eq '^summary: .* 0 missing \(0 fatal\), 0 unknown' "$KDRILL_TMP/show-tree" || fail "kernel show tree: summary"
 
 t0=$(date +%s)
-kd run --kernel "tree:$tree" --out "$out" --boot-timeout 180 --duration 10 --param fio=0 "$seed" \
-	>"$KDRILL_TMP/tree.log" 2>&1
-rc=$?
-grep -v '^  \[vm\]' "$KDRILL_TMP/tree.log"
-[ $rc = 0 ] || fail "tree: exit $rc"
-v=$(check_pass tree:) || { echo "$v"; exit 1; }
+run_seed "tree:$tree" tree
 grep -q 'serial=kdmods' "$v/qemu.cmdline" || fail "tree: no modules disk"
 echo "tree: PASS ops $(json "$v/verdict.json" .counters.ops), agent ready $(json "$v/verdict.json" .vm.t_ready_s) s, $(($(date +%s) - t0)) s"
 echo ok
