@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/uio.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -114,6 +115,7 @@ struct runner {
 	char *nfsd_threads; /* nfs-server-stop: nfsd thread count to restore, NULL: running */
 	sd_event_source *nfsd_timer; /* nfs-server-stop: the restart after the hold */
 	bool stopping, done, interrupted, setup_failed;
+	bool scratch_full; /* host: the --scratch filesystem filled up under the loop images */
 	char *stop_reason;
 	char *infra_reason;
 	uint64_t last_ops;
@@ -189,6 +191,24 @@ static void begin_stop(struct runner *rn, const char *why);
 
 /* ---- kernel log ------------------------------------------------------------------ */
 
+/* Host mode: is the filesystem under --scratch (where the sparse loop images grow) full? */
+static bool scratch_is_full(const struct runner *rn)
+{
+	struct statvfs sv;
+	if (!rn->o->host || !rn->o->scratch || statvfs(rn->o->scratch, &sv) < 0)
+		return false;
+	return (uint64_t)sv.f_bavail * sv.f_frsize < (8ULL << 20);
+}
+
+/* A report's role, except that once the scratch filesystem is full, I/O and filesystem
+ * errors on kdrill's loop devices are the consequence of that (INFRA), not kernel bugs. */
+static enum report_role role_of(const struct runner *rn, const struct kd_report *r)
+{
+	if (rn->scratch_full && r->cls == KD_CLASS_FSERROR)
+		return ROLE_INFO;
+	return report_role(rn->sc, r);
+}
+
 static void on_report(const struct kd_report *r, bool first, void *userdata)
 {
 	struct runner *rn = userdata;
@@ -197,7 +217,16 @@ static void on_report(const struct kd_report *r, bool first, void *userdata)
 	if (!first)
 		return;
 	rn->n_reports++;
-	role = report_role(rn->sc, r);
+	if (r->cls == KD_CLASS_FSERROR && !rn->scratch_full && scratch_is_full(rn)) {
+		rn->scratch_full = true;
+		set_infra(rn,
+			  "the scratch directory %s is full: kdrill's loop images could not grow "
+			  "(the kernel's I/O errors on its loop devices follow from that)",
+			  rn->o->scratch);
+		if (!rn->stopping)
+			begin_stop(rn, "scratch directory full");
+	}
+	role = role_of(rn, r);
 	if (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY)
 		if (report_matches_signature(rn->sc, r))
 			rn->matched = true;
@@ -1495,7 +1524,7 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 				       json_object_new_string(sc->params[i].value));
 	for (size_t i = 0; rn->det && i < kd_detector_n_reports(rn->det); i++) {
 		const struct kd_report *r = kd_detector_report(rn->det, i);
-		enum report_role role = report_role(sc, r);
+		enum report_role role = role_of(rn, r);
 		struct json_object *j = kd_report_to_json(r);
 		bool m = (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY) &&
 			 report_matches_signature(sc, r);
@@ -1573,7 +1602,7 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 		}
 		json_object_array_add(slices, o);
 	}
-	if (n_anom)
+	if (n_anom && !rn->scratch_full) /* EIO/ENOSPC from a full scratch: not the kernel's */
 		verdict = verdict_merge(verdict, V_ANOMALY);
 	if (infra)
 		verdict = verdict_merge(verdict, V_INFRA);

@@ -636,6 +636,25 @@ static void on_qmp_event(struct kd_qmp *q, const char *event, json_object *data,
 		vm_log(vm, "QMP: SHUTDOWN %s", reason);
 		if (!strcmp(reason, "guest-shutdown"))
 			vm->guest_shutdown = true;
+	} else if (!strcmp(event, "BLOCK_IO_ERROR")) {
+		/* a host-side write failed (QEMU's default werror=enospc then pauses the VM):
+		 * the heartbeat would stop and look like a guest hang; it is the harness's disk */
+		const char *dev = data && json_object_object_get_ex(data, "device", &v)
+				      ? json_object_get_string(v)
+				      : "?";
+		const char *why = data && json_object_object_get_ex(data, "reason", &v)
+				      ? json_object_get_string(v)
+				      : "";
+		bool nospace = data && json_object_object_get_ex(data, "nospace", &v) &&
+			       json_object_get_boolean(v);
+		_cleanup_free_ char *msg = strdupf(
+		    "host I/O error on disk '%s'%s%s%s", dev && *dev ? dev : "?", *why ? ": " : "",
+		    why,
+		    nospace ? " (no space left on the host: the results directory's filesystem "
+			      "is full)"
+			    : "");
+		vm_log(vm, "QMP: BLOCK_IO_ERROR %s", msg ? msg : "");
+		begin_stop(vm, KD_VM_END_INFRA, msg ? msg : "host I/O error", false);
 	} else if (!strcmp(event, "QMP_CLOSED")) {
 		if (!vm->qemu_exited)
 			vm_log(vm, "QMP connection closed");

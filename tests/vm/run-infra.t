@@ -1,6 +1,8 @@
 #!/bin/bash
 # kdrill run --kernel, the INFRA paths: a garbage kernel file never boots (clear message,
-# exit 125); QEMU killed mid-run -> verdict.json INFRA "qemu-died", console.log kept.
+# exit 125); QEMU killed mid-run -> verdict.json INFRA "qemu-died", console.log kept; the
+# results directory's filesystem full (the scratch disk cannot grow; QEMU pauses the guest)
+# -> INFRA naming the host disk, never a guest HANG from the stopped heartbeat.
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
 vm_require
@@ -33,4 +35,21 @@ json "$v/verdict.json" .reason | grep -q '^qemu-died: QEMU exited (status 137) w
 [ "$(json "$v/verdict.json" .vm.end)" = qemu-died ] || fail "killed: vm.end"
 grep -q 'Linux version' "$v/console.log" || fail "killed: console.log not kept"
 grep -q '"verdict":"INFRA"' "$out/index.jsonl" || fail "killed: index.jsonl"
+
+full=$KDRILL_TMP/full
+mkdir -p "$full"
+if mount -t tmpfs -o size=80M kdrill-full "$full" 2>/dev/null; then
+	trap 'umount "$full" 2>/dev/null' EXIT
+	kd run --kernel "$VM_KERNEL" --out "$full/res" --boot-timeout 180 --duration 30 aio-dio-unlink >"$KDRILL_TMP/log" 2>&1
+	rc=$?
+	grep -v '^  \[vm\]' "$KDRILL_TMP/log"
+	[ $rc = 125 ] || fail "full disk: exit $rc, expected 125"
+	v=$(ls -d "$full"/res/*-aio-dio-unlink*/ | head -1)
+	[ "$(json "$v/verdict.json" .verdict)" = INFRA ] || fail "full disk: verdict $(json "$v/verdict.json" .verdict)"
+	json "$v/verdict.json" .reason | grep -q 'host I/O error on disk .*no space left on the host' ||
+		fail "full disk: reason $(json "$v/verdict.json" .reason)"
+	grep -q 'Linux version' "$v/console.log" || fail "full disk: console.log not kept"
+else
+	echo "full disk: cannot mount a tmpfs here, not checked"
+fi
 echo ok
