@@ -86,19 +86,9 @@ grep -q 'serial=kdmods' "$v/qemu.cmdline" || fail "tree: no modules disk"
 echo "tree: PASS ops $(json "$v/verdict.json" .counters.ops), agent ready $(json "$v/verdict.json" .vm.t_ready_s) s, $(($(date +%s) - t0)) s"
 
 # -- the hang and crash pipelines with everything built in (dm, pvpanic: no modprobe) --
-kd run --kernel "path:$bz" --out "$out" --boot-timeout 180 hang-selftest >"$KDRILL_TMP/hang.log" 2>&1
-rc=$?
-grep -v '^  \[vm\]' "$KDRILL_TMP/hang.log"
-[ $rc = 1 ] || fail "hang-selftest: exit $rc, expected 1"
-v=$(ls -d "$out"/*-hang-selftest-*/ | tail -n 1)
-[ "$(json "$v/verdict.json" .verdict)" = HANG ] || fail "hang-selftest: verdict $(json "$v/verdict.json" .verdict)"
+vm_run_expect "path:$bz" "$out" hang-selftest 1 HANG
 json "$v/verdict.json" .hang_summary | grep -q 'the jbd2 commit thread' || fail "hang-selftest: no jbd2 commit thread in the summary"
 grep -q 'modprobe .* failed' "$v/journal.txt" && fail "hang-selftest: the agent's modprobe failed on a built-in kernel"
-kd run --kernel "path:$bz" --out "$out" --boot-timeout 180 crash-selftest >"$KDRILL_TMP/crash.log" 2>&1
-rc=$?
-grep -v '^  \[vm\]' "$KDRILL_TMP/crash.log"
-[ $rc = 1 ] || fail "crash-selftest: exit $rc, expected 1"
-v=$(ls -d "$out"/*-crash-selftest-*/ | tail -n 1)
-[ "$(json "$v/verdict.json" .verdict)" = BUG ] || fail "crash-selftest: verdict $(json "$v/verdict.json" .verdict)"
+vm_run_expect "path:$bz" "$out" crash-selftest 1 BUG
 grep -q 'GUEST_PANICKED' "$v/console-ts.log" || fail "crash-selftest: no pvpanic event (built-in pvpanic_mmio)"
 echo ok
