@@ -209,6 +209,11 @@ static enum report_role role_of(const struct runner *rn, const struct kd_report 
 	return report_role(rn->sc, r);
 }
 
+static enum report_role role_cb(const struct kd_report *r, void *userdata)
+{
+	return role_of(userdata, r);
+}
+
 static void on_report(const struct kd_report *r, bool first, void *userdata)
 {
 	struct runner *rn = userdata;
@@ -1498,11 +1503,6 @@ static struct json_object *json_secs(double d)
 	return json_object_new_double_s(round(d * 10) / 10, buf);
 }
 
-static const char *role_name(enum report_role r)
-{
-	return r == ROLE_FAILURE ? "failure" : r == ROLE_ALLOWED ? "allowed" : "info";
-}
-
 static int build_verdict(struct runner *rn, struct run_result *res)
 {
 	const struct scenario *sc = rn->sc;
@@ -1510,49 +1510,20 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	struct json_object *reports = json_object_new_array(), *repros = json_object_new_array();
 	struct json_object *slices = json_object_new_array(), *files = json_object_new_object();
 	struct json_object *counters = json_object_new_object();
-	enum verdict verdict = V_PASS;
-	const struct kd_report *first_fail = NULL, *summary = NULL, *first_allowed = NULL;
-	unsigned n_allowed = 0;
+	struct report_tally t = {.reports = reports};
+	enum verdict verdict;
+	unsigned n_anom = 0;
 	_cleanup_free_ char *reason = NULL;
 	char started[64] = "";
-	unsigned n_anom = 0, n_oom_reports = 0;
 	const char *anom_label = NULL, *infra = rn->infra_reason;
 	double dur = elapsed(rn);
 
 	for (size_t i = 0; i < sc->n_params; i++)
 		json_object_object_add(params, sc->params[i].name,
 				       json_object_new_string(sc->params[i].value));
-	for (size_t i = 0; rn->det && i < kd_detector_n_reports(rn->det); i++) {
-		const struct kd_report *r = kd_detector_report(rn->det, i);
-		enum report_role role = role_of(rn, r);
-		struct json_object *j = kd_report_to_json(r);
-		bool m = (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY) &&
-			 report_matches_signature(sc, r);
-		if (r->cls == KD_CLASS_OOM)
-			n_oom_reports += r->count ? r->count : 1;
-		if (j) {
-			json_object_object_add(j, "role", json_object_new_string(role_name(role)));
-			json_object_object_add(j, "signature_match", json_object_new_boolean(m));
-			json_object_array_add(reports, j);
-		}
-		if (m)
-			rn->matched = true;
-		if (r->cls == KD_CLASS_SUMMARY)
-			summary = r;
-		if (role == ROLE_ALLOWED) {
-			n_allowed += r->count ? r->count : 1;
-			if (!first_allowed)
-				first_allowed = r;
-		}
-		if (role == ROLE_FAILURE) {
-			enum verdict rv = report_verdict(r);
-			if (!first_fail || rv > report_verdict(first_fail) ||
-			    (rv == report_verdict(first_fail) && m &&
-			     !report_matches_signature(sc, first_fail)))
-				first_fail = r;
-			verdict = verdict_merge(verdict, rv);
-		}
-	}
+	report_tally(&t, sc, rn->det, role_cb, rn);
+	rn->matched |= t.matched;
+	verdict = t.verdict;
 	for (size_t i = 0; i < rn->n_insts; i++) {
 		struct inst *in = &rn->insts[i];
 		struct json_object *o = json_object_new_object();
@@ -1606,13 +1577,13 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 		verdict = verdict_merge(verdict, V_ANOMALY);
 	if (infra)
 		verdict = verdict_merge(verdict, V_INFRA);
-	if (first_fail && (verdict == V_BUG || verdict == V_HANG || verdict == V_WARN))
+	if (t.first_fail && (verdict == V_BUG || verdict == V_HANG || verdict == V_WARN))
 		reason = strdupf(
-		    "%s%s%s%s", first_fail->title,
-		    report_matches_signature(sc, first_fail) ? " (signature match)"
-							     : " (not the scenario's signature)",
-		    verdict == V_HANG && summary && summary->root ? "; root: " : "",
-		    verdict == V_HANG && summary && summary->root ? summary->root : "");
+		    "%s%s%s%s", t.first_fail->title,
+		    report_matches_signature(sc, t.first_fail) ? " (signature match)"
+							       : " (not the scenario's signature)",
+		    verdict == V_HANG && t.summary && t.summary->root ? "; root: " : "",
+		    verdict == V_HANG && t.summary && t.summary->root ? t.summary->root : "");
 	else if (verdict == V_ANOMALY)
 		reason = strdupf("reproducer anomaly: %s%s", anom_label,
 				 n_anom > 1 ? " and others" : "");
@@ -1622,19 +1593,17 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 		reason = strdupf(
 		    "no kernel report in %.0fs: %llu ops, %llu OOM kills, %u restarts%s%s%s", dur,
 		    (unsigned long long)total_ops(rn),
-		    (unsigned long long)(rn->oom_kills > n_oom_reports ? rn->oom_kills
-								       : n_oom_reports),
-		    total_restarts(rn), first_allowed ? "; allowed: " : "",
-		    first_allowed && first_allowed->title ? first_allowed->title : "",
-		    first_allowed && n_allowed > 1 ? " (and more)" : "");
+		    (unsigned long long)(rn->oom_kills > t.n_oom ? rn->oom_kills : t.n_oom),
+		    total_restarts(rn), t.first_allowed ? "; allowed: " : "",
+		    t.first_allowed && t.first_allowed->title ? t.first_allowed->title : "",
+		    t.first_allowed && t.n_allowed > 1 ? " (and more)" : "");
 	format_iso8601(rn->t0_real, started, sizeof(started));
 
 	json_object_object_add(counters, "ops", json_object_new_int64((int64_t)total_ops(rn)));
 	json_object_object_add(
 	    counters, "oom_kills",
-	    json_object_new_int64(
-		(int64_t)(rn->oom_kills > n_oom_reports ? rn->oom_kills : n_oom_reports)));
-	json_object_object_add(counters, "oom_reports", json_object_new_int((int)n_oom_reports));
+	    json_object_new_int64((int64_t)(rn->oom_kills > t.n_oom ? rn->oom_kills : t.n_oom)));
+	json_object_object_add(counters, "oom_reports", json_object_new_int((int)t.n_oom));
 	json_object_object_add(counters, "restarts", json_object_new_int((int)total_restarts(rn)));
 	json_object_object_add(counters, "reports", json_object_new_int((int)rn->n_reports));
 	if (rn->kmsg) {
@@ -1653,9 +1622,9 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	json_object_object_add(files, "stats", json_object_new_string("stats.jsonl"));
 	json_object_object_add(files, "junit", json_object_new_string("junit.xml"));
 
-	if (summary && summary->summary_text)
+	if (t.summary && t.summary->summary_text)
 		json_object_object_add(v, "hang_summary",
-				       json_object_new_string(summary->summary_text));
+				       json_object_new_string(t.summary->summary_text));
 	json_object_object_add(v, "schema", json_object_new_string(RESULTS_SCHEMA));
 	json_object_object_add(v, "run_id", json_object_new_string(rn->run_id));
 	json_object_object_add(v, "scenario", json_object_new_string(sc->name));

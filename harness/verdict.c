@@ -2,6 +2,7 @@
 #include "verdict.h"
 
 #include <errno.h>
+#include <json-c/json.h>
 #include <string.h>
 
 #include "commands.h"
@@ -97,5 +98,50 @@ enum verdict report_verdict(const struct kd_report *r)
 		return V_WARN;
 	default:
 		return V_BUG;
+	}
+}
+
+static const char *role_name(enum report_role r)
+{
+	return r == ROLE_FAILURE ? "failure" : r == ROLE_ALLOWED ? "allowed" : "info";
+}
+
+void report_tally(struct report_tally *t, const struct scenario *sc, const struct kd_detector *det,
+		  report_role_fn rolefn, void *userdata)
+{
+	size_t n = det ? kd_detector_n_reports(det) : 0;
+
+	t->verdict = V_PASS;
+	for (size_t i = 0; i < n; i++) {
+		const struct kd_report *r = kd_detector_report(det, i);
+		enum report_role role = rolefn ? rolefn(r, userdata) : report_role(sc, r);
+		bool m = (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY) &&
+			 report_matches_signature(sc, r);
+		unsigned times = r->count ? (unsigned)r->count : 1;
+		struct json_object *j = t->reports ? kd_report_to_json(r) : NULL;
+
+		if (j) {
+			json_object_object_add(j, "role", json_object_new_string(role_name(role)));
+			json_object_object_add(j, "signature_match", json_object_new_boolean(m));
+			json_object_array_add(t->reports, j);
+		}
+		t->matched |= m;
+		if (r->cls == KD_CLASS_OOM)
+			t->n_oom += times;
+		if (r->cls == KD_CLASS_SUMMARY)
+			t->summary = r;
+		if (role == ROLE_ALLOWED) {
+			t->n_allowed += times;
+			if (!t->first_allowed)
+				t->first_allowed = r;
+		}
+		if (role == ROLE_FAILURE) {
+			enum verdict rv = report_verdict(r);
+			const struct kd_report *ff = t->first_fail;
+			if (!ff || rv > report_verdict(ff) ||
+			    (rv == report_verdict(ff) && m && !report_matches_signature(sc, ff)))
+				t->first_fail = r;
+			t->verdict = verdict_merge(t->verdict, rv);
+		}
 	}
 }

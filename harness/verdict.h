@@ -9,6 +9,8 @@
 
 #include <stdbool.h>
 
+struct json_object;
+
 #include "detect.h"
 #include "scenario.h"
 
@@ -33,5 +35,23 @@ bool report_matches_signature(const struct scenario *sc, const struct kd_report 
 /* Verdict for one failure report: crash/memory-safety/fs-error -> BUG, hang -> HANG,
  * warning/lockdep -> WARN. */
 enum verdict report_verdict(const struct kd_report *r);
+
+/* All of a detector's reports for a scenario: each appended to `reports` as its JSON
+ * object plus "role" and "signature_match", and what the verdict is made of. */
+struct report_tally {
+	struct json_object *reports;	    /* caller-made array (NULL: not built) */
+	const struct kd_report *first_fail; /* the deciding failure: worst verdict, a
+					     * signature match before a non-match */
+	const struct kd_report *summary;    /* the (last) hung-task summary */
+	const struct kd_report *first_allowed;
+	unsigned n_allowed, n_oom; /* reports, repeats counted */
+	bool matched;		   /* a failure or the summary matched the signature */
+	enum verdict verdict;	   /* merged over the failures; PASS when none */
+};
+/* role: how a report counts (NULL: report_role()); the runner overrides it when its
+ * scratch filesystem filled up. */
+typedef enum report_role (*report_role_fn)(const struct kd_report *r, void *userdata);
+void report_tally(struct report_tally *t, const struct scenario *sc, const struct kd_detector *det,
+		  report_role_fn role, void *userdata);
 
 #endif

@@ -218,11 +218,6 @@ static json_object *base_verdict(const struct scenario *sc, const char *run_id, 
 	return v;
 }
 
-static const char *role_name(enum report_role r)
-{
-	return r == ROLE_FAILURE ? "failure" : r == ROLE_ALLOWED ? "allowed" : "info";
-}
-
 /* Merge: host console reports + VM end + the guest runner's verdict -> verdict.json */
 static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *vres,
 				  json_object *guest, const char *run_id, const char *run_dir,
@@ -234,43 +229,19 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 			       : base_verdict(sc, run_id, t0_real,
 					      vr->o->duration > 0 ? vr->o->duration : sc->timeout);
 	json_object *reports = json_object_new_array(), *kern, *vmj, *x;
-	const struct kd_report *first_fail = NULL, *summary = NULL, *first_allowed = NULL;
-	enum verdict verdict = V_PASS, gv = V_INFRA;
+	struct report_tally t = {.reports = reports};
+	enum verdict verdict, gv = V_INFRA;
 	_cleanup_free_ char *reason = NULL;
-	bool matched = false;
 	size_t n = vres->det ? kd_detector_n_reports(vres->det) : 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const struct kd_report *r = kd_detector_report(vres->det, i);
-		enum report_role role = report_role(sc, r);
-		json_object *j = kd_report_to_json(r);
-		bool m = (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY) &&
-			 report_matches_signature(sc, r);
-		if (j) {
-			json_object_object_add(j, "role", json_object_new_string(role_name(role)));
-			json_object_object_add(j, "signature_match", json_object_new_boolean(m));
-			json_object_array_add(reports, j);
-		}
-		matched |= m;
-		if (r->cls == KD_CLASS_SUMMARY)
-			summary = r;
-		if (role == ROLE_ALLOWED && !first_allowed)
-			first_allowed = r;
-		if (role == ROLE_FAILURE) {
-			enum verdict rv = report_verdict(r);
-			if (!first_fail || rv > report_verdict(first_fail) ||
-			    (rv == report_verdict(first_fail) && m &&
-			     !report_matches_signature(sc, first_fail)))
-				first_fail = r;
-			verdict = verdict_merge(verdict, rv);
-		}
-	}
+	report_tally(&t, sc, vres->det, NULL, NULL);
+	verdict = t.verdict;
 	if (guest && (!js(guest, "verdict") || verdict_from_name(js(guest, "verdict"), &gv) < 0))
 		gv = V_INFRA;
-	if (first_fail) {
+	if (t.first_fail) {
 		if (guest)
 			verdict = verdict_merge(gv, verdict);
-		reason = strdupf("%s (console)", first_fail->title ? first_fail->title : "?");
+		reason = strdupf("%s (console)", t.first_fail->title ? t.first_fail->title : "?");
 	} else if (vres->end == KD_VM_END_PANIC) {
 		verdict = V_BUG;
 		reason = strdup(vres->reason ? vres->reason : "guest panicked");
@@ -280,10 +251,11 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 	} else if (guest && (vres->end == KD_VM_END_POWEROFF || vr->done_status >= 0)) {
 		verdict = gv;
 		/* the guest runner does not see the console: name what the host allowed */
-		if (verdict == V_PASS && first_allowed && first_allowed->title)
-			reason = strdupf(
-			    "%s; allowed: %s%s", js(guest, "reason") ? js(guest, "reason") : "",
-			    first_allowed->title, first_allowed->count > 1 ? " (repeated)" : "");
+		if (verdict == V_PASS && t.first_allowed && t.first_allowed->title)
+			reason = strdupf("%s; allowed: %s%s",
+					 js(guest, "reason") ? js(guest, "reason") : "",
+					 t.first_allowed->title,
+					 t.first_allowed->count > 1 ? " (repeated)" : "");
 		else
 			reason = js(guest, "reason") ? strdup(js(guest, "reason")) : NULL;
 	} else {
@@ -296,15 +268,15 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 			reason = strdupf("%s: %s", kd_vm_end_name(vres->end),
 					 vres->reason ? vres->reason : "?");
 	}
-	if (verdict == V_HANG && summary && summary->root && reason) {
-		char *r2 = strdupf("%s; root: %s", reason, summary->root);
+	if (verdict == V_HANG && t.summary && t.summary->root && reason) {
+		char *r2 = strdupf("%s; root: %s", reason, t.summary->root);
 		if (r2) {
 			free(reason);
 			reason = r2;
 		}
 	}
 	if (guest && json_object_object_get_ex(guest, "match", &x))
-		matched |= json_object_get_boolean(x);
+		t.matched |= json_object_get_boolean(x);
 
 	/* kernel: the guest's uname + the ref */
 	if (!json_object_object_get_ex(v, "kernel", &kern) ||
@@ -349,13 +321,13 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 	json_object_object_add(v, "dir", json_object_new_string(run_dir));
 	json_object_object_add(v, "mode", json_object_new_string("vm"));
 	json_object_object_add(v, "verdict", json_object_new_string(verdict_name(verdict)));
-	json_object_object_add(v, "match", json_object_new_boolean(matched));
+	json_object_object_add(v, "match", json_object_new_boolean(t.matched));
 	json_object_object_add(v, "reason", json_object_new_string(reason ? reason : ""));
 	json_object_object_add(v, "exit_code", json_object_new_int(verdict_exit_code(verdict)));
 	json_object_object_add(v, "reports", reports);
-	if (summary && summary->summary_text)
+	if (t.summary && t.summary->summary_text)
 		json_object_object_add(v, "hang_summary",
-				       json_object_new_string(summary->summary_text));
+				       json_object_new_string(t.summary->summary_text));
 	json_object_object_add(v, "vm", vmj);
 	if (!guest)
 		json_object_object_add(v, "duration_s", json_secs(wall));
@@ -373,7 +345,7 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 			json_object_object_add(x, "vmcore", json_object_new_string("vmcore.kdump"));
 	}
 	res->verdict = verdict;
-	res->match = matched;
+	res->match = t.matched;
 	res->exit_code = verdict_exit_code(verdict);
 	res->reason = reason ? strdup(reason) : NULL;
 	return v;
