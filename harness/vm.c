@@ -26,8 +26,9 @@
 #define AGENT_ALIVE_USEC  (5 * USEC)	   /* heartbeat this recent = agent can collect */
 
 enum phase { PH_BOOT, PH_READY, PH_STOPPING, PH_DONE };
-/* ST_GRACE: after a hung-task report, let the hang spread one more hung-task period (the
- * jbd2 thread often blocks after the first writer it stalls) before the sysrq-w dump. */
+/* ST_GRACE: after a hang report, let the hang spread one more hung-task period (the jbd2
+ * thread often blocks after the first writer it stalls) before the sysrq-w dump, and send
+ * that dump between two khungtaskd scans (on_step). */
 enum step {
 	ST_GRACE,
 	ST_NONE,
@@ -60,6 +61,7 @@ struct kd_vm {
 	int log_fd, ts_fd;
 	uint64_t console_lines;
 	uint64_t last_console, last_heartbeat;
+	uint64_t last_hang_report; /* any hang-class report, repeats included */
 	sd_event_source *t_boot, *t_hb, *t_flush, *t_run, *t_step, *t_kill, *child, *sigint,
 	    *sigterm;
 	enum phase phase;
@@ -314,9 +316,22 @@ static int on_step(sd_event_source *s, uint64_t usec, void *userdata)
 	if (vm->step == ST_GRACE) {
 		uint64_t grace =
 		    (uint64_t)(vm->o->hung_task_secs ? vm->o->hung_task_secs : 20) * USEC;
-		if (now - vm->step_start >= grace) {
-			vm_log(vm, "hang grace over (%.0f s): dumping blocked tasks",
-			       (double)grace / 1e6);
+		/* Let the hang spread one more hung-task period: wait for the next hang report
+		 * (khungtaskd's next scan, which names the tasks that blocked since), then for
+		 * the console to go quiet, and dump in the gap before the scan after it.  A
+		 * sysrq-w sent on a fixed timer lands on top of that scan (same period): the two
+		 * interleave line by line (no caller ids on the console) and tasks' frames get
+		 * mixed (seen: the jbd2 thread "in entry_SYSCALL_64", summary root a writer).
+		 * Without a further report: after two periods once quiet, at most 20 s more. */
+		bool quiet = now - vm->last_console >= SETTLE_QUIET_USEC;
+		/* (reports of the same scan as the first one come within moments of it) */
+		bool rescanned = vm->last_hang_report > vm->step_start + grace / 2;
+		if ((rescanned && quiet) || (now - vm->step_start >= 2 * grace && quiet) ||
+		    now - vm->step_start >= 2 * grace + SETTLE_MAX_USEC) {
+			vm_log(vm, "hang grace over (%s after %.1f s): dumping blocked tasks",
+			       rescanned ? "next hang report seen, console quiet"
+					 : "no further report",
+			       (double)(now - vm->step_start) / 1e6);
 			vm->step = ST_NONE;
 			step_next(vm);
 		} else
@@ -338,6 +353,8 @@ static void on_report(const struct kd_report *r, bool first, void *userdata)
 {
 	struct kd_vm *vm = userdata;
 
+	if (r->cls == KD_CLASS_HANG)
+		vm->last_hang_report = now_usec();
 	if (!first)
 		return;
 	vm_log(vm, "report: %s: %s", kd_class_name(r->cls), r->title ? r->title : "?");

@@ -12,10 +12,11 @@
  * with floors of 10 s for the RCU stall and the soft lockup (TCG on a busy host makes
  * shorter ones fire falsely), so the order holds for H >= 20.
  * A hang report (hung task, soft lockup, RCU stall) or a lost heartbeat triggers sysrq-w
- * then sysrq-l through the serial line (QMP chardev-send-break, then the key), each
- * followed by waiting for the console to settle; then, when the agent still heartbeats
- * and collect_on_hang is set, {"cmd":"collect"} (the agent tars the run directory so far
- * onto the results disk; bounded wait); then an optional kdump-compressed vmcore
+ * (after a hang report: once the next hung-task scan has reported and the console is
+ * quiet, so the dump does not interleave with a scan) then sysrq-l through the serial line (QMP
+ * chardev-send-break, then the key), each followed by waiting for the console to settle; then, when
+ * the agent still heartbeats and collect_on_hang is set, {"cmd":"collect"} (the agent tars the run
+ * directory so far onto the results disk; bounded wait); then an optional kdump-compressed vmcore
  * (QMP dump-guest-memory); then the VM is stopped.  A crash report or GUEST_PANICKED:
  * the console is left to settle and the VM stopped.  Every path keeps console.log.
  */
