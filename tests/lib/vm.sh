@@ -9,9 +9,10 @@
 #                       default debian:6.1.0-54-cloud-amd64, fetched into the cache)
 #   kd ARGS...          run the ASan kdrill with KDRILL_DATA=$KDRILL_TOP
 #   json FILE FILTER    jq -r FILTER FILE
-#   vm_run_expect REF OUT SCENARIO EXIT VERDICT
-#                       kd run --kernel REF --out OUT SCENARIO; fail unless it exits EXIT
-#                       with VERDICT; sets $v to the run directory
+#   vm_run_expect REF OUT SCENARIO EXIT VERDICT [RUN-ARGS...]
+#                       kd run --kernel REF --out OUT RUN-ARGS SCENARIO (output in
+#                       $KDRILL_TMP/SCENARIO.log); fail unless it exits EXIT with VERDICT;
+#                       sets $v to the run directory
 #
 # The kernel and the guest image are cached under ~/.cache/kdrill (KDRILL_CACHE): the
 # first run downloads the kernel and runs debootstrap (~2 min); later runs reuse them.
@@ -44,11 +45,12 @@ fail() {
 
 vm_run_expect() {
 	local ref=$1 out=$2 sc=$3 want_rc=$4 want=$5 rc
-	kd run --kernel "$ref" --out "$out" --boot-timeout 180 "$sc" >"$KDRILL_TMP/$sc.log" 2>&1
+	shift 5
+	kd run --kernel "$ref" --out "$out" --boot-timeout 180 "$@" "$sc" >"$KDRILL_TMP/$sc.log" 2>&1
 	rc=$?
 	grep -v '^  \[vm\]' "$KDRILL_TMP/$sc.log"
 	[ "$rc" = "$want_rc" ] || fail "$sc: exit $rc, expected $want_rc"
 	v=$(ls -d "$out"/*-"$sc"-*/ | tail -n 1)
 	[ "$(json "$v/verdict.json" .verdict)" = "$want" ] ||
-		fail "$sc: verdict $(json "$v/verdict.json" .verdict), expected $want"
+		fail "$sc: verdict $(json "$v/verdict.json" .verdict), expected $want: $(json "$v/verdict.json" .reason)"
 }

@@ -45,30 +45,25 @@ v=$(ls -d "$out"/*-nfs-rotate.v42-*/)
 grep -q 'vers=4.2\|nfs4' "$v/journal.txt" "$v"/*.jsonl 2>/dev/null || echo "note: v4.2 mount not visible in the logs"
 echo "seeds: $(($(date +%s) - t0)) s"
 
+memcg_run() { # BACKEND [RUN-ARGS...]: a short OOM-storm run, PASS; $v = its run dir
+	local b=$1
+	shift
+	vm_run_expect "$VM_KERNEL" "$out" memcg-oom-jbd2 0 PASS --duration 15 \
+		--param slices=3 --param workers=4 "$@"
+	v=$(check_pass memcg-oom-jbd2) || { echo "$v"; exit 1; }
+	[ "$(json "$v/verdict.json" .cgroup_backend)" = "$b" ] || fail "memcg $b: backend $(json "$v/verdict.json" .cgroup_backend)"
+	[ "$(json "$v/verdict.json" .counters.oom_kills)" -gt 0 ] || fail "memcg ($b): no OOM kills"
+	[ "$(json "$v/verdict.json" .counters.restarts)" -gt 0 ] || fail "memcg ($b): no restarts"
+}
+
 t0=$(date +%s)
-kd run --kernel "$VM_KERNEL" --out "$out" --boot-timeout 180 --duration 15 \
-	--param slices=3 --param workers=4 memcg-oom-jbd2 >"$KDRILL_TMP/memcg.log" 2>&1
-rc=$?
-grep -v '^  \[vm\]' "$KDRILL_TMP/memcg.log"
-[ $rc = 0 ] || fail "memcg-oom-jbd2 (systemd): exit $rc"
-v=$(check_pass memcg-oom-jbd2) || { echo "$v"; exit 1; }
-[ "$(json "$v/verdict.json" .cgroup_backend)" = systemd ] || fail "memcg: backend $(json "$v/verdict.json" .cgroup_backend)"
-[ "$(json "$v/verdict.json" .counters.oom_kills)" -gt 0 ] || fail "memcg (systemd): no OOM kills"
-[ "$(json "$v/verdict.json" .counters.restarts)" -gt 0 ] || fail "memcg (systemd): no restarts"
+memcg_run systemd
 grep -q 'kdrill-.*-worker-.*Scheduled restart job' "$v/journal.txt" || fail "memcg: restarts were not done by systemd"
 echo "memcg-oom-jbd2 systemd: oom_kills $(json "$v/verdict.json" .counters.oom_kills) restarts $(json "$v/verdict.json" .counters.restarts) in $(($(date +%s) - t0)) s"
 mv "$v" "$KDRILL_TMP/memcg-systemd"
 
 t0=$(date +%s)
-kd run --kernel "$VM_KERNEL" --out "$out" --boot-timeout 180 --duration 15 --cgroup-backend v2 \
-	--param slices=3 --param workers=4 memcg-oom-jbd2 >"$KDRILL_TMP/memcg2.log" 2>&1
-rc=$?
-grep -v '^  \[vm\]' "$KDRILL_TMP/memcg2.log"
-[ $rc = 0 ] || fail "memcg-oom-jbd2 (v2): exit $rc"
-v=$(check_pass memcg-oom-jbd2) || { echo "$v"; exit 1; }
-[ "$(json "$v/verdict.json" .cgroup_backend)" = v2 ] || fail "memcg v2: backend $(json "$v/verdict.json" .cgroup_backend)"
-[ "$(json "$v/verdict.json" .counters.oom_kills)" -gt 0 ] || fail "memcg (v2): no OOM kills"
-[ "$(json "$v/verdict.json" .counters.restarts)" -gt 0 ] || fail "memcg (v2): no restarts"
+memcg_run v2 --cgroup-backend v2
 grep -q 'Scheduled restart job' "$v/journal.txt" && fail "memcg v2: systemd restarted workers"
 echo "memcg-oom-jbd2 v2: oom_kills $(json "$v/verdict.json" .counters.oom_kills) restarts $(json "$v/verdict.json" .counters.restarts) in $(($(date +%s) - t0)) s"
 echo ok

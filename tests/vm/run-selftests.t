@@ -10,13 +10,8 @@ vm_require
 
 out=$KDRILL_TMP/res
 start=$(date +%s)
-kd run --kernel "$VM_KERNEL" --out "$out" --boot-timeout 180 hang-selftest >"$KDRILL_TMP/hang.log" 2>&1
-rc=$?
+vm_run_expect "$VM_KERNEL" "$out" hang-selftest 1 HANG
 took=$(($(date +%s) - start))
-grep -v '^  \[vm\]' "$KDRILL_TMP/hang.log"
-[ $rc = 1 ] || fail "hang-selftest: exit $rc, expected 1"
-v=$(ls -d "$out"/*-hang-selftest-*/ | tail -1)
-[ "$(json "$v/verdict.json" .verdict)" = HANG ] || fail "hang-selftest: verdict $(json "$v/verdict.json" .verdict)"
 [ "$(json "$v/verdict.json" .mode)" = vm ] || fail "mode"
 [ "$(json "$v/verdict.json" .match)" = true ] || fail "hang-selftest: no signature match"
 [ "$(json "$v/verdict.json" .kernel.ref)" = "$VM_KERNEL" ] || fail "kernel.ref"
@@ -37,16 +32,11 @@ grep -q '"verdict":"HANG"' "$out/index.jsonl" || fail "index.jsonl"
 echo "hang-selftest: HANG in $took s"
 
 start=$(date +%s)
-kd run --kernel "$VM_KERNEL" --out "$out" --boot-timeout 180 crash-selftest >"$KDRILL_TMP/crash.log" 2>&1
-rc=$?
+vm_run_expect "$VM_KERNEL" "$out" crash-selftest 1 BUG
 took=$(($(date +%s) - start))
-grep -v '^  \[vm\]' "$KDRILL_TMP/crash.log"
-[ $rc = 1 ] || fail "crash-selftest: exit $rc, expected 1"
-v=$(ls -d "$out"/*-crash-selftest-*/ | tail -1)
-[ "$(json "$v/verdict.json" .verdict)" = BUG ] || fail "crash-selftest: verdict $(json "$v/verdict.json" .verdict)"
 [ "$(json "$v/verdict.json" .match)" = true ] || fail "crash-selftest: no signature match"
 json "$v/verdict.json" .reason | grep -q 'sysrq triggered crash' || fail "crash-selftest: reason $(json "$v/verdict.json" .reason)"
-grep -q '^BUG      crash-selftest (signature match)  kernel panic: sysrq triggered crash' "$KDRILL_TMP/crash.log" || fail "crash-selftest: verdict line"
+grep -q '^BUG      crash-selftest (signature match)  kernel panic: sysrq triggered crash' "$KDRILL_TMP/crash-selftest.log" || fail "crash-selftest: verdict line"
 [ -s "$v/junit.xml" ] || fail "junit.xml"
 echo "crash-selftest: BUG in $took s"
 echo ok
