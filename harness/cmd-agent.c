@@ -382,24 +382,21 @@ static int watch_system(struct agent *a)
 	return sd_event_add_child(a->ev, &a->sys_child, pid, WEXITED, on_system, a);
 }
 
-static int find_port(char **ret)
+/* /dev/<entry> for the entry of the sysfs directory DIR whose ATTR file reads VALUE
+ * (no udev needed) */
+static int dev_by_sysfs_attr(const char *dir, const char *attr, const char *value, char **ret)
 {
-	_cleanup_(closedirp_agent) DIR *d = NULL;
+	_cleanup_(closedirp_agent) DIR *d = opendir(dir);
 	struct dirent *de;
 
-	if (access("/dev/virtio-ports/" AGENT_PORT_NAME, F_OK) == 0) {
-		*ret = strdup("/dev/virtio-ports/" AGENT_PORT_NAME);
-		return *ret ? 0 : -ENOMEM;
-	}
-	d = opendir("/sys/class/virtio-ports");
 	if (!d)
-		return -ENOENT;
+		return -errno;
 	while ((de = readdir(d))) {
-		_cleanup_free_ char *p = strdupf("/sys/class/virtio-ports/%s/name", de->d_name);
-		_cleanup_free_ char *name = NULL;
-		if (de->d_name[0] == '.' || !p || read_one_line(p, &name) < 0)
+		_cleanup_free_ char *p = strdupf("%s/%s/%s", dir, de->d_name, attr);
+		_cleanup_free_ char *v = NULL;
+		if (de->d_name[0] == '.' || !p || read_one_line(p, &v) < 0)
 			continue;
-		if (!strcmp(strstrip(name), AGENT_PORT_NAME)) {
+		if (!strcmp(strstrip(v), value)) {
 			*ret = strdupf("/dev/%s", de->d_name);
 			return *ret ? 0 : -ENOMEM;
 		}
@@ -407,27 +404,23 @@ static int find_port(char **ret)
 	return -ENOENT;
 }
 
+static int find_port(char **ret)
+{
+	if (access("/dev/virtio-ports/" AGENT_PORT_NAME, F_OK) == 0) {
+		*ret = strdup("/dev/virtio-ports/" AGENT_PORT_NAME);
+		return *ret ? 0 : -ENOMEM;
+	}
+	return dev_by_sysfs_attr("/sys/class/virtio-ports", "name", AGENT_PORT_NAME, ret) == 0
+		   ? 0
+		   : -ENOENT;
+}
+
 /* ---- the "run" job: a scenario through the runner, results onto the results disk ---- */
 
-/* /dev/<name> of the virtio disk whose serial is SERIAL (no udev needed) */
+/* /dev/<name> of the virtio disk whose serial is SERIAL */
 static int disk_by_serial(const char *serial, char **ret)
 {
-	_cleanup_(closedirp_agent) DIR *d = opendir("/sys/block");
-	struct dirent *de;
-
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		_cleanup_free_ char *p = strdupf("/sys/block/%s/serial", de->d_name);
-		_cleanup_free_ char *v = NULL;
-		if (de->d_name[0] == '.' || !p || read_one_line(p, &v) < 0)
-			continue;
-		if (!strcmp(strstrip(v), serial)) {
-			*ret = strdupf("/dev/%s", de->d_name);
-			return *ret ? 0 : -ENOMEM;
-		}
-	}
-	return -ENOENT;
+	return dev_by_sysfs_attr("/sys/block", "serial", serial, ret);
 }
 
 /* The run directory onto the results disk as a raw tar (the host extracts it), with the
