@@ -442,11 +442,12 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 			kd_vm_end_name(vres.end), vres.t_end, vres.t_ready,
 			vres.reason ? vres.reason : "");
 	/* the tar is there after a finished job, or after a hang the agent collected */
-	if ((vr.done_status >= 0 || vres.collected == 0) &&
-	    (r = extract_results(resdisk, res->run_dir)) >= 0)
-		vr.guest_files = vr.done_status >= 0 ? "complete" : "partial";
-	else if ((vr.done_status >= 0 || vres.collected == 0) && !o->quiet)
-		fprintf(stderr, "kdrill run: could not extract the guest's results disk\n");
+	if (vr.done_status >= 0 || vres.collected == 0) {
+		if (extract_results(resdisk, res->run_dir) >= 0)
+			vr.guest_files = vr.done_status >= 0 ? "complete" : "partial";
+		else if (!o->quiet)
+			fprintf(stderr, "kdrill run: could not extract the guest's results disk\n");
+	}
 verdict:
 	unlink(resdisk);
 	gv_path = strdupf("%s/guest-verdict.json", res->run_dir);
