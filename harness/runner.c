@@ -1506,7 +1506,7 @@ static struct json_object *json_secs(double d)
 static int build_verdict(struct runner *rn, struct run_result *res)
 {
 	const struct scenario *sc = rn->sc;
-	struct json_object *v = json_object_new_object(), *params = json_object_new_object();
+	struct json_object *v = json_object_new_object();
 	struct json_object *reports = json_object_new_array(), *repros = json_object_new_array();
 	struct json_object *slices = json_object_new_array(), *files = json_object_new_object();
 	struct json_object *counters = json_object_new_object();
@@ -1518,9 +1518,6 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	const char *anom_label = NULL, *infra = rn->infra_reason;
 	double dur = elapsed(rn);
 
-	for (size_t i = 0; i < sc->n_params; i++)
-		json_object_object_add(params, sc->params[i].name,
-				       json_object_new_string(sc->params[i].value));
 	report_tally(&t, sc, rn->det, role_cb, rn);
 	rn->matched |= t.matched;
 	verdict = t.verdict;
@@ -1625,19 +1622,11 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	if (t.summary && t.summary->summary_text)
 		json_object_object_add(v, "hang_summary",
 				       json_object_new_string(t.summary->summary_text));
-	json_object_object_add(v, "schema", json_object_new_string(RESULTS_SCHEMA));
-	json_object_object_add(v, "run_id", json_object_new_string(rn->run_id));
-	json_object_object_add(v, "scenario", json_object_new_string(sc->name));
-	json_object_object_add(v, "variant",
-			       sc->variant ? json_object_new_string(sc->variant) : NULL);
-	json_object_object_add(v, "scenario_file", json_object_new_string(sc->path));
-	json_object_object_add(v, "seed_report",
-			       sc->seed ? json_object_new_string(sc->seed) : NULL);
+	verdict_json_head(v, sc, rn->run_id);
 	json_object_object_add(v, "mode",
 			       json_object_new_string(rn->o->mode_name ? rn->o->mode_name
 						      : rn->o->host    ? "host"
 								       : "vm"));
-	json_object_object_add(v, "params", params);
 	json_object_object_add(v, "kernel", kernel_json());
 	json_object_object_add(v, "verdict", json_object_new_string(verdict_name(verdict)));
 	json_object_object_add(v, "match", json_object_new_boolean(rn->matched));

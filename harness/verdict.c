@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "results.h"
 
 static const char *const names[_V_MAX] = {
     [V_PASS] = "PASS", [V_ANOMALY] = "ANOMALY", [V_WARN] = "WARN",
@@ -144,4 +145,22 @@ void report_tally(struct report_tally *t, const struct scenario *sc, const struc
 			t->verdict = verdict_merge(t->verdict, rv);
 		}
 	}
+}
+
+void verdict_json_head(struct json_object *v, const struct scenario *sc, const char *run_id)
+{
+	struct json_object *params = json_object_new_object();
+
+	for (size_t i = 0; params && i < sc->n_params; i++)
+		json_object_object_add(params, sc->params[i].name,
+				       json_object_new_string(sc->params[i].value));
+	json_object_object_add(v, "schema", json_object_new_string(RESULTS_SCHEMA));
+	json_object_object_add(v, "run_id", json_object_new_string(run_id));
+	json_object_object_add(v, "scenario", json_object_new_string(sc->name));
+	json_object_object_add(v, "variant",
+			       sc->variant ? json_object_new_string(sc->variant) : NULL);
+	json_object_object_add(v, "scenario_file", json_object_new_string(sc->path));
+	json_object_object_add(v, "seed_report",
+			       sc->seed ? json_object_new_string(sc->seed) : NULL);
+	json_object_object_add(v, "params", params);
 }

@@ -36,6 +36,10 @@ bool report_matches_signature(const struct scenario *sc, const struct kd_report 
  * warning/lockdep -> WARN. */
 enum verdict report_verdict(const struct kd_report *r);
 
+/* verdict.json's identity keys: schema, run_id, scenario, variant, scenario_file,
+ * seed_report, params (every parameter's final value). */
+void verdict_json_head(struct json_object *v, const struct scenario *sc, const char *run_id);
+
 /* All of a detector's reports for a scenario: each appended to `reports` as its JSON
  * object plus "role" and "signature_match", and what the verdict is made of. */
 struct report_tally {

@@ -190,25 +190,14 @@ static json_object *json_secs(double d)
 static json_object *base_verdict(const struct scenario *sc, const char *run_id, uint64_t t0_real,
 				 double duration)
 {
-	json_object *v = json_object_new_object(), *params = json_object_new_object();
+	json_object *v = json_object_new_object();
 	json_object *files = json_object_new_object();
 	char started[64] = "";
 
 	format_iso8601(t0_real, started, sizeof(started));
-	for (size_t i = 0; i < sc->n_params; i++)
-		json_object_object_add(params, sc->params[i].name,
-				       json_object_new_string(sc->params[i].value));
 	json_object_object_add(files, "console", json_object_new_string("console.log"));
 	json_object_object_add(files, "junit", json_object_new_string("junit.xml"));
-	json_object_object_add(v, "schema", json_object_new_string(RESULTS_SCHEMA));
-	json_object_object_add(v, "run_id", json_object_new_string(run_id));
-	json_object_object_add(v, "scenario", json_object_new_string(sc->name));
-	json_object_object_add(v, "variant",
-			       sc->variant ? json_object_new_string(sc->variant) : NULL);
-	json_object_object_add(v, "scenario_file", json_object_new_string(sc->path));
-	json_object_object_add(v, "seed_report",
-			       sc->seed ? json_object_new_string(sc->seed) : NULL);
-	json_object_object_add(v, "params", params);
+	verdict_json_head(v, sc, run_id);
 	json_object_object_add(v, "stop_reason", json_object_new_string("guest did not finish"));
 	json_object_object_add(v, "started", json_object_new_string(started));
 	json_object_object_add(v, "duration_planned_s", json_secs(duration));
