@@ -14,10 +14,12 @@
 # found by convention, so adding a reproducer needs no edit here:
 #   repro/lib/*.c            -> $(O)/librepro.a
 #   repro/<name>/*.c         -> $(BINDIR)/<name>
-#   harness/util/*.c         -> $(O)/libkdutil.a     (shared helpers: spawn, files, json)
+#   harness/common/*.c       -> $(O)/libkdcommon.a   (generic helpers: spawn, files, locks,
+#                                                     hashing, JSON; used by every layer)
 #   cgroups/*.c              -> $(O)/libkdcgroup.a
-#   harness/*.c (not main.c) -> $(O)/libkdharness.a
-#   harness/main.c           -> $(BINDIR)/kdrill
+#   harness/<layer>/*.c      -> $(O)/libkdharness.a  (detect, run, vm, workflow, ...; not cli/main.c)
+#   harness/cli/main.c       -> $(BINDIR)/kdrill
+# Each harness/<layer>/ directory is on the include path.
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -27,6 +29,8 @@ BINDIR  ?= bin
 SAN     ?=
 V       ?=
 
+HARNESS_DIRS = $(sort $(patsubst %/,%,$(filter-out harness/scenarios/,$(wildcard harness/*/))))
+
 PKGS      := libsystemd json-c inih libcgroup liburing
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
@@ -34,7 +38,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wshadow -Wvla
 CFLAGS  ?= -O2 -g
 ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
-              -Iharness -Icgroups -Irepro/lib $(PKG_CFLAGS) $(CFLAGS)
+              $(addprefix -I,$(HARNESS_DIRS)) -Icgroups -Irepro/lib $(PKG_CFLAGS) $(CFLAGS)
 LDLIBS_ALL := $(PKG_LIBS) -laio -lpthread -lm
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -54,14 +58,14 @@ ALL_CFLAGS += -DKDRILL_VERSION='"$(KDRILL_VERSION)"'
 REPRO_LIB_SRC := $(wildcard repro/lib/*.c)
 REPRO_NAMES   := $(filter-out lib,$(notdir $(patsubst %/,%,$(dir $(wildcard repro/*/*.c)))))
 REPRO_NAMES   := $(sort $(REPRO_NAMES))
-UTIL_SRC      := $(wildcard harness/util/*.c)
+COMMON_SRC    := $(wildcard harness/common/*.c)
 CGROUP_SRC    := $(wildcard cgroups/*.c)
-HARNESS_SRC   := $(filter-out harness/main.c,$(wildcard harness/*.c))
+HARNESS_SRC   := $(filter-out harness/cli/main.c harness/common/%,$(wildcard harness/*/*.c))
 
 obj = $(patsubst %.c,$(O)/%.o,$(1))
 
 LIBREPRO    := $(O)/librepro.a
-LIBKDUTIL   := $(O)/libkdutil.a
+LIBKDCOMMON := $(O)/libkdcommon.a
 LIBKDCGROUP := $(O)/libkdcgroup.a
 LIBKDHARN   := $(O)/libkdharness.a
 KDRILL      := $(BINDIR)/kdrill
@@ -79,7 +83,7 @@ $(O)/%.o: %.c
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBREPRO): $(call obj,$(REPRO_LIB_SRC))
-$(LIBKDUTIL): $(call obj,$(UTIL_SRC))
+$(LIBKDCOMMON): $(call obj,$(COMMON_SRC))
 $(LIBKDCGROUP): $(call obj,$(CGROUP_SRC))
 $(LIBKDHARN): $(call obj,$(HARNESS_SRC))
 $(O)/%.a:
@@ -95,7 +99,7 @@ $(BINDIR)/$(1): $(call obj,$(wildcard repro/$(1)/*.c)) $(LIBREPRO)
 endef
 $(foreach r,$(REPRO_NAMES),$(eval $(call repro_rule,$(r))))
 
-$(KDRILL): $(call obj,harness/main.c) $(LIBKDHARN) $(LIBKDCGROUP) $(LIBKDUTIL)
+$(KDRILL): $(call obj,harness/cli/main.c) $(LIBKDHARN) $(LIBKDCGROUP) $(LIBKDCOMMON)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)

@@ -7,7 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "kdcg.h"
-#include "util/util.h"
+#include "util.h"
 
 #define KDCG_ROOT "kdrill.slice"
 

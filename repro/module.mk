@@ -1,3 +1,3 @@
-# repro/module.mk — reproducers link librepro.a and the shared util library.
+# repro/module.mk — reproducers link librepro.a and the shared common library (harness/common).
 # (Prerequisites added here are appended to the link line after librepro.a.)
-$(REPRO_BINS): $(LIBKDUTIL)
+$(REPRO_BINS): $(LIBKDCOMMON)

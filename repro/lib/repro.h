@@ -83,7 +83,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "util/util.h"
+#include "util.h"
 
 /* ---- declaration --------------------------------------------------------------------- */
 

@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "memcg.h"
-#include "util/util.h"
+#include "util.h"
 
 /* "key value" lines (memory.events, memory.oom_control, /proc/meminfo style). */
 static int kv_get(const char *text, const char *key, uint64_t *ret)

@@ -3,18 +3,18 @@
 #   tests/detect/fuzz.t       bounded run (~60 s) in make check
 # Built only when clang's libFuzzer runtime is installed (libclang-rt-*-dev).
 FUZZ_DETECT     := build/fuzz/detect-fuzz
-FUZZ_DETECT_SRC := tests/detect/fuzz-detect.c harness/detect.c harness/detect-rules.c \
-                   harness/detect-summary.c harness/util/util.c
+FUZZ_DETECT_SRC := tests/detect/fuzz-detect.c harness/detect/detect.c harness/detect/detect-rules.c \
+                   harness/detect/detect-summary.c harness/common/util.c
 HAVE_LIBFUZZER  := $(if $(wildcard /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a),1)
 
 ifeq ($(HAVE_LIBFUZZER),1)
 EXTRA_TARGETS += $(FUZZ_DETECT)
 endif
 
-$(FUZZ_DETECT): $(FUZZ_DETECT_SRC) harness/detect.h harness/detect-internal.h harness/util/util.h
+$(FUZZ_DETECT): $(FUZZ_DETECT_SRC) harness/detect/detect.h harness/detect/detect-internal.h harness/common/util.h
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  FUZZ    $@")
-	$(Q)clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -Iharness \
+	$(Q)clang -std=gnu11 -g -O1 -Wall -Wextra -Werror -D_GNU_SOURCE -Iharness/detect -Iharness/common \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		$(shell pkg-config --cflags json-c) -o $@ $(FUZZ_DETECT_SRC) $(shell pkg-config --libs json-c)
 

@@ -5,7 +5,6 @@
 #include <json-c/json.h>
 #include <string.h>
 
-#include "commands.h"
 #include "results.h"
 
 static const char *const names[_V_MAX] = {

@@ -22,7 +22,7 @@
 #include "commands.h"
 #include "detect-internal.h"
 #include "detect.h"
-#include "util/util.h"
+#include "util.h"
 
 /* read() into a cache-sized buffer: faster than mmap here (page faults cost
  * more than the copy on a VM) */

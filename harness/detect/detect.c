@@ -23,7 +23,7 @@
 #endif
 
 #include "detect-internal.h"
-#include "util/util.h"
+#include "util.h"
 
 #define MAX_LINE	   (64u * 1024) /* longer lines are cut (rest ignored) */
 #define MAX_CTX		   16		/* parallel caller contexts */

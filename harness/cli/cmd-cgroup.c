@@ -18,7 +18,7 @@
 
 #include "commands.h"
 #include "kdcg.h"
-#include "util/util.h"
+#include "util.h"
 
 extern char **environ;
 

@@ -7,7 +7,7 @@
 #include "commands.h"
 #include "image.h"
 #include "kernel.h"
-#include "util/util.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {

@@ -2,7 +2,7 @@
 /*
  * `kdrill run --kernel REF`: one scenario run inside a guest booted with REF.
  *
- * The host boots the guest (harness/vm.h) with fresh scratch disks sized from the
+ * The host boots the guest (harness/vm/vm.h) with fresh scratch disks sized from the
  * scenario's [fs.X] sections and a results disk, hands the resolved scenario file and
  * parameters to the agent as a "run" job (docs/agent-protocol.md), prints the agent's
  * progress messages, and after the guest powered off (or crashed, hung, died) extracts

@@ -17,7 +17,7 @@
 #include <sys/wait.h>
 
 #include "commands.h"
-#include "util/util.h"
+#include "util.h"
 
 static void json_object_putp(struct json_object **o)
 {

@@ -5,7 +5,7 @@
  * kdrill listens on three unix sockets and QEMU connects to them at startup (so nothing
  * is lost before we accept): the serial console (ttyS0, chardev "con"), the agent channel
  * (virtio-serial port "kdrill.agent") and QMP.  The console goes to console.log (raw),
- * console-ts.log (host timestamps) and live into the detector (harness/detect.h).
+ * console-ts.log (host timestamps) and live into the detector (harness/detect/detect.h).
  *
  * Timeouts are ordered causally, derived from the hung-task timeout H (default 20 s):
  *   RCU stall H/2  <  soft lockup 0.7*H  <  hung task H..2H  <  lost heartbeat 2H+10

@@ -9,14 +9,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "commands.h"
 #include "detect.h"
 #include "kernel.h"
 #include "results.h"
 #include "verdict.h"
 #include "vm-run.h"
 #include "vm.h"
-#include "util/util.h"
+#include "util.h"
 
 #define RESULTS_DISK_SIZE (4ULL << 30) /* sparse: only the tar's blocks are used */
 

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "util/util.h"
+#include "util.h"
 
 char *results_run_id(const char *label, uint64_t realtime_usec)
 {

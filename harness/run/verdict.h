@@ -14,6 +14,14 @@ struct json_object;
 #include "detect.h"
 #include "scenario.h"
 
+/* Process exit codes, for every command (git bisect run's contract). */
+enum {
+	KD_EXIT_OK = 0,	    /* PASS / good */
+	KD_EXIT_BAD = 1,    /* kernel bug or reproducer anomaly / bad */
+	KD_EXIT_USAGE = 2,  /* bad command line or input file */
+	KD_EXIT_INFRA = 125 /* cannot test: harness or environment failure (git bisect skip) */
+};
+
 enum verdict { V_PASS, V_ANOMALY, V_WARN, V_HANG, V_BUG, V_INFRA, _V_MAX };
 
 /* How a report counts for a scenario. */

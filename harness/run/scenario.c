@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "detect.h"
-#include "util/util.h"
+#include "util.h"
 
 struct entry {
 	char *section, *key, *value;

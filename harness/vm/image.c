@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "image.h"
-#include "util/util.h"
+#include "util.h"
 
 #define SETERR(err, ...)                                                                           \
 	do {                                                                                       \

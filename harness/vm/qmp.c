@@ -5,7 +5,7 @@
 #include <sys/socket.h>
 
 #include "qmp.h"
-#include "util/util.h"
+#include "util.h"
 
 struct pending {
 	uint64_t id;

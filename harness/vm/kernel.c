@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 
 #include "kernel.h"
-#include "util/util.h"
+#include "util.h"
 
 #define SETERR(err, ...)                                                                           \
 	do {                                                                                       \

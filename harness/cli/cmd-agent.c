@@ -20,7 +20,7 @@
 #include "commands.h"
 #include "runner.h"
 #include "scenario.h"
-#include "util/util.h"
+#include "util.h"
 
 #ifndef KDRILL_VERSION
 #define KDRILL_VERSION "unknown"

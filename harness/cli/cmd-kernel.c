@@ -6,7 +6,7 @@
 
 #include "commands.h"
 #include "kernel.h"
-#include "util/util.h"
+#include "util.h"
 
 static void usage(FILE *f)
 {

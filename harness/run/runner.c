@@ -22,7 +22,7 @@
 #include "detect.h"
 #include "kmsg.h"
 #include "results.h"
-#include "util/util.h"
+#include "util.h"
 
 struct runner;
 

@@ -5,7 +5,7 @@
 #include <string.h>
 #include <systemd/sd-event.h>
 
-#include "util/util.h"
+#include "util.h"
 
 struct kmsg_watch {
 	int fd;

@@ -15,7 +15,7 @@
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
 
-#include "util/util.h"
+#include "util.h"
 
 int host_loop_create(const char *scratch, const char *name, uint64_t size, char **ret_dev,
 		     int *ret_fd)

@@ -16,7 +16,7 @@
 #include "detect.h"
 #include "qmp.h"
 #include "vm.h"
-#include "util/util.h"
+#include "util.h"
 
 #define USEC		  1000000ULL
 #define SETTLE_QUIET_USEC (1500 * 1000ULL) /* console quiet this long = settled */

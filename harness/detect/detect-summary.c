@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "detect-internal.h"
-#include "util/util.h"
+#include "util.h"
 
 static const struct kd_root_rule *root_rule(const char *fn)
 {

@@ -14,7 +14,7 @@
 #include "results.h"
 #include "runner.h"
 #include "scenario.h"
-#include "util/util.h"
+#include "util.h"
 #include "vm-run.h"
 
 static void run_usage(FILE *f)

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* kdrill vm boot | probe-kvm: low-level VM commands (see harness/vm.h, docs/vm.md). */
+/* kdrill vm boot | probe-kvm: low-level VM commands (see harness/vm/vm.h, docs/vm.md). */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -8,7 +8,7 @@
 #include "detect.h"
 #include "image.h"
 #include "kernel.h"
-#include "util/util.h"
+#include "util.h"
 #include "vm.h"
 
 static void usage(FILE *f)
