@@ -94,6 +94,7 @@ struct runner {
 	FILE *stats;
 	unsigned n_reports, n_failures;
 	bool matched;
+	double first_match_t; /* elapsed() at the first report matching the signature, -1 */
 	char *first_failure;
 
 	struct kdcg_ctx *cg;
@@ -233,8 +234,11 @@ static void on_report(const struct kd_report *r, bool first, void *userdata)
 	}
 	role = role_of(rn, r);
 	if (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY)
-		if (report_matches_signature(rn->sc, r))
+		if (report_matches_signature(rn->sc, r)) {
+			if (!rn->matched)
+				rn->first_match_t = elapsed(rn);
 			rn->matched = true;
+		}
 	if (rn->o->report) {
 		struct json_object *j = kd_report_to_json(r);
 		if (j) {
@@ -1639,6 +1643,12 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	json_object_object_add(v, "duration_planned_s", json_secs(rn->duration));
 	json_object_object_add(v, "load_started_s",
 			       rn->load_started >= 0 ? json_secs(rn->load_started) : NULL);
+	/* time to reproduce: from the load's start to the first matching report */
+	json_object_object_add(
+	    v, "time_to_report_s",
+	    rn->first_match_t >= 0
+		? json_secs(rn->first_match_t - (rn->load_started >= 0 ? rn->load_started : 0))
+		: NULL);
 	json_object_object_add(v, "seed", json_object_new_int64((int64_t)rn->seed));
 	json_object_object_add(v, "counters", counters);
 	json_object_object_add(v, "reports", reports);
@@ -1773,6 +1783,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	rn->duration = o->duration > 0 ? o->duration : sc->timeout;
 	rn->stop_on = o->stop_on >= 0 ? (enum sc_stop_on)o->stop_on : sc->stop_on;
 	rn->load_started = -1;
+	rn->first_match_t = -1;
 	rn->seed = o->seed;
 	if (!rn->seed) {
 		rn->seed = now_realtime_usec() % 1000000007ULL;
