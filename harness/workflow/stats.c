@@ -70,7 +70,7 @@ double stats_cp_lower(long k, long n, double conf)
 		return 0;
 	if (k > n)
 		k = n;
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 64; i++) {
 		double mid = (lo + hi) / 2;
 		if (upper_tail(k, n, mid) < alpha)
 			lo = mid;
@@ -88,7 +88,7 @@ double stats_cp_upper(long k, long n, double conf)
 		return 1;
 	if (k < 0)
 		k = 0;
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 64; i++) {
 		double mid = (lo + hi) / 2;
 		if (stats_binom_cdf(k, n, mid) > alpha)
 			lo = mid;
