@@ -510,6 +510,8 @@ static void print_files(const char *dir)
 	printf("\n");
 }
 
+static const char *const workflow_files[] = {"validate", "bisect"};
+
 int cmd_show(int argc, char **argv)
 {
 	const char *out = results_default_dir(), *id = NULL;
@@ -524,7 +526,8 @@ int cmd_show(int argc, char **argv)
 		else if (!strcmp(argv[i], "--json"))
 			json = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: kdrill show [--out DIR] [--json] RUN-ID|last\n");
+			printf("usage: kdrill show [--out DIR] [--json] RUN-ID|last|validate-ID|"
+			       "bisect-ID\n");
 			return KD_EXIT_OK;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "kdrill show: unknown option '%s'\n", argv[i]);
@@ -543,6 +546,23 @@ int cmd_show(int argc, char **argv)
 			: r == -ENOENT ? "no such run"
 				       : strerror(-r));
 		return KD_EXIT_USAGE;
+	}
+	/* a workflow directory (validate-<id>, bisect-<id>): its summary or its JSON */
+	for (size_t k = 0; k < ELEMENTSOF(workflow_files); k++) {
+		_cleanup_free_ char *jp = strdupf("%s/%s.json", dir, workflow_files[k]);
+		_cleanup_free_ char *mp = strdupf("%s/%s.md", dir, workflow_files[k]);
+		_cleanup_free_ char *text = NULL;
+		if (!jp || !mp)
+			return KD_EXIT_INFRA;
+		if (access(jp, F_OK) < 0)
+			continue;
+		r = read_full_file(json ? jp : mp, &text, NULL);
+		if (r < 0) {
+			fprintf(stderr, "kdrill show: %s: %s\n", json ? jp : mp, strerror(-r));
+			return KD_EXIT_INFRA;
+		}
+		fputs(text, stdout);
+		return KD_EXIT_OK;
 	}
 	r = results_load(dir, &v);
 	if (r < 0) {

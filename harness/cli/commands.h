@@ -16,5 +16,6 @@ int cmd_image(int argc, char **argv);  /* harness/cli/cmd-image.c   guest image 
 int cmd_vm(int argc, char **argv);     /* harness/cli/cmd-vm.c      boot|probe-kvm (low level) */
 int cmd_agent(int argc, char **argv);  /* harness/cli/cmd-agent.c   in-guest agent */
 int cmd_demo(int argc, char **argv);   /* harness/cli/cmd-demo.c    make demo */
+int cmd_validate(int argc, char **argv); /* harness/cli/cmd-validate.c  does a fix work? */
 
 #endif

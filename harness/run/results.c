@@ -217,6 +217,10 @@ int results_find(const char *out_dir, const char *id, char **ret_dir)
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, "index.jsonl"))
 			continue;
 		if (last) {
+			/* runs only (their ids start with the date), not the workflows'
+			 * validate-<id>/ bisect-<id>/ directories */
+			if (de->d_name[0] < '0' || de->d_name[0] > '9')
+				continue;
 			if (!best || strcmp(de->d_name, best) > 0) {
 				free(best);
 				best = strdup(de->d_name);

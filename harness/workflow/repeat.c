@@ -90,8 +90,8 @@ static int count_add(struct repeat_count **c, size_t *n, const char *text, const
 	if (!nc)
 		return -ENOMEM;
 	*c = nc;
-	nc[*n] = (struct repeat_count){.text = strdup(text), .count = 1,
-				       .first_run = run ? strdup(run) : NULL};
+	nc[*n] = (struct repeat_count){
+	    .text = strdup(text), .count = 1, .first_run = run ? strdup(run) : NULL};
 	if (!nc[*n].text)
 		return -ENOMEM;
 	(*n)++;
@@ -107,8 +107,8 @@ int repeat_tally_add(struct repeat_tally *t, struct repeat_run *r)
 		return -ENOMEM;
 	t->run = nr;
 	if (r->outcome == RO_OTHER)
-		ret = count_add(&t->others, &t->n_others, r->title ? r->title : r->reason,
-				r->run_id);
+		ret =
+		    count_add(&t->others, &t->n_others, r->title ? r->title : r->reason, r->run_id);
 	else if (r->outcome == RO_INFRA)
 		ret = count_add(&t->infra, &t->n_infra, r->reason, r->run_id);
 	if (ret < 0)
@@ -142,8 +142,8 @@ int repeat_tally_time_quantile(const struct repeat_tally *t, double q, double *r
 		if (r->outcome == RO_INFRA)
 			continue;
 		if (r->outcome == RO_MATCH)
-			v[n++] = (struct stats_time){r->t_report >= 0 ? r->t_report : r->duration,
-						     true};
+			v[n++] =
+			    (struct stats_time){r->t_report >= 0 ? r->t_report : r->duration, true};
 		else
 			v[n++] = (struct stats_time){r->duration, false};
 	}
@@ -158,9 +158,8 @@ static struct json_object *counts_json(const struct repeat_count *c, size_t n, c
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, key, json_object_new_string(c[i].text));
 		json_object_object_add(o, "count", json_object_new_int((int)c[i].count));
-		json_object_object_add(o, "first_run", c[i].first_run
-							   ? json_object_new_string(c[i].first_run)
-							   : NULL);
+		json_object_object_add(
+		    o, "first_run", c[i].first_run ? json_object_new_string(c[i].first_run) : NULL);
 		json_object_array_add(a, o);
 	}
 	return a;
@@ -201,10 +200,14 @@ struct json_object *repeat_tally_json(const struct repeat_tally *t)
 		if (r->outcome == RO_INFRA && r->reason)
 			json_object_object_add(x, "reason", json_object_new_string(r->reason));
 		json_object_object_add(x, "duration_s", secs(r->duration));
-		json_object_object_add(x, "time_to_report_s",
-				       r->outcome == RO_MATCH && r->t_report >= 0
-					   ? secs(r->t_report)
-					   : NULL);
+		json_object_object_add(x, "seed",
+				       r->seed ? json_object_new_int64((int64_t)r->seed) : NULL);
+		json_object_object_add(
+		    x, "time_to_report_s",
+		    r->outcome == RO_MATCH && r->t_report >= 0 ? secs(r->t_report) : NULL);
+		if (r->outcome == RO_MATCH && r->t_estimated) /* the run's length: an upper bound */
+			json_object_object_add(x, "time_to_report_upper_bound",
+					       json_object_new_boolean(true));
 		json_object_array_add(ids, x);
 		censored += r->outcome == RO_PASS || r->outcome == RO_OTHER;
 	}
@@ -263,7 +266,10 @@ static int from_verdict(struct json_object *v, struct repeat_run *r)
 	r->dir = dup_or_null(jstr(v, "dir"));
 	r->verdict = dup_or_null(verdict ? verdict : "INFRA");
 	r->reason = dup_or_null(jstr(v, "reason"));
-	r->duration = json_object_object_get_ex(v, "duration_s", &x) ? json_object_get_double(x) : 0;
+	r->duration =
+	    json_object_object_get_ex(v, "duration_s", &x) ? json_object_get_double(x) : 0;
+	if (json_object_object_get_ex(v, "seed", &x))
+		r->seed = (uint64_t)json_object_get_int64(x);
 	if (json_object_object_get_ex(v, "kernel", &k)) {
 		r->kernel_release = dup_or_null(jstr(k, "release"));
 		r->kernel_version = dup_or_null(jstr(k, "version"));
@@ -371,7 +377,8 @@ int repeat_once(const struct repeat_cell *c, struct repeat_run *ret, char **err)
 	if (read_full_file(out, &stdout_s, NULL) >= 0 && stdout_s) {
 		/* the last JSON object line is the verdict */
 		char *save = NULL;
-		for (char *l = strtok_r(stdout_s, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+		for (char *l = strtok_r(stdout_s, "\n", &save); l;
+		     l = strtok_r(NULL, "\n", &save)) {
 			struct json_object *j = json_tokener_parse(l);
 			if (j && json_object_is_type(j, json_type_object) && jstr(j, "verdict")) {
 				json_object_put(verdict);
@@ -396,14 +403,15 @@ int repeat_once(const struct repeat_cell *c, struct repeat_run *ret, char **err)
 		ret->verdict = strdup("INFRA");
 		ret->reason = last_line(errp);
 		if (!ret->reason)
-			ret->reason = r >= 128 ? strdupf("kdrill run killed by signal %d", r - 128)
-					       : strdupf("kdrill run exited %d without a verdict", r);
+			ret->reason = r >= 128
+					  ? strdupf("kdrill run killed by signal %d", r - 128)
+					  : strdupf("kdrill run exited %d without a verdict", r);
 		ret->duration = (double)(now_usec() - t0) / 1e6;
 	}
 	if (ret->outcome != RO_INFRA || ret->run_id)
 		unlink(errp); /* an INFRA without a run directory keeps the child's stderr */
-	if (repeat_interrupted || (ret->reason && !strncmp(ret->reason, "interrupted", 11) &&
-				   ret->outcome == RO_INFRA))
+	if (repeat_interrupted ||
+	    (ret->reason && !strncmp(ret->reason, "interrupted", 11) && ret->outcome == RO_INFRA))
 		return -EINTR;
 	return 0;
 }

@@ -59,6 +59,7 @@ struct repeat_run {
 			   * < 0 when none (the run is then censored at `duration`) */
 	bool t_estimated; /* t_report is duration_s: verdict.json had no time_to_report_s */
 	int exit_code;	  /* the child's exit code */
+	uint64_t seed;	  /* the run's base seed (verdict.json seed), 0 unknown */
 	char *kernel_release, *kernel_version;
 };
 void repeat_run_done(struct repeat_run *r);
@@ -80,7 +81,7 @@ struct repeat_tally {
 	size_t n_infra;
 	struct repeat_run *run; /* every run in order, INFRA included */
 	size_t n_run;
-	double wall; /* seconds spent in the runs */
+	double wall;			       /* seconds spent in the runs */
 	char *kernel_release, *kernel_version; /* from the first run that had them */
 };
 void repeat_tally_done(struct repeat_tally *t);
@@ -101,10 +102,10 @@ struct json_object *repeat_tally_json(const struct repeat_tally *t);
 int repeat_once(const struct repeat_cell *c, struct repeat_run *ret, char **err);
 
 struct repeat_limits {
-	unsigned max_runs;	  /* observations (not INFRA); 0: no limit */
-	unsigned stop_matches;	  /* stop after this many matches; 0: never */
-	double max_time;	  /* seconds of wall time for this call; 0: none */
-	unsigned infra_retries;	  /* consecutive INFRA runs tolerated before stopping */
+	unsigned max_runs;	/* observations (not INFRA); 0: no limit */
+	unsigned stop_matches;	/* stop after this many matches; 0: never */
+	double max_time;	/* seconds of wall time for this call; 0: none */
+	unsigned infra_retries; /* consecutive INFRA runs tolerated before stopping */
 };
 enum repeat_end {
 	RE_MATCHES, /* stop_matches reached */

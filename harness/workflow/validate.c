@@ -87,9 +87,9 @@ static void update_estimates(struct vd_state *s)
 		s->est_matches = b->matches;
 		s->est_runs = b->runs;
 	}
-	s->fisher = a->passes || a->matches
-			? stats_fisher_greater(b->matches, b->runs, a->matches, a->passes + a->matches)
-			: 1;
+	s->fisher = a->passes || a->matches ? stats_fisher_greater(b->matches, b->runs, a->matches,
+								   a->passes + a->matches)
+					    : 1;
 }
 
 enum vd_next vd_next(struct vd_state *s)
@@ -170,18 +170,20 @@ char *vd_reason(const struct vd_state *s)
 			return strdupf("the budget ended before a decision: BEFORE %u/%u, AFTER "
 				       "0/%u clean",
 				       b->matches, b->runs, a->passes);
-		return strdupf("the budget ended before a decision: BEFORE %u/%u, AFTER 0/%u clean; "
-			       "about %ld more AFTER runs (interleaved with as many BEFORE runs) "
-			       "would decide it",
-			       b->matches, b->runs, a->passes, s->more);
+		return strdupf(
+		    "the budget ended before a decision: BEFORE %u/%u, AFTER 0/%u clean; "
+		    "about %ld more AFTER runs (interleaved with as many BEFORE runs) "
+		    "would decide it",
+		    b->matches, b->runs, a->passes, s->more);
 	case VD_WHY_INFRA:
-		if (b->infra_streak > s->cfg.infra_retries || a->infra_streak > s->cfg.infra_retries)
+		if (b->infra_streak > s->cfg.infra_retries ||
+		    a->infra_streak > s->cfg.infra_retries)
 			return strdupf("INFRA: %u runs in a row on %s could not test",
 				       b->infra_streak > a->infra_streak ? b->infra_streak
 									 : a->infra_streak,
 				       b->infra_streak > a->infra_streak ? "BEFORE" : "AFTER");
-		return strdupf("INFRA dominates: %u of %u runs could not test",
-			       b->infra + a->infra, s->total);
+		return strdupf("INFRA dominates: %u of %u runs could not test", b->infra + a->infra,
+			       s->total);
 	case VD_WHY_INTERRUPTED:
 		return strdup("interrupted");
 	default:

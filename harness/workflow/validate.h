@@ -69,10 +69,10 @@ struct vd_state {
 	enum vd_side last;
 	enum vd_verdict verdict;
 	enum vd_why why;
-	double p_low;	/* lower bound of BEFORE's rate (after calibration) */
-	long n_after;	/* clean AFTER runs needed at the current p_low */
-	double fisher;	/* one-sided p of BEFORE > AFTER (1 until AFTER ran) */
-	long more;	/* INCONCLUSIVE budget: AFTER runs still needed, else 0 */
+	double p_low;			/* lower bound of BEFORE's rate (after calibration) */
+	long n_after;			/* clean AFTER runs needed at the current p_low */
+	double fisher;			/* one-sided p of BEFORE > AFTER (1 until AFTER ran) */
+	long more;			/* INCONCLUSIVE budget: AFTER runs still needed, else 0 */
 	unsigned est_matches, est_runs; /* BEFORE's counts p_low was computed from */
 };
 

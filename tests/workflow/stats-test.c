@@ -104,7 +104,8 @@ int main(void)
 	for (int n = 1; n <= 12; n++)
 		for (int k = 0; k <= n; k++) {
 			for (double p = 0.05; p < 1; p += 0.15) {
-				double d = fabs(stats_binom_cdf(k, n, p) - brute_binom_cdf(k, n, p));
+				double d =
+				    fabs(stats_binom_cdf(k, n, p) - brute_binom_cdf(k, n, p));
 				if (d > worst)
 					worst = d;
 				bad += d > 1e-12;

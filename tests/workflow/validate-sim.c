@@ -66,10 +66,11 @@ int main(int argc, char **argv)
 						syz_fixed = false;
 				syz_right += syz_fixed == (truth == VD_FIXED);
 			}
-			printf("| %.1f | %s | %s | %.1f%% | %.1f%% | %.1f%% | %.1f | %.1f%% | 3 |\n",
-			       pb[i], after_name[a], vd_verdict_name(truth), 100.0 * right / trials,
-			       100.0 * wrong / trials, 100.0 * inc / trials, runs / trials,
-			       100.0 * syz_right / trials);
+			printf(
+			    "| %.1f | %s | %s | %.1f%% | %.1f%% | %.1f%% | %.1f | %.1f%% | 3 |\n",
+			    pb[i], after_name[a], vd_verdict_name(truth), 100.0 * right / trials,
+			    100.0 * wrong / trials, 100.0 * inc / trials, runs / trials,
+			    100.0 * syz_right / trials);
 			if (100.0 * right / trials < 95 || (a == 1 && fixed))
 				missed++;
 		}

@@ -62,12 +62,14 @@ static void check(const char *name, const char *before, const char *after, unsig
 	     (!w->total || s.total == w->total) && (w->n_after < 0 || s.n_after == w->n_after) &&
 	     (!w->rsn || strstr(reason, w->rsn)) &&
 	     (!w->order[0] || !strncmp(order, w->order, strlen(w->order)));
-	printf("%s %-34s %-12s exit %3d runs %3u n_after %ld  %.40s%s\n     %s\n", ok ? "ok  " : "FAIL",
-	       name, vd_verdict_name(s.verdict), vd_exit_code(s.verdict), s.total,
-	       s.n_after == LONG_MAX ? -1 : s.n_after, order, no > 40 ? "..." : "", reason);
+	printf("%s %-34s %-12s exit %3d runs %3u n_after %ld  %.40s%s\n     %s\n",
+	       ok ? "ok  " : "FAIL", name, vd_verdict_name(s.verdict), vd_exit_code(s.verdict),
+	       s.total, s.n_after == LONG_MAX ? -1 : s.n_after, order, no > 40 ? "..." : "",
+	       reason);
 	if (!ok) {
 		failures++;
-		printf("     want %s why %d total %u n_after %ld reason ~ '%s' order '%s' (got why %d)\n",
+		printf("     want %s why %d total %u n_after %ld reason ~ '%s' order '%s' (got why "
+		       "%d)\n",
 		       vd_verdict_name(w->verdict), w->why, w->total, w->n_after,
 		       w->rsn ? w->rsn : "", w->order, s.why);
 	}
@@ -85,12 +87,13 @@ int main(void)
 	      &(struct want){VD_FIXED, VD_WHY_FIXED, 0, -1, "AFTER reproduced 0 times", "BBBBB"});
 	/* AFTER reproduces on its third run */
 	check("always vs third run", "MMMMMMM", "PPM", 0,
-	      &(struct want){VD_NOT_FIXED, VD_WHY_REPRODUCED, 8, -1, "AFTER reproduced the signature: 1/3",
-			     "BBBABABA"});
+	      &(struct want){VD_NOT_FIXED, VD_WHY_REPRODUCED, 8, -1,
+			     "AFTER reproduced the signature: 1/3", "BBBABABA"});
 	/* BEFORE never reproduces: calibration stops at half the 40-run budget */
 	check("before never reproduces", "", "", 40,
 	      &(struct want){VD_INCONCLUSIVE, VD_WHY_NO_REPRO, 20, LONG_MAX,
-			     "does not reach the bug on the unfixed kernel", "BBBBBBBBBBBBBBBBBBBB"});
+			     "does not reach the bug on the unfixed kernel",
+			     "BBBBBBBBBBBBBBBBBBBB"});
 	/* rare bug, small budget: says how many more runs */
 	check("rate 0.1, budget 40", "PPPPPPPPPMPPPPPPPPPMPPPPPPPPPMPPPPPPPPPM", "", 40,
 	      &(struct want){VD_INCONCLUSIVE, VD_WHY_BUDGET, 40, -1, "more AFTER runs", ""});
@@ -98,9 +101,11 @@ int main(void)
 	check("infra retried on same kernel", "MMMMMMMMMM", "IP", 0,
 	      &(struct want){VD_FIXED, VD_WHY_FIXED, 0, -1, NULL, "BBBAABABAB"});
 	check("infra 4 in a row on AFTER", "MMMMMMMMMM", "IIII", 0,
-	      &(struct want){VD_INCONCLUSIVE, VD_WHY_INFRA, 7, -1, "INFRA: 4 runs in a row on AFTER could not test", ""});
+	      &(struct want){VD_INCONCLUSIVE, VD_WHY_INFRA, 7, -1,
+			     "INFRA: 4 runs in a row on AFTER could not test", ""});
 	check("infra 4 in a row on BEFORE", "IIII", "", 0,
-	      &(struct want){VD_INCONCLUSIVE, VD_WHY_INFRA, 4, -1, "4 runs in a row on BEFORE", "BBBB"});
+	      &(struct want){VD_INCONCLUSIVE, VD_WHY_INFRA, 4, -1, "4 runs in a row on BEFORE",
+			     "BBBB"});
 	/* another kernel report on AFTER: neither a match nor a clean run -> more runs */
 	check("other report on AFTER", "MMMMMMMMMMMMMM", "OOP", 0,
 	      &(struct want){VD_FIXED, VD_WHY_FIXED, 12, 3, "in 3 clean runs", "BBBABABABABA"});
