@@ -17,5 +17,6 @@ int cmd_vm(int argc, char **argv);     /* harness/cli/cmd-vm.c      boot|probe-k
 int cmd_agent(int argc, char **argv);  /* harness/cli/cmd-agent.c   in-guest agent */
 int cmd_demo(int argc, char **argv);   /* harness/cli/cmd-demo.c    make demo */
 int cmd_validate(int argc, char **argv); /* harness/cli/cmd-validate.c  does a fix work? */
+int cmd_bisect(int argc, char **argv);	 /* harness/cli/cmd-bisect.c    which kernel broke it */
 
 #endif

@@ -17,6 +17,7 @@ static const struct {
 	{"run", cmd_run, "run scenarios on the host (--host) or in a VM (--kernel REF)"},
 	{"list", cmd_list, "list scenarios and their parameters"},
 	{"validate", cmd_validate, "does the fixed kernel stop reproducing? (statistics, two kernels)"},
+	{"bisect", cmd_bisect, "which kernel of a list introduced (or fixed) a bug, flaky or not"},
 	{"show", cmd_show, "show a run's verdict, report excerpt and files"},
 	{"scan", cmd_scan, "find kernel reports (BUG, hang, warning, ...) in console logs"},
 	{"kernel", cmd_kernel, "list | fetch | show kernels under test"},

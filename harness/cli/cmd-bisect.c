@@ -1,0 +1,690 @@
+// SPDX-License-Identifier: GPL-2.0
+/* kdrill bisect: which kernel of an ordered list introduced (or fixed) a bug, with a
+ * flaky reproducer.  The decision is harness/workflow/bisect.h. */
+#include <ctype.h>
+#include <getopt.h>
+#include <json-c/json.h>
+#include <math.h>
+#include <string.h>
+
+#include "bisect.h"
+#include "commands.h"
+#include "kernel.h"
+#include "repeat.h"
+#include "results.h"
+#include "scenario.h"
+#include "stats.h"
+#include "util.h"
+#include "wfout.h"
+
+static void bisect_usage(FILE *f)
+{
+	fputs("usage: kdrill bisect --good REF --bad REF --kernels LIST|RANGE [OPTIONS] "
+	      "SCENARIO[:VARIANT]\n"
+	      "\n"
+	      "Find the first kernel of an ordered list that reproduces the scenario's\n"
+	      "signature (--reverse: the first that no longer does), with a reproducer that\n"
+	      "fires only some of the time: a posterior over the culprit, updated after every\n"
+	      "run, until one kernel holds the confidence.\n"
+	      "\n"
+	      "  --kernels LIST|RANGE   a file with one kernel ref per line (# comments), or a\n"
+	      "                         range such as debian:6.1.0-{47..56}-cloud-amd64\n"
+	      "  --good REF, --bad REF  the ends (both in the list)\n"
+	      "  --reverse              find the fix: BAD is the older kernel, GOOD the newer\n"
+	      "  --confidence C         0.5..0.999 (default 0.95; the culprit is re-tested to\n"
+	      "                         1-(1-C)/5)\n"
+	      "  --budget-runs N        runs in all, INFRA included (default: none)\n"
+	      "  --budget-time S        wall time in all (default: none)\n"
+	      "  --runs-per-step N      classic bisection: N runs per kernel, bad at the first "
+	      "match\n"
+	      "  --calibrate-matches K  matches on the bad end before bisecting (default 3)\n"
+	      "  --duration S           each run's length (default: the scenario's)\n"
+	      "  --param K=V            scenario parameter (repeatable)\n"
+	      "  --boot-timeout S       passed to each run\n"
+	      "  --out DIR              results root (default: $KDRILL_RESULTS or ./results)\n"
+	      "  --quiet                no progress output\n"
+	      "\n"
+	      "writes DIR/bisect-<id>/{bisect.json,bisect.md}; each run keeps its own directory.\n"
+	      "exit: 0 culprit found, 125 nothing to bisect / budget / INFRA, 2 usage\n",
+	      f);
+}
+
+enum {
+	OPT_GOOD = 256,
+	OPT_BAD,
+	OPT_KERNELS,
+	OPT_REVERSE,
+	OPT_CONFIDENCE,
+	OPT_BUDGET_RUNS,
+	OPT_BUDGET_TIME,
+	OPT_RPS,
+	OPT_CALIB,
+	OPT_DURATION,
+	OPT_PARAM,
+	OPT_BOOT_TIMEOUT,
+	OPT_OUT,
+	OPT_QUIET,
+	OPT_HOST,
+	OPT_MEDIAN,
+};
+
+static const struct option bisect_options[] = {
+    {"good", required_argument, NULL, OPT_GOOD},
+    {"bad", required_argument, NULL, OPT_BAD},
+    {"kernels", required_argument, NULL, OPT_KERNELS},
+    {"reverse", no_argument, NULL, OPT_REVERSE},
+    {"confidence", required_argument, NULL, OPT_CONFIDENCE},
+    {"budget-runs", required_argument, NULL, OPT_BUDGET_RUNS},
+    {"budget-time", required_argument, NULL, OPT_BUDGET_TIME},
+    {"runs-per-step", required_argument, NULL, OPT_RPS},
+    {"calibrate-matches", required_argument, NULL, OPT_CALIB},
+    {"duration", required_argument, NULL, OPT_DURATION},
+    {"param", required_argument, NULL, OPT_PARAM},
+    {"boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT},
+    {"out", required_argument, NULL, OPT_OUT},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"host", no_argument, NULL, OPT_HOST},
+    {"scratch", required_argument, NULL, OPT_HOST},
+    {"median", no_argument, NULL, OPT_MEDIAN}, /* hidden: posterior-median selection */
+    {"help", no_argument, NULL, 'h'},
+    {0},
+};
+
+/* "pre{A..B}post" -> pre A post ... pre B post (decimal, either direction). */
+static int expand_range(const char *s, char ***ret, char **err)
+{
+	const char *o = strchr(s, '{'), *c = o ? strstr(o, "}") : NULL, *dots;
+	char *end;
+	long a, b;
+
+	if (!o || !c || !(dots = strstr(o, "..")) || dots > c) {
+		*err = strdupf("'%s' is neither a file nor a range like "
+			       "debian:6.1.0-{47..56}-cloud-amd64",
+			       s);
+		return -EINVAL;
+	}
+	a = strtol(o + 1, &end, 10);
+	if (end != dots)
+		goto bad;
+	b = strtol(dots + 2, &end, 10);
+	if (end != c)
+		goto bad;
+	if (labs(b - a) > 100000)
+		goto bad;
+	for (long i = a;; i += a <= b ? 1 : -1) {
+		char *r = strdupf("%.*s%ld%s", (int)(o - s), s, i, c + 1);
+		if (!r || strv_push(ret, r) < 0)
+			return -ENOMEM;
+		if (i == b)
+			break;
+	}
+	return 0;
+bad:
+	*err = strdupf("range '%s': expected {FIRST..LAST} with decimal numbers", s);
+	return -EINVAL;
+}
+
+static int read_list(const char *path, char ***ret, char **err)
+{
+	_cleanup_free_ char *text = NULL;
+	char *save = NULL;
+	unsigned line = 0;
+	int r = read_full_file(path, &text, NULL);
+
+	if (r < 0) {
+		*err = strdupf("%s: %s", path, strerror(-r));
+		return r;
+	}
+	for (char *l = text, *nl; l && *l; l = nl) {
+		nl = strchr(l, '\n');
+		if (nl)
+			*nl++ = 0;
+		line++;
+		l = strstrip(l);
+		if (!*l || *l == '#')
+			continue;
+		for (char *q = l; *q; q++)
+			if (isspace((unsigned char)*q)) {
+				*err = strdupf("%s:%u: '%s': one kernel ref per line, no spaces",
+					       path, line, l);
+				return -EINVAL;
+			}
+		if (strv_extend(ret, l) < 0)
+			return -ENOMEM;
+	}
+	(void)save;
+	if (!*ret) {
+		*err = strdupf("%s: no kernel refs in it", path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+struct bctx {
+	bool quiet, tty;
+	char **refs; /* in bisection order: 0 good ... n-1 bad */
+	size_t n;
+	struct repeat_tally *t; /* per kernel */
+	struct json_object *steps;
+	struct bs_state st;
+};
+
+static void progress(struct bctx *c, size_t k, const struct repeat_run *r)
+{
+	if (c->quiet)
+		return;
+	bs_posterior(&c->st);
+	fprintf(stderr, "%s[%u] %-40s %-5s %s | best %s (%.3f), p~%.2f\n", c->tty ? "\r\033[K" : "",
+		c->st.total, c->refs[k], repeat_outcome_name(r->outcome),
+		r->run_id ? r->run_id : "-", c->refs[c->st.best], c->st.best_p, c->st.p_hat);
+}
+
+static struct json_object *jstr_or_null(const char *s)
+{
+	return s ? json_object_new_string(s) : NULL;
+}
+
+/* sha256 of a cached kernel's bzImage (NULL when unknown) */
+static char *bzimage_sha(const char *ref)
+{
+	_cleanup_(kd_kernel_freep) struct kd_kernel *k = NULL;
+	_cleanup_free_ char *e = NULL;
+	char *sha = NULL;
+
+	if (kd_kernel_resolve(ref, 0, &k, &e) < 0 || !k->vmlinuz)
+		return NULL;
+	if (kd_sha256_file(k->vmlinuz, &sha) < 0)
+		return NULL;
+	return sha;
+}
+
+int cmd_bisect(int argc, char **argv)
+{
+	struct bs_config cfg;
+	struct bctx ctx = {0};
+	const char *good = NULL, *bad = NULL, *list = NULL, *out = results_default_dir();
+	_cleanup_strv_ char **all = NULL, **params = NULL, **extra = NULL;
+	_cleanup_free_ char *id = NULL, *dir = NULL, *err = NULL, *label = NULL;
+	_cleanup_(scenario_freep) struct scenario *sc = NULL;
+	bool reverse = false;
+	double duration = 0, budget_time = 0;
+	long gi = -1, bi = -1, k;
+	size_t n;
+	int c, r, rc = KD_EXIT_INFRA;
+	uint64_t t0 = now_usec(), t0_real = now_realtime_usec();
+	struct repeat_cell cell;
+
+	bs_config_default(&cfg);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", bisect_options, NULL)) != -1) {
+		uint64_t u;
+		double d;
+		char *end;
+		switch (c) {
+		case OPT_GOOD:
+			good = optarg;
+			break;
+		case OPT_BAD:
+			bad = optarg;
+			break;
+		case OPT_KERNELS:
+			list = optarg;
+			break;
+		case OPT_REVERSE:
+			reverse = true;
+			break;
+		case OPT_MEDIAN:
+			cfg.select = BS_SELECT_MEDIAN;
+			break;
+		case OPT_CONFIDENCE:
+			d = strtod(optarg, &end);
+			if (*end || d < 0.5 || d > 0.999) {
+				fprintf(stderr,
+					"kdrill bisect: --confidence: '%s' must be 0.5..0.999\n",
+					optarg);
+				return KD_EXIT_USAGE;
+			}
+			cfg.confidence = d;
+			break;
+		case OPT_BUDGET_RUNS:
+		case OPT_RPS:
+		case OPT_CALIB:
+			if (parse_u64(optarg, &u) < 0 || u < 1 || u > 100000) {
+				fprintf(stderr, "kdrill bisect: --%s: '%s' must be 1..100000\n",
+					c == OPT_BUDGET_RUNS ? "budget-runs"
+					: c == OPT_RPS	     ? "runs-per-step"
+							     : "calibrate-matches",
+					optarg);
+				return KD_EXIT_USAGE;
+			}
+			if (c == OPT_BUDGET_RUNS)
+				cfg.max_runs = (unsigned)u;
+			else if (c == OPT_RPS)
+				cfg.runs_per_step = (unsigned)u;
+			else
+				cfg.calibrate_matches = (unsigned)u;
+			break;
+		case OPT_BUDGET_TIME:
+		case OPT_DURATION:
+			if (parse_seconds(optarg, &d) < 0 || d <= 0) {
+				fprintf(stderr, "kdrill bisect: --%s: '%s' is not a duration\n",
+					c == OPT_DURATION ? "duration" : "budget-time", optarg);
+				return KD_EXIT_USAGE;
+			}
+			if (c == OPT_DURATION)
+				duration = d;
+			else
+				budget_time = d;
+			break;
+		case OPT_PARAM:
+			if (!strchr(optarg, '=')) {
+				fprintf(stderr, "kdrill bisect: --param %s: expected NAME=VALUE\n",
+					optarg);
+				return KD_EXIT_USAGE;
+			}
+			if (strv_extend(&params, optarg) < 0)
+				return KD_EXIT_INFRA;
+			break;
+		case OPT_BOOT_TIMEOUT:
+			if (parse_seconds(optarg, &d) < 0 || d <= 0) {
+				fprintf(stderr, "kdrill bisect: --boot-timeout: '%s'\n", optarg);
+				return KD_EXIT_USAGE;
+			}
+			if (strv_extend(&extra, "--boot-timeout") < 0 ||
+			    strv_extend(&extra, optarg) < 0)
+				return KD_EXIT_INFRA;
+			break;
+		case OPT_OUT:
+			out = optarg;
+			break;
+		case OPT_QUIET:
+			ctx.quiet = true;
+			break;
+		case OPT_HOST:
+			fprintf(stderr, "kdrill bisect: host mode makes no sense here: a bisection "
+					"boots each kernel of the list in a VM\n");
+			return KD_EXIT_USAGE;
+		case 'h':
+			bisect_usage(stdout);
+			return KD_EXIT_OK;
+		default:
+			bisect_usage(stderr);
+			return KD_EXIT_USAGE;
+		}
+	}
+	if (!good || !bad || !list) {
+		fprintf(stderr,
+			"kdrill bisect: give --good REF, --bad REF and --kernels LIST|RANGE\n");
+		return KD_EXIT_USAGE;
+	}
+	if (optind != argc - 1) {
+		fprintf(stderr, "kdrill bisect: give exactly one scenario (see 'kdrill list')\n");
+		return KD_EXIT_USAGE;
+	}
+	r = access(list, F_OK) == 0 ? read_list(list, &all, &err) : expand_range(list, &all, &err);
+	if (r < 0) {
+		fprintf(stderr, "kdrill bisect: --kernels: %s\n", err ? err : strerror(-r));
+		return r == -ENOMEM ? KD_EXIT_INFRA : KD_EXIT_USAGE;
+	}
+	for (size_t i = 0; all[i]; i++) {
+		if (!strcmp(all[i], good) && gi < 0)
+			gi = (long)i;
+		if (!strcmp(all[i], bad) && bi < 0)
+			bi = (long)i;
+		for (size_t j = 0; j < i; j++)
+			if (!strcmp(all[i], all[j])) {
+				fprintf(stderr,
+					"kdrill bisect: --kernels: '%s' is in the list twice "
+					"(lines/items %zu and %zu)\n",
+					all[i], j + 1, i + 1);
+				return KD_EXIT_USAGE;
+			}
+	}
+	if (gi < 0 || bi < 0) {
+		fprintf(stderr, "kdrill bisect: --%s %s is not in the kernel list\n",
+			gi < 0 ? "good" : "bad", gi < 0 ? good : bad);
+		return KD_EXIT_USAGE;
+	}
+	if (gi == bi) {
+		fprintf(stderr, "kdrill bisect: --good and --bad are the same kernel\n");
+		return KD_EXIT_USAGE;
+	}
+	if (!reverse && gi > bi) {
+		fprintf(stderr,
+			"kdrill bisect: --good %s comes after --bad %s in the list; to find "
+			"the kernel that fixed the bug, add --reverse\n",
+			good, bad);
+		return KD_EXIT_USAGE;
+	}
+	if (reverse && gi < bi) {
+		fprintf(stderr,
+			"kdrill bisect: with --reverse the bad (buggy) kernel is the older "
+			"one: --bad %s must come before --good %s in the list\n",
+			bad, good);
+		return KD_EXIT_USAGE;
+	}
+	r = scenario_load(argv[optind], params, &sc, &err);
+	if (r < 0) {
+		fprintf(stderr, "kdrill bisect: %s\n", err ? err : strerror(-r));
+		return r == -ENOMEM ? KD_EXIT_INFRA : KD_EXIT_USAGE;
+	}
+	label = sc->variant ? strdupf("%s.%s", sc->name, sc->variant) : strdup(sc->name);
+	/* bisection order: 0 = good end ... n-1 = bad end */
+	n = (size_t)labs(bi - gi) + 1;
+	ctx.n = n;
+	ctx.refs = calloc(n + 1, sizeof(char *));
+	ctx.t = calloc(n, sizeof(*ctx.t));
+	ctx.steps = json_object_new_array();
+	if (!label || !ctx.refs || !ctx.t || bs_init(&ctx.st, n, &cfg) < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++)
+		ctx.refs[i] = all[gi < bi ? gi + (long)i : gi - (long)i];
+
+	r = wf_make_dir(out, "bisect", label, &id, &dir);
+	if (r < 0) {
+		fprintf(stderr, "kdrill bisect: %s: %s\n", out, strerror(-r));
+		goto out;
+	}
+	ctx.tty = wf_tty();
+	repeat_install_signals();
+	if (!ctx.quiet)
+		fprintf(stderr, "kdrill bisect: %s: %zu kernels, %s %s .. %s %s%s\n", dir, n,
+			"good", good, "bad", bad, reverse ? " (reverse: looking for the fix)" : "");
+	cell = (struct repeat_cell){.scenario = argv[optind],
+				    .params = params,
+				    .duration = duration,
+				    .out_dir = out,
+				    .work_dir = dir,
+				    .extra_args = extra};
+	while ((k = bs_next(&ctx.st)) >= 0) {
+		struct repeat_run run;
+		struct json_object *step;
+		cell.kernel = ctx.refs[k];
+		r = repeat_once(&cell, &run, &err);
+		if (r < 0 && r != -EINTR) {
+			fprintf(stderr, "kdrill bisect: %s: %s\n", ctx.refs[k],
+				err ? err : strerror(-r));
+			rc = r == -EINVAL ? KD_EXIT_USAGE : KD_EXIT_INFRA;
+			goto out;
+		}
+		if (run.verdict) {
+			bs_record(&ctx.st, (size_t)k, run.outcome);
+			step = json_object_new_object();
+			json_object_object_add(step, "kernel", json_object_new_string(ctx.refs[k]));
+			json_object_object_add(step, "position", json_object_new_int64(k));
+			json_object_object_add(
+			    step, "outcome",
+			    json_object_new_string(repeat_outcome_name(run.outcome)));
+			json_object_object_add(step, "run_id", jstr_or_null(run.run_id));
+			json_object_object_add(step, "title", jstr_or_null(run.title));
+			json_object_array_add(ctx.steps, step);
+			progress(&ctx, (size_t)k, &run);
+			if (repeat_tally_add(&ctx.t[k], &run) < 0) {
+				repeat_run_done(&run);
+				goto out;
+			}
+		}
+		repeat_run_done(&run);
+		if (r == -EINTR || repeat_interrupted)
+			ctx.st.interrupted = true;
+		if (budget_time > 0 && (double)(now_usec() - t0) / 1e6 >= budget_time)
+			ctx.st.time_up = true;
+	}
+
+	{
+		struct bs_state *s = &ctx.st;
+		struct json_object *j = json_object_new_object(), *kj = json_object_new_array(),
+				   *cfgj = json_object_new_object(), *pj = json_object_new_array(),
+				   *cmd = json_object_new_array(), *cul = NULL,
+				   *flags = json_object_new_array();
+		double wall = (double)(now_usec() - t0) / 1e6;
+		char started[64] = "";
+		char *md = NULL;
+		size_t mdlen = 0;
+		FILE *f = open_memstream(&md, &mdlen);
+		const char *answer = NULL,
+			   *pred = NULL; /* culprit / its neighbour (original order) */
+		_cleanup_free_ char *reason = NULL, *repro = NULL, *sha_a = NULL, *sha_b = NULL;
+		const struct repeat_run *fail_run = NULL;
+		unsigned boots = 0;
+
+		if (!f)
+			goto out;
+		/* the answer in the user's terms */
+		if (s->result == BS_FOUND) {
+			if (!reverse) {
+				answer = ctx.refs[s->best];
+				pred = ctx.refs[s->best - 1];
+				reason = strdupf(
+				    "first bad kernel: %s (probability %.3f; the one before, "
+				    "%s, is good)",
+				    answer, s->best_p, pred);
+			} else {
+				answer = ctx.refs[s->best - 1];
+				pred = ctx.refs[s->best];
+				reason =
+				    strdupf("first fixed kernel: %s (probability %.3f; the one "
+					    "before, %s, still reproduces)",
+					    answer, s->best_p, pred);
+			}
+			for (size_t i = 0; i < ctx.t[s->best].n_run && !fail_run; i++)
+				if (ctx.t[s->best].run[i].outcome == RO_MATCH)
+					fail_run = &ctx.t[s->best].run[i];
+		} else if (s->result == BS_NO_REPRO)
+			reason = strdupf("the bad end %s did not reproduce in %u runs: nothing to "
+					 "bisect",
+					 bad, ctx.st.k[n - 1].runs);
+		else if (s->result == BS_GOOD_IS_BAD)
+			reason =
+			    strdupf("the good end %s reproduces too (%u of %u runs): the bug is "
+				    "older than the range",
+				    good, ctx.st.k[0].matches, ctx.st.k[0].runs);
+		else if (s->result == BS_INFRA)
+			reason = strdupf("INFRA dominates: too many runs could not test");
+		else if (s->result == BS_INTERRUPTED)
+			reason = strdup("interrupted");
+		else
+			reason = strdupf(
+			    "%s: the culprit is in %s .. %s with probability %.3f "
+			    "(most likely %s, %.3f)",
+			    s->result == BS_AMBIGUOUS ? "only kernels that could not be "
+							"tested could decide"
+						      : "the budget ended",
+			    ctx.refs[reverse ? (s->lo ? s->lo - 1 : 0) : s->lo],
+			    ctx.refs[reverse ? (s->hi ? s->hi - 1 : 0) : s->hi], s->range_p,
+			    ctx.refs[reverse && s->best ? s->best - 1 : s->best], s->best_p);
+		if (answer) {
+			sha_a = bzimage_sha(answer);
+			sha_b = bzimage_sha(pred);
+			if (sha_a && sha_b && !strcmp(sha_a, sha_b))
+				json_object_array_add(flags,
+						      json_object_new_string(
+							  "the culprit's bzImage is byte-identical "
+							  "to its neighbour's: the result "
+							  "is unreliable"));
+		}
+		if (fail_run || answer) {
+			_cleanup_strv_ char **rv = NULL;
+			_cleanup_free_ char *seed = NULL, *dur = NULL;
+			strv_extend(&rv, "kdrill");
+			strv_extend(&rv, "run");
+			strv_extend(&rv, "--kernel");
+			strv_extend(&rv, ctx.refs[s->best]);
+			if (duration > 0 && (dur = strdupf("%g", duration))) {
+				strv_extend(&rv, "--duration");
+				strv_extend(&rv, dur);
+			}
+			STRV_FOREACH (p, params) {
+				strv_extend(&rv, "--param");
+				strv_extend(&rv, *p);
+			}
+			if (fail_run && fail_run->seed &&
+			    (seed = strdupf("%llu", (unsigned long long)fail_run->seed))) {
+				strv_extend(&rv, "--seed");
+				strv_extend(&rv, seed);
+			}
+			strv_extend(&rv, argv[optind]);
+			repro = strv_join(rv, " ");
+		}
+		for (size_t i = 0; i < n; i++)
+			boots += ctx.t[i].n_run;
+
+		format_iso8601(t0_real, started, sizeof(started));
+		json_object_object_add(j, "schema", json_object_new_string("kdrill-bisect/1"));
+		json_object_object_add(j, "id", json_object_new_string(id));
+		json_object_object_add(j, "dir", json_object_new_string(dir));
+		for (int a = 0; a < argc; a++)
+			json_object_array_add(cmd, json_object_new_string(argv[a]));
+		json_object_object_add(j, "command", cmd);
+		json_object_object_add(j, "started", json_object_new_string(started));
+		json_object_object_add(j, "scenario", json_object_new_string(label));
+		json_object_object_add(j, "good", json_object_new_string(good));
+		json_object_object_add(j, "bad", json_object_new_string(bad));
+		json_object_object_add(j, "reverse", json_object_new_boolean(reverse));
+		json_object_object_add(cfgj, "confidence", wf_num(s->cfg.confidence, 3));
+		json_object_object_add(cfgj, "final_confidence",
+				       wf_num(s->cfg.final_confidence, 3));
+		json_object_object_add(cfgj, "calibrate_matches",
+				       json_object_new_int((int)s->cfg.calibrate_matches));
+		json_object_object_add(cfgj, "budget_runs",
+				       s->cfg.max_runs ? json_object_new_int((int)s->cfg.max_runs)
+						       : NULL);
+		json_object_object_add(cfgj, "budget_time_s",
+				       budget_time > 0 ? wf_num(budget_time, 1) : NULL);
+		json_object_object_add(
+		    cfgj, "runs_per_step",
+		    s->cfg.runs_per_step ? json_object_new_int((int)s->cfg.runs_per_step) : NULL);
+		json_object_object_add(cfgj, "select",
+				       json_object_new_string(s->cfg.select == BS_SELECT_MEDIAN
+								  ? "median"
+								  : "entropy"));
+		json_object_object_add(cfgj, "duration_s",
+				       duration > 0 ? wf_num(duration, 1) : NULL);
+		STRV_FOREACH (p, params)
+			json_object_array_add(pj, json_object_new_string(*p));
+		json_object_object_add(cfgj, "params", pj);
+		json_object_object_add(j, "config", cfgj);
+		json_object_object_add(j, "result",
+				       json_object_new_string(bs_result_name(s->result)));
+		json_object_object_add(j, "exit_code",
+				       json_object_new_int(bs_exit_code(s->result)));
+		json_object_object_add(j, "reason", json_object_new_string(reason ? reason : ""));
+		if (answer) {
+			cul = json_object_new_object();
+			json_object_object_add(cul, "kernel", json_object_new_string(answer));
+			json_object_object_add(cul, "previous", json_object_new_string(pred));
+			json_object_object_add(
+			    cul, "release",
+			    jstr_or_null(ctx.t[reverse ? s->best - 1 : s->best].kernel_release));
+			json_object_object_add(cul, "probability", wf_num(s->best_p, 4));
+			json_object_object_add(cul, "failing_run",
+					       fail_run ? jstr_or_null(fail_run->run_id) : NULL);
+			json_object_object_add(cul, "reproduce", jstr_or_null(repro));
+		}
+		json_object_object_add(j, "culprit", cul);
+		{
+			struct json_object *rg = json_object_new_object();
+			size_t lo = reverse ? (s->lo ? s->lo - 1 : 0) : s->lo;
+			size_t hi = reverse ? (s->hi ? s->hi - 1 : 0) : s->hi;
+			json_object_object_add(rg, "first", json_object_new_string(ctx.refs[lo]));
+			json_object_object_add(rg, "last", json_object_new_string(ctx.refs[hi]));
+			json_object_object_add(rg, "probability", wf_num(s->range_p, 4));
+			json_object_object_add(j, "range", s->calibrated ? rg : NULL);
+			if (!s->calibrated)
+				json_object_put(rg);
+		}
+		json_object_object_add(j, "p_estimate", s->calibrated ? wf_num(s->p_hat, 4) : NULL);
+		json_object_object_add(j, "flags", flags);
+		json_object_object_add(j, "runs", json_object_new_int((int)s->total));
+		json_object_object_add(j, "boots", json_object_new_int((int)boots));
+		json_object_object_add(j, "wall_s", wf_num(wall, 1));
+		for (size_t i = 0; i < n; i++) {
+			struct json_object *x = repeat_tally_json(&ctx.t[i]);
+			json_object_object_add(x, "kernel", json_object_new_string(ctx.refs[i]));
+			json_object_object_add(x, "release", jstr_or_null(ctx.t[i].kernel_release));
+			json_object_object_add(x, "posterior",
+					       s->calibrated ? wf_num(s->post[i], 4) : NULL);
+			json_object_object_add(x, "skipped",
+					       json_object_new_boolean(s->k[i].skipped));
+			json_object_array_add(kj, x);
+		}
+		json_object_object_add(j, "kernels", kj);
+		json_object_object_add(j, "steps", json_object_get(ctx.steps));
+
+		/* bisect.md */
+		fprintf(f, "# kdrill bisect %s: %s\n\n", id, bs_result_name(s->result));
+		fprintf(f, "%s\n\n", reason ? reason : "");
+		fprintf(
+		    f,
+		    "scenario `%s`, %zu kernels from good `%s` to bad `%s`%s; confidence %.2f "
+		    "(culprit re-tested to %.3f); estimated reproduction rate p = %.2f; %u runs "
+		    "(%u boots), %.0f s\n\n",
+		    label, n, good, bad, reverse ? " (reverse: the fix)" : "", s->cfg.confidence,
+		    s->cfg.final_confidence, s->p_hat, s->total, boots, wall);
+		for (size_t i = 0; i < json_object_array_length(flags); i++)
+			fprintf(f, "**Warning:** %s\n\n",
+				json_object_get_string(json_object_array_get_idx(flags, i)));
+		if (repro)
+			fprintf(f, "Reproduce the culprit's failing run:\n\n    %s\n\n", repro);
+		fprintf(f, "| kernel | release | fail:runs | other reports | INFRA | posterior |\n"
+			   "|---|---|---|---|---|---|\n");
+		for (size_t i = 0; i < n; i++) {
+			size_t oi = gi < bi ? i : n - 1 - i; /* list order */
+			const struct repeat_tally *t = &ctx.t[oi];
+			fprintf(f, "| `%s`%s | %s | %u:%u | ", ctx.refs[oi],
+				oi == 0	      ? " (good)"
+				: oi == n - 1 ? " (bad)"
+					      : "",
+				t->kernel_release ? t->kernel_release : "", t->n[RO_MATCH],
+				t->runs);
+			for (size_t q = 0; q < t->n_others; q++)
+				fprintf(f, "%s%s (%u)", q ? "; " : "", t->others[q].text,
+					t->others[q].count);
+			fprintf(f, " | %u%s | %.3f |\n", t->n[RO_INFRA],
+				s->k[oi].skipped ? " (skipped)" : "",
+				s->calibrated ? s->post[oi] : 0);
+		}
+		fprintf(f,
+			"\nThe posterior of a kernel is the probability that it is the first bad "
+			"one%s.\n\nSteps (one run each):\n\n",
+			reverse ? " in the reversed order (the last that reproduces)" : "");
+		for (size_t i = 0; i < json_object_array_length(ctx.steps); i++) {
+			struct json_object *st = json_object_array_get_idx(ctx.steps, i), *x;
+			const char *run_id = NULL, *title = NULL;
+			if (json_object_object_get_ex(st, "run_id", &x) && x)
+				run_id = json_object_get_string(x);
+			if (json_object_object_get_ex(st, "title", &x) && x)
+				title = json_object_get_string(x);
+			json_object_object_get_ex(st, "outcome", &x);
+			fprintf(f, "%zu. `%s` %s `%s`%s%s\n", i + 1,
+				json_object_get_string(json_object_object_get(st, "kernel")),
+				json_object_get_string(x), run_id ? run_id : "-", title ? ": " : "",
+				title ? title : "");
+		}
+		fprintf(f, "\n`kdrill show RUN-ID` shows a run; `kdrill show %s` this report.\n",
+			id);
+		fclose(f);
+		r = wf_write_json(dir, "bisect.json", j);
+		if (r >= 0 && md)
+			r = wf_write(dir, "bisect.md", md);
+		json_object_put(j);
+		free(md);
+		if (r < 0) {
+			fprintf(stderr, "kdrill bisect: writing %s: %s\n", dir, strerror(-r));
+			goto out;
+		}
+		if (!ctx.quiet)
+			fprintf(stderr, "%s  %s\n  (%s/bisect.md)\n", bs_result_name(s->result),
+				reason ? reason : "", dir);
+		printf("%s %s %s\n", bs_result_name(s->result), answer ? answer : "-", id);
+		rc = bs_exit_code(s->result);
+	}
+out:
+	for (size_t i = 0; ctx.t && i < n; i++)
+		repeat_tally_done(&ctx.t[i]);
+	free(ctx.t);
+	free(ctx.refs);
+	json_object_put(ctx.steps);
+	bs_free(&ctx.st);
+	return rc;
+}
