@@ -38,6 +38,9 @@ static void run_usage(FILE *f)
 	      "  --boot-timeout S     VM mode: the agent must be ready within S (default 300)\n"
 	      "  --quiet              no progress output\n"
 	      "  --json               print each verdict.json as one line on stdout\n"
+	      "  --signature-only     one git-bisect step: stop at the first run whose report\n"
+	      "                       matches the scenario's signature and exit 1; another\n"
+	      "                       kernel report or INFRA exits 125 (skip); all clean 0\n"
 	      "\n"
 	      "exit: 0 all PASS, 1 a kernel bug or anomaly, 125 cannot test, 2 usage\n",
 	      f);
@@ -62,6 +65,7 @@ enum {
 	OPT_BINDIR,
 	OPT_VMCORE,
 	OPT_BOOT_TIMEOUT,
+	OPT_SIGNATURE_ONLY,
 };
 
 static const struct option run_options[] = {
@@ -84,6 +88,7 @@ static const struct option run_options[] = {
     {"bindir", required_argument, NULL, OPT_BINDIR},
     {"vmcore", no_argument, NULL, OPT_VMCORE},
     {"boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT},
+    {"signature-only", no_argument, NULL, OPT_SIGNATURE_ONLY},
     {"help", no_argument, NULL, 'h'},
     {0},
 };
@@ -103,6 +108,7 @@ int cmd_run(int argc, char **argv)
 	const char *kernel = NULL;
 	unsigned runs = 1;
 	bool quiet = false, json = false, any_bad = false, any_infra = false, interrupted = false;
+	bool signature_only = false, any_match = false;
 	struct tally *tallies = NULL;
 	struct vm_run_opts vo = {.stop_on = -1};
 	_cleanup_(kd_kernel_freep) struct kd_kernel *kern = NULL;
@@ -197,6 +203,9 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_VMCORE:
 			vo.vmcore = true;
+			break;
+		case OPT_SIGNATURE_ONLY:
+			signature_only = true;
 			break;
 		case OPT_BOOT_TIMEOUT:
 			if (parse_seconds(optarg, &vo.boot_timeout) < 0 || vo.boot_timeout <= 0) {
@@ -330,6 +339,7 @@ int cmd_run(int argc, char **argv)
 			else if (res.exit_code == KD_EXIT_INFRA)
 				any_infra = true;
 			interrupted = res.interrupted;
+			any_match |= res.match;
 			if (json)
 				printf("%s\n", json_object_to_json_string_ext(
 						   res.json, JSON_C_TO_STRING_PLAIN |
@@ -341,7 +351,11 @@ int cmd_run(int argc, char **argv)
 					res.reason ? res.reason : "", res.run_dir);
 			fflush(stdout);
 			run_result_done(&res);
+			if (signature_only && any_match) /* the step is decided: bad */
+				break;
 		}
+		if (signature_only && any_match)
+			break;
 	}
 	if (runs > 1 && !quiet)
 		for (size_t i = 0; i < n_scs; i++) {
@@ -357,7 +371,10 @@ int cmd_run(int argc, char **argv)
 						t->n[v]);
 			fprintf(stderr, "; signature matched %u\n", t->matched);
 		}
-	rc = any_bad ? KD_EXIT_BAD : any_infra ? KD_EXIT_INFRA : KD_EXIT_OK;
+	if (signature_only) /* the scenario's bug, or clean, or cannot tell */
+		rc = any_match ? KD_EXIT_BAD : any_bad || any_infra ? KD_EXIT_INFRA : KD_EXIT_OK;
+	else
+		rc = any_bad ? KD_EXIT_BAD : any_infra ? KD_EXIT_INFRA : KD_EXIT_OK;
 out:
 	for (size_t i = 0; i < n_scs; i++)
 		scenario_free(scs[i]);

@@ -183,7 +183,8 @@ static void md_side_lines(FILE *f, const char *what, const struct kside *k,
 				  : "?");
 	fprintf(f, "    version:        %s\n",
 		t->kernel_version ? t->kernel_version
-				  : "(not recorded: no run returned a guest verdict)");
+		: t->n_run	  ? "(not recorded: no run returned a guest verdict)"
+				  : "(no run)");
 	fprintf(f, "    kernel config:  %s\n", k->config_hash ? k->config_hash : "(not known)");
 	fprintf(f, "    runs:           %u (+ %u INFRA), %.0f s\n\n", t->runs, t->n[RO_INFRA],
 		t->wall);

@@ -323,16 +323,10 @@ int repeat_once(const struct repeat_cell *c, struct repeat_run *ret, char **err)
 
 	memset(ret, 0, sizeof(*ret));
 	ret->t_report = -1;
-	if (!c->exe) {
-		char buf[4096];
-		ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-		if (n < 0)
-			return -errno;
-		buf[n] = 0;
-		self = strdup(buf);
-		if (!self)
-			return -ENOMEM;
-	}
+	/* the running binary itself: exec'ing /proc/self/exe in the forked child reaches it
+	 * even when bin/kdrill was rebuilt (replaced) since the workflow started */
+	if (!c->exe && !(self = strdup("/proc/self/exe")))
+		return -ENOMEM;
 	seq++;
 	out = strdupf("%s/child-%u-%u.stdout", c->work_dir, (unsigned)getpid(), seq);
 	errp = strdupf("%s/child-%u-%u.stderr", c->work_dir, (unsigned)getpid(), seq);

@@ -43,7 +43,7 @@ struct repeat_cell {
 	const char *work_dir;	 /* where the child's stdout/stderr go while it runs (an
 				  * INFRA run's stderr is kept there as child-<n>.stderr) */
 	char *const *extra_args; /* more `kdrill run` options (NULL-terminated) or NULL */
-	const char *exe;	 /* kdrill binary; NULL: /proc/self/exe */
+	const char *exe;	 /* kdrill binary; NULL: the running one (/proc/self/exe) */
 };
 
 /* One run. */
