@@ -2,6 +2,7 @@
 /* kdrill run | list | show */
 #include <dirent.h>
 #include <getopt.h>
+#include <limits.h>
 #include <json-c/json.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,6 +94,61 @@ static const struct option run_options[] = {
     {0},
 };
 
+static int usage_dir(const char *opt, const char *dir, const char *why)
+{
+	fprintf(stderr, "kdrill run: %s '%s': %s\n", opt, dir, why ? why : "not a directory");
+	return KD_EXIT_USAGE;
+}
+
+/* --scratch and --out: kdrill creates files, directories and mount points there as root;
+ * nobody else may be able to plant symlinks in them. */
+static int check_dir(const char *opt, const char *dir)
+{
+	_cleanup_free_ char *why = NULL;
+	int r = path_check_private(dir, &why);
+
+	if (r < 0)
+		fprintf(stderr, "kdrill run: %s %s: %s\n", opt, dir, why ? why : strerror(-r));
+	return r;
+}
+
+/* A reproducer the scenario names must exist before anything is set up (a typo is a usage
+ * error, not an INFRA after mkfs).  bindir NULL: next to this kdrill binary. */
+static int check_programs(const struct scenario *sc, const char *bindir)
+{
+	_cleanup_free_ char *self = NULL;
+
+	if (!bindir) {
+		char exe[PATH_MAX];
+		ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+		char *slash;
+		if (n <= 0)
+			return 0; /* the runner reports it */
+		exe[n] = 0;
+		if ((slash = strrchr(exe, '/')))
+			*slash = 0;
+		if (!(self = strdup(exe)))
+			return -ENOMEM;
+		bindir = self;
+	}
+	for (size_t i = 0; i < sc->n_procs; i++) {
+		const struct sc_proc *pr = &sc->procs[i];
+		_cleanup_free_ char *p = NULL;
+		if (pr->kind != SC_REPRO)
+			continue;
+		if (!(p = strdupf("%s/%s", bindir, pr->program)))
+			return -ENOMEM;
+		if (access(p, X_OK) < 0) {
+			fprintf(stderr,
+				"kdrill run: %s:%u: program: no reproducer '%s' (%s: %s)\n",
+				sc->path, pr->program_line ? pr->program_line : pr->line, pr->program, p,
+				strerror(errno));
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
 struct tally {
 	char *label;
 	unsigned n[_V_MAX];
@@ -112,7 +168,7 @@ int cmd_run(int argc, char **argv)
 	struct tally *tallies = NULL;
 	struct vm_run_opts vo = {.stop_on = -1};
 	_cleanup_(kd_kernel_freep) struct kd_kernel *kern = NULL;
-	_cleanup_free_ char *root = NULL, *initrd = NULL, *mods = NULL;
+	_cleanup_free_ char *root = NULL, *initrd = NULL, *mods = NULL, *scratch_abs = NULL;
 	int c, rc = KD_EXIT_OK;
 
 	optind = 1;
@@ -129,8 +185,11 @@ int cmd_run(int argc, char **argv)
 			kernel = optarg;
 			break;
 		case OPT_DURATION:
-			if (parse_seconds(optarg, &o.duration) < 0 || o.duration <= 0) {
-				fprintf(stderr, "kdrill run: --duration: '%s' is not a duration\n",
+			if (parse_seconds_range(optarg, KD_DURATION_MIN, KD_DURATION_MAX,
+						&o.duration) < 0) {
+				fprintf(stderr,
+					"kdrill run: --duration: '%s' is not a duration from 1s to "
+					"30 days (e.g. 30, 90s, 5m, 2h)\n",
 					optarg);
 				return KD_EXIT_USAGE;
 			}
@@ -208,8 +267,11 @@ int cmd_run(int argc, char **argv)
 			signature_only = true;
 			break;
 		case OPT_BOOT_TIMEOUT:
-			if (parse_seconds(optarg, &vo.boot_timeout) < 0 || vo.boot_timeout <= 0) {
-				fprintf(stderr, "kdrill run: --boot-timeout: '%s'\n", optarg);
+			if (parse_seconds_range(optarg, 1, 86400, &vo.boot_timeout) < 0) {
+				fprintf(stderr,
+					"kdrill run: --boot-timeout: '%s' is not a duration from 1s "
+					"to 1 day\n",
+					optarg);
 				return KD_EXIT_USAGE;
 			}
 			break;
@@ -234,6 +296,28 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "kdrill run: --host needs --scratch DIR (loop images go there)\n");
 		return KD_EXIT_USAGE;
 	}
+	if (kernel) {
+		_cleanup_free_ char *err = NULL;
+		if (kd_kernel_ref_check(kernel, &err) < 0) {
+			fprintf(stderr, "kdrill run: --kernel: %s\n", err ? err : kernel);
+			return KD_EXIT_USAGE;
+		}
+	}
+	if (o.scratch) {
+		/* the reproducers get --dir under it from their own working directory */
+		if (!*o.scratch || !(scratch_abs = path_absolute(o.scratch)))
+			return usage_dir("--scratch", o.scratch, NULL);
+		if (path_is_system_dir(scratch_abs))
+			return usage_dir("--scratch", o.scratch,
+					 "a system directory: give a directory of its own");
+		o.scratch = scratch_abs;
+		if (check_dir("--scratch", o.scratch) < 0)
+			return KD_EXIT_USAGE;
+	}
+	if (o.out_dir && !*o.out_dir)
+		return usage_dir("--out", o.out_dir, NULL);
+	if (check_dir("--out", o.out_dir ? o.out_dir : results_default_dir()) < 0)
+		return KD_EXIT_USAGE;
 	o.ui = quiet ? RUN_UI_QUIET : isatty(STDERR_FILENO) ? RUN_UI_TTY : RUN_UI_PLAIN;
 
 	/* expand NAME:all, then load and validate everything before running anything */
@@ -277,6 +361,10 @@ int cmd_run(int argc, char **argv)
 		if (o.host && !sc->host_ok) {
 			fprintf(stderr, "kdrill run: %s: host mode refuses it: %s\n", sc->name,
 				sc->host_refusal);
+			rc = KD_EXIT_USAGE;
+			goto out;
+		}
+		if (check_programs(sc, kernel ? kd_guest_bindir() : o.bindir) < 0) {
 			rc = KD_EXIT_USAGE;
 			goto out;
 		}

@@ -5,11 +5,14 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -198,6 +201,10 @@ int parse_seconds(const char *s, double *ret)
 
 	if (!s || !(isdigit((unsigned char)*s) || *s == '.'))
 		return -EINVAL;
+	/* decimal only: strtod() would also take 0x10 (hex), "1e5000" (inf) and nan */
+	for (const char *c = s; *c; c++)
+		if (*c == 'x' || *c == 'X' || *c == 'p' || *c == 'P')
+			return -EINVAL;
 	errno = 0;
 	v = strtod(s, &end);
 	if (errno)
@@ -212,10 +219,33 @@ int parse_seconds(const char *s, double *ret)
 		v *= 3600;
 	else
 		return -EINVAL;
-	if (v < 0)
+	if (v < 0 || !isfinite(v))
 		return -ERANGE;
 	*ret = v;
 	return 0;
+}
+
+int parse_seconds_range(const char *s, double min, double max, double *ret)
+{
+	double v;
+	int r = parse_seconds(s, &v);
+
+	if (r < 0)
+		return r;
+	if (v < min || v > max)
+		return -ERANGE;
+	*ret = v;
+	return 0;
+}
+
+uint64_t usec_from_secs(double s)
+{
+	/* a timer at UINT64_MAX never fires: saturate instead of wrapping (1e300 s -> 0) */
+	if (!(s > 0))
+		return 0;
+	if (s >= (double)(UINT64_MAX / 2) / 1e6)
+		return UINT64_MAX / 2;
+	return (uint64_t)(s * 1e6);
 }
 
 static uint64_t clock_usec(clockid_t c)
@@ -297,6 +327,89 @@ int read_one_line(const char *path, char **ret)
 	return 0;
 }
 
+int read_regular_file(const char *path, size_t max, char **ret, size_t *ret_len)
+{
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	_cleanup_free_ char *buf = NULL;
+	struct stat st;
+	size_t len = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	if (!(buf = malloc((size_t)st.st_size + 1)))
+		return -ENOMEM;
+	for (;;) {
+		ssize_t n = read(fd, buf + len, (size_t)st.st_size + 1 - len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len > (size_t)st.st_size)
+			return -EFBIG; /* grew while we read it */
+	}
+	buf[len] = 0;
+	if (ret_len)
+		*ret_len = len;
+	*ret = TAKE_PTR(buf);
+	return 0;
+}
+
+int openat_nofollow(int dfd, const char *name, int flags, mode_t mode)
+{
+	struct open_how how = {
+	    .flags = (uint64_t)(flags | O_CLOEXEC | O_NOFOLLOW),
+	    .mode = (flags & O_CREAT) ? mode : 0,
+	    .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_BENEATH,
+	};
+	long fd;
+
+	if (!*name || strchr(name, '/') || !strcmp(name, ".") || !strcmp(name, ".."))
+		return -EINVAL;
+	fd = syscall(SYS_openat2, dfd, name, &how, sizeof(how));
+	if (fd >= 0)
+		return (int)fd;
+	if (errno != ENOSYS && errno != EPERM) /* EPERM: a seccomp filter without openat2 */
+		return -errno;
+	/* one path component: O_NOFOLLOW is the same guarantee */
+	fd = openat(dfd, name, flags | O_CLOEXEC | O_NOFOLLOW, mode);
+	return fd < 0 ? -errno : (int)fd;
+}
+
+/* "a/b/c" -> the directory "a/b" opened O_DIRECTORY, and *ret_base -> "c" (in path). */
+static int open_parent(const char *path, const char **ret_base)
+{
+	_cleanup_free_ char *dir = strdup(path);
+	const char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!dir)
+		return -ENOMEM;
+	if (!slash) {
+		strcpy(dir, ".");
+		*ret_base = path;
+	} else {
+		dir[slash - path == 0 ? 1 : slash - path] = 0;
+		*ret_base = slash + 1;
+	}
+	if (!**ret_base)
+		return -EINVAL;
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	return fd < 0 ? -errno : fd;
+}
+
 int write_string_file(const char *path, const char *s)
 {
 	_cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
@@ -330,61 +443,57 @@ static int write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-static int fsync_parent_dir(const char *path)
-{
-	_cleanup_free_ char *dir = strdup(path);
-	_cleanup_close_ int dfd = -1;
-	char *slash;
-
-	if (!dir)
-		return -ENOMEM;
-	slash = strrchr(dir, '/');
-	if (!slash)
-		strcpy(dir, ".");
-	else if (slash == dir)
-		dir[1] = 0;
-	else
-		*slash = 0;
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0)
-		return -errno;
-	if (fsync(dfd) < 0)
-		return -errno;
-	return 0;
-}
-
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode)
 {
-	_cleanup_free_ char *tmp = strdupf("%s.tmp.%d", path, (int)getpid());
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int dfd = -1, fd = -1;
+	_cleanup_free_ char *tmp = NULL;
+	const char *base;
 	int r;
 
-	if (!tmp)
+	dfd = open_parent(path, &base);
+	if (dfd < 0)
+		return dfd;
+	if (!(tmp = strdupf("%s.tmp.%d", base, (int)getpid())))
 		return -ENOMEM;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	/* never through a planted symlink or into a file that was there before */
+	fd = openat_nofollow(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
+	if (fd == -EEXIST && unlinkat(dfd, tmp, 0) == 0)
+		fd = openat_nofollow(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL, mode);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	r = write_all(fd, data, len);
 	if (r == 0 && fsync(fd) < 0)
 		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
+	/* rename replaces whatever is at the name (a symlink included), never follows it */
+	if (r == 0 && renameat(dfd, tmp, dfd, base) < 0)
 		r = -errno;
 	if (r < 0) {
-		unlink(tmp);
+		unlinkat(dfd, tmp, 0);
 		return r;
 	}
-	return fsync_parent_dir(path);
+	return fsync(dfd) < 0 ? -errno : 0;
 }
 
 int append_line_synced(const char *path, const char *line)
 {
-	_cleanup_close_ int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+	_cleanup_close_ int dfd = -1, fd = -1;
 	_cleanup_free_ char *buf = NULL;
 	size_t len = strlen(line);
+	const char *base;
+	struct stat st;
 	int r;
 
+	dfd = open_parent(path, &base);
+	if (dfd < 0)
+		return dfd;
+	/* O_NONBLOCK: a FIFO planted at the name fails (ENXIO) instead of blocking */
+	fd = openat_nofollow(dfd, base, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK, 0644);
 	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
 		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
 	if (len == 0 || line[len - 1] != '\n') {
 		buf = strdupf("%s\n", line);
 		if (!buf)
@@ -466,6 +575,119 @@ int rm_rf(const char *path)
 	if (lstat(path, &st) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	return rm_rf_at(AT_FDCWD, path, st.st_dev);
+}
+
+char *path_absolute(const char *path)
+{
+	_cleanup_free_ char *cwd = NULL;
+
+	if (path[0] == '/')
+		return strdup(path);
+	if (!(cwd = getcwd(NULL, 0)))
+		return NULL;
+	while (startswith(path, "./"))
+		path += 2;
+	return strdupf("%s/%s", cwd, path);
+}
+
+bool path_is_system_dir(const char *path)
+{
+	static const char *const sys[] = {
+	    "/",	"/bin",	   "/boot",    "/dev",	   "/etc",     "/home",	   "/lib",
+	    "/lib32",	"/lib64",  "/libx32",  "/media",   "/mnt",     "/opt",	   "/proc",
+	    "/root",	"/run",	   "/sbin",    "/srv",	   "/sys",     "/tmp",	   "/usr",
+	    "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/usr/share", "/var", "/var/cache",
+	    "/var/lib", "/var/log", "/var/spool", "/var/tmp", NULL};
+	char real[PATH_MAX];
+	const char *p = realpath(path, real) ? real : path;
+
+	for (size_t i = 0; sys[i]; i++)
+		if (!strcmp(p, sys[i]))
+			return true;
+	/* kernel-made trees */
+	return startswith(p, "/proc/") || startswith(p, "/sys/") || startswith(p, "/dev/");
+}
+
+/* One directory on the way: not writable by others unless sticky (where entries stay
+ * their owner's); the directory itself (last) also owned by us or root. */
+static int check_one_dir(const char *p, const struct stat *st, bool last, char **ret_why)
+{
+	uid_t me = geteuid();
+
+	if (!S_ISDIR(st->st_mode)) {
+		*ret_why = strdupf("%s is not a directory", p);
+		return -ENOTDIR;
+	}
+	if (last && st->st_uid != me && st->st_uid != 0) {
+		*ret_why = strdupf("%s is owned by another user (uid %u), who could plant symlinks "
+				   "where kdrill writes",
+				   p, (unsigned)st->st_uid);
+		return -EPERM;
+	}
+	if ((st->st_mode & S_IWOTH) && !(st->st_mode & S_ISVTX)) {
+		*ret_why = strdupf("%s is world-writable without the sticky bit: anyone could plant "
+				   "symlinks where kdrill writes",
+				   p);
+		return -EPERM;
+	}
+	return 0;
+}
+
+int path_check_private(const char *path, char **ret_why)
+{
+	_cleanup_free_ char *abs = path_absolute(path), *exist = NULL;
+	char real[PATH_MAX];
+	bool whole = true; /* the whole path exists */
+	char *s;
+	struct stat st;
+	int r;
+
+	*ret_why = NULL;
+	if (!abs)
+		return -ENOMEM;
+	/* the longest prefix that exists: the rest will be created by kdrill itself */
+	if (!(exist = strdup(abs)))
+		return -ENOMEM;
+	while (stat(exist, &st) < 0) {
+		if (errno != ENOENT) {
+			r = -errno;
+			*ret_why = strdupf("%s: %s", exist, strerror(errno));
+			return r;
+		}
+		whole = false;
+		s = strrchr(exist, '/');
+		if (!s || s == exist) {
+			strcpy(exist, "/");
+			break;
+		}
+		*s = 0;
+	}
+	if (!realpath(exist, real)) {
+		r = -errno;
+		*ret_why = strdupf("%s: %s", exist, strerror(errno));
+		return r;
+	}
+	/* every directory on the way, after symlinks are resolved */
+	for (char *q = real;; q++) {
+		if (*q && *q != '/')
+			continue;
+		char save = *q;
+		bool root = q == real, last = !save || (root && !real[1]);
+		if (!root)
+			*q = 0;
+		if (lstat(root ? "/" : real, &st) < 0) {
+			r = -errno;
+			*ret_why = strdupf("%s: %s", root ? "/" : real, strerror(errno));
+			return r;
+		}
+		r = check_one_dir(root ? "/" : real, &st, whole && last, ret_why);
+		*q = save;
+		if (r < 0)
+			return r;
+		if (last)
+			break;
+	}
+	return 0;
 }
 
 int wait_status_to_exit(int status)

@@ -80,7 +80,13 @@ int strv_extend(char ***l, const char *value); /* copies value */
 /* Numbers. */
 int parse_u64(const char *s, uint64_t *ret);   /* decimal, whole string */
 int parse_size(const char *s, uint64_t *ret);  /* 123, 64K, 100M, 1G, 1T (1024-based) */
-int parse_seconds(const char *s, double *ret); /* 30, 1.5, 30s, 5m, 2h */
+int parse_seconds(const char *s, double *ret); /* 30, 1.5, 30s, 5m, 2h (decimal, finite) */
+/* parse_seconds() and min <= value <= max, else -ERANGE. */
+int parse_seconds_range(const char *s, double min, double max, double *ret);
+/* Seconds -> microseconds for timers, saturating (never wraps to a past deadline). */
+uint64_t usec_from_secs(double s);
+#define KD_DURATION_MIN 1.0		/* --duration, timeout: at least a second */
+#define KD_DURATION_MAX (30 * 86400.0) /* ... and at most 30 days */
 
 /* Time. */
 uint64_t now_usec(void);					   /* CLOCK_MONOTONIC */
@@ -91,10 +97,28 @@ int format_iso8601(uint64_t realtime_usec, char *buf, size_t len); /* 2026-11-22
 int read_full_file(const char *path, char **ret, size_t *ret_len); /* NUL-terminated */
 int read_one_line(const char *path, char **ret);		   /* first line, no '\n' */
 int write_string_file(const char *path, const char *s);		   /* open O_WRONLY, write, close */
-/* Write atomically: temp file in the same dir, fsync, rename, fsync dir. */
+/* Untrusted input files: never blocks on a FIFO (-EINVAL: not a regular file, -EISDIR), at
+ * most max bytes (-EFBIG); NUL-terminated, *ret_len may show embedded NULs. */
+int read_regular_file(const char *path, size_t max, char **ret, size_t *ret_len);
+/* openat() of one path component that never follows a symlink (openat2 with
+ * RESOLVE_NO_SYMLINKS|RESOLVE_BENEATH where the kernel has it, else O_NOFOLLOW).
+ * O_CLOEXEC is added.  Returns the fd or a negative errno (-ELOOP: a symlink). */
+int openat_nofollow(int dfd, const char *name, int flags, mode_t mode);
+/* Write atomically: a new temp file in the same dir (O_EXCL, no symlinks), fsync, rename,
+ * fsync dir.  The directory part of path is trusted; the file name is not followed. */
 int write_file_atomic(const char *path, const void *data, size_t len, mode_t mode);
-int append_line_synced(const char *path, const char *line); /* O_APPEND, one write, fsync */
+/* O_APPEND, one write, fsync; a symlink (-ELOOP) or non-regular file (-EINVAL) at the
+ * name is refused. */
+int append_line_synced(const char *path, const char *line);
 int mkdir_p(const char *path, mode_t mode);
+/* cwd + path unless absolute (malloc'd; NULL on ENOMEM). */
+char *path_absolute(const char *path);
+/* "/", "/usr", "/tmp", "/var/tmp", anything under /proc, /sys, /dev, ... (after realpath) */
+bool path_is_system_dir(const char *path);
+/* Is every existing directory of path (symlinks resolved) safe for kdrill to create files
+ * in: owned by us or root, not writable by others unless sticky?  -EPERM/-ENOTDIR with
+ * *ret_why (malloc'd) naming the directory and the problem. */
+int path_check_private(const char *path, char **ret_why);
 int rm_rf(const char *path); /* never crosses mount points */
 
 /* Processes (argv only, never a shell). */

@@ -26,7 +26,7 @@ int host_loop_create(const char *scratch, const char *name, uint64_t size, char 
 
 	if (!img)
 		return -ENOMEM;
-	ifd = open(img, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	ifd = open(img, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (ifd < 0)
 		return -errno;
 	if (ftruncate(ifd, (off_t)size) < 0) {
@@ -273,7 +273,11 @@ int host_reap_leftovers(const char *scratch)
 		while ((de = readdir(d))) {
 			_cleanup_free_ char *p = strdupf("%s/%s", real, de->d_name);
 			pid_t pid = owner_pid(de->d_name);
+			struct stat st;
 			if (!p || !pid || pid_alive(pid))
+				continue;
+			/* only what kdrill (this user) made: never another user's file */
+			if (lstat(p, &st) < 0 || st.st_uid != geteuid() || S_ISLNK(st.st_mode))
 				continue;
 			if (endswith(de->d_name, ".img"))
 				unlink(p);

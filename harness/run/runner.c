@@ -106,7 +106,7 @@ struct runner {
 	struct inst *insts;
 	size_t n_insts;
 
-	sd_event_source *tick, *end_timer, *grace_timer, *kill_timer, *sigint, *sigterm;
+	sd_event_source *tick, *end_timer, *grace_timer, *kill_timer, *sigint, *sigterm, *sighup;
 	sd_event_source *starter;	   /* starts the units a batch per loop iteration */
 	sd_event_source *slice_kill_timer; /* kdcg_slice_kill() of slices being stopped */
 	size_t next_start;		   /* first inst not started yet */
@@ -144,6 +144,10 @@ _printf_(2, 3) static void set_infra(struct runner *rn, const char *fmt, ...)
 	if (vasprintf(&m, fmt, ap) < 0)
 		m = NULL;
 	va_end(ap);
+	/* a reason is one line for people and index.jsonl: what it quotes (a mount option, a
+	 * path) may be user input of any length */
+	if (m && strlen(m) > 1000)
+		strcpy(m + 997, "...");
 	rn->infra_reason = m ? m : strdup("kdrill failure");
 	note(rn, "kdrill: infra: %s", rn->infra_reason ? rn->infra_reason : "?");
 }
@@ -640,9 +644,9 @@ static void begin_stop(struct runner *rn, const char *why)
 	stop_units(rn, !strcmp(why, "duration"));
 	arm_slice_kill(rn);
 	sd_event_add_time_relative(rn->e, &rn->grace_timer, CLOCK_MONOTONIC,
-				   (uint64_t)(rn->sc->grace * 1e6), 0, on_grace, rn);
+				   usec_from_secs(rn->sc->grace), 0, on_grace, rn);
 	sd_event_add_time_relative(rn->e, &rn->kill_timer, CLOCK_MONOTONIC,
-				   (uint64_t)((rn->sc->grace + 10) * 1e6), 0, on_kill_timer, rn);
+				   usec_from_secs(rn->sc->grace + 10), 0, on_kill_timer, rn);
 	finish_if_done(rn);
 }
 
@@ -663,7 +667,10 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 		return 0;
 	}
 	rn->interrupted = true;
-	set_infra(rn, "interrupted (%s)", si->ssi_signo == SIGINT ? "SIGINT" : "SIGTERM");
+	set_infra(rn, "interrupted (%s)",
+		  si->ssi_signo == SIGINT    ? "SIGINT"
+		  : si->ssi_signo == SIGHUP ? "SIGHUP"
+					    : "SIGTERM");
 	begin_stop(rn, "interrupted");
 	return 0;
 }
@@ -928,7 +935,7 @@ static int run_action(sd_event_source *s, uint64_t usec, void *userdata)
 		if (r == 0) {
 			m->suspended = true;
 			sd_event_add_time_relative(rn->e, NULL, CLOCK_MONOTONIC,
-						   (uint64_t)(a->hold * 1e6), 0, on_resume, m);
+						   usec_from_secs(a->hold), 0, on_resume, m);
 		}
 		break;
 	}
@@ -940,7 +947,7 @@ static int run_action(sd_event_source *s, uint64_t usec, void *userdata)
 		r = nfsd_stop(rn);
 		if (r == 0) /* the hold counts from the stop (rpc.nfsd 0 takes ~2 s in TCG) */
 			sd_event_add_time(rn->e, &rn->nfsd_timer, CLOCK_MONOTONIC,
-					  now_usec() + (uint64_t)(a->hold * 1e6), 0,
+					  now_usec() + usec_from_secs(a->hold), 0,
 					  on_nfsd_restart, rn);
 		break;
 	}
@@ -948,7 +955,7 @@ static int run_action(sd_event_source *s, uint64_t usec, void *userdata)
 		say(rn, "kdrill: action %s failed: %s", a->name,
 		    r < 0 ? strerror(-r) : "non-zero exit");
 	if (a->every > 0) {
-		sd_event_source_set_time(s, usec + (uint64_t)(a->every * 1e6));
+		sd_event_source_set_time(s, usec + usec_from_secs(a->every));
 		sd_event_source_set_enabled(s, SD_EVENT_ON);
 	} else
 		sd_event_source_set_enabled(s, SD_EVENT_OFF);
@@ -999,9 +1006,20 @@ static int do_mount(struct runner *rn, struct mnt *m, const char *type, const ch
 	_cleanup_strv_ char **argv = NULL;
 	int r;
 
-	if (mkdir(m->path, 0755) < 0 && errno != EEXIST) {
-		set_infra(rn, "mkdir %s: %m", m->path);
-		return -errno;
+	if (mkdir(m->path, 0755) < 0) {
+		int e = errno;
+		struct stat st;
+		/* in host mode the name carries our pid and leftovers of dead runs are gone by
+		 * now: whatever is there was planted (a symlink would send the mount elsewhere:
+		 * mkdir() does not follow it, mount(8) would) */
+		if (e != EEXIST || rn->o->host || lstat(m->path, &st) < 0 ||
+		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+			set_infra(rn, "mount point %s: %s", m->path,
+				  e == EEXIST ? "exists already and is not kdrill's directory (a "
+						"symlink?): refusing to mount there"
+					      : strerror(e));
+			return -e;
+		}
 	}
 	m->made_dir = true;
 	if (strv_extend(&argv, "mount") < 0 || strv_extend(&argv, "-t") < 0 ||
@@ -1414,7 +1432,9 @@ static int prepare_units(struct runner *rn)
 					    (pr->engines && !in->engine))
 						return -ENOMEM;
 					/* create the output file now: the tick opens it */
-					close(open(in->out_path, O_WRONLY | O_CREAT | O_CLOEXEC,
+					close(open(in->out_path,
+						   O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+						       O_CLOEXEC,
 						   0644));
 					dir = m ? strdupf("%s/%s", m->path, in->label)
 						: strdupf("%s/%s", rn->run_dir, in->label);
@@ -1792,13 +1812,31 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	}
 	rn->t0_real = now_realtime_usec();
 	rn->label = sc->variant ? strdupf("%s.%s", sc->name, sc->variant) : strdup(sc->name);
-	rn->run_id = rn->label ? results_run_id(rn->label, rn->t0_real) : NULL;
-	rn->run_dir = rn->run_id ? strdupf("%s/%s", out_dir, rn->run_id) : NULL;
-	if (!rn->run_dir) {
+	if (!rn->label) {
 		runner_cleanup(rn);
 		return -ENOMEM;
 	}
-	if ((r = mkdir_p(rn->run_dir, 0755)) < 0) {
+	if ((r = mkdir_p(out_dir, 0755)) < 0) {
+		res->reason = strdupf("cannot create %s: %s", out_dir, strerror(-r));
+		runner_cleanup(rn);
+		return r;
+	}
+	/* A new directory, never one that is there already (or a symlink planted with the
+	 * name: mkdir() does not follow it): another random suffix when the name is taken. */
+	for (int attempt = 0; attempt < 16; attempt++) {
+		free(rn->run_id);
+		free(rn->run_dir);
+		rn->run_id = results_run_id(rn->label, rn->t0_real);
+		rn->run_dir = rn->run_id ? strdupf("%s/%s", out_dir, rn->run_id) : NULL;
+		if (!rn->run_dir) {
+			runner_cleanup(rn);
+			return -ENOMEM;
+		}
+		r = mkdir(rn->run_dir, 0755) < 0 ? -errno : 0;
+		if (r != -EEXIST)
+			break;
+	}
+	if (r < 0) {
 		res->reason = strdupf("cannot create %s: %s", rn->run_dir, strerror(-r));
 		runner_cleanup(rn);
 		return r;
@@ -1812,9 +1850,9 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	}
 	/* in the guest (no_kmsg) the host captures the console: no empty console.log here */
 	if (!o->no_kmsg || o->replay_console || o->replay_kmsg)
-		rn->console = fopen(console_path, "we");
-	rn->events = fopen(events_path, "we");
-	rn->stats = fopen(stats_path, "we");
+		rn->console = fopen(console_path, "wex");
+	rn->events = fopen(events_path, "wex");
+	rn->stats = fopen(stats_path, "wex");
 	if (find_bindir(rn) < 0)
 		set_infra(rn, "cannot find the reproducer directory");
 
@@ -1834,10 +1872,12 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 		sigemptyset(&mask);
 		sigaddset(&mask, SIGINT);
 		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGHUP); /* the terminal went away: the same clean stop */
 		sigprocmask(SIG_BLOCK, &mask, &oldmask);
 		masked = true;
 		sd_event_add_signal(rn->e, &rn->sigint, SIGINT, on_signal, rn);
 		sd_event_add_signal(rn->e, &rn->sigterm, SIGTERM, on_signal, rn);
+		sd_event_add_signal(rn->e, &rn->sighup, SIGHUP, on_signal, rn);
 	}
 	if (!rn->infra_reason && !o->no_kmsg) {
 		r = kmsg_watch_new(&rn->kmsg, rn->e, o->kmsg_path, on_kernel_line, rn);
@@ -1871,7 +1911,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 		sd_event_add_time(rn->e, &rn->tick, CLOCK_MONOTONIC, t_arm + 1000000, 0, on_tick,
 				  rn);
 		sd_event_add_time(rn->e, &rn->end_timer, CLOCK_MONOTONIC,
-				  t_arm + (uint64_t)(rn->duration * 1e6), 0, on_end, rn);
+				  t_arm + usec_from_secs(rn->duration), 0, on_end, rn);
 		if (sd_event_add_time(rn->e, &rn->starter, CLOCK_MONOTONIC, 0, 0, on_start_batch,
 				      rn) >= 0)
 			sd_event_source_set_priority(rn->starter, SD_EVENT_PRIORITY_NORMAL + 10);
@@ -1883,7 +1923,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 			ars[i].rn = rn;
 			ars[i].a = &sc->actions[i];
 			sd_event_add_time(rn->e, &rn->action_src[i], CLOCK_MONOTONIC,
-					  t_arm + (uint64_t)(sc->actions[i].at * 1e6) + 1, 0,
+					  t_arm + usec_from_secs(sc->actions[i].at) + 1, 0,
 					  run_action, &ars[i]);
 		}
 	} else if (!rn->stopping) {
@@ -1945,6 +1985,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	}
 	sd_event_source_disable_unref(rn->sigint);
 	sd_event_source_disable_unref(rn->sigterm);
+	sd_event_source_disable_unref(rn->sighup);
 	if (masked)
 		sigprocmask(SIG_SETMASK, &oldmask, NULL);
 	free(ars);

@@ -280,9 +280,16 @@ static int get_size(struct parser *p, const struct entry *e, const char *v, uint
 	return 0;
 }
 
-static int get_secs(struct parser *p, const struct entry *e, const char *v, double *ret)
+/* A duration in min..max seconds (bounded: timers are armed from it). */
+static int get_secs(struct parser *p, const struct entry *e, const char *v, double min, double max,
+		    double *ret)
 {
-	if (parse_seconds(v, ret) < 0)
+	int r = parse_seconds_range(v, min, max, ret);
+
+	if (r == -ERANGE)
+		return fail(p, e->line, "%s: '%s' is out of range (%gs to %g%s)", e->key, v, min,
+			    max >= 86400 ? max / 86400 : max, max >= 86400 ? " days" : "s");
+	if (r < 0)
 		return fail(p, e->line, "%s: '%s' is not a duration (e.g. 30, 30s, 5m)", e->key, v);
 	return 0;
 }
@@ -374,9 +381,9 @@ static int do_scenario_key(struct parser *p, const struct entry *e, const char *
 	if (!strcmp(k, "seed"))
 		return set_str(p, e, v, &sc->seed);
 	if (!strcmp(k, "timeout") || !strcmp(k, "duration"))
-		return get_secs(p, e, v, &sc->timeout);
+		return get_secs(p, e, v, KD_DURATION_MIN, KD_DURATION_MAX, &sc->timeout);
 	if (!strcmp(k, "grace"))
-		return get_secs(p, e, v, &sc->grace);
+		return get_secs(p, e, v, 0, 3600, &sc->grace);
 	if (!strcmp(k, "stop_on")) {
 		static const struct keyword stop_on[] = {
 		    {"first", SC_STOP_FIRST}, {"never", SC_STOP_NEVER}, {NULL, 0}};
@@ -432,15 +439,22 @@ static int do_fs_key(struct parser *p, const struct entry *e, const char *v, str
 		return fail(p, e->line, "type: unknown filesystem '%s' (ext2 ext3 ext4 xfs nfs)",
 			    v);
 	}
-	if (!strcmp(k, "mkfs"))
+	if (!strcmp(k, "mkfs")) {
+		if (!fs->mkfs_line)
+			fs->mkfs_line = e->line;
 		return split_words(v, &fs->mkfs_opts);
+	}
 	if (!strcmp(k, "mount") || !strcmp(k, "mount_options")) {
 		if (!*v)
 			return 0;
 		return set_str(p, e, v, &fs->mount_opts);
 	}
-	if (!strcmp(k, "size"))
-		return get_size(p, e, v, &fs->size);
+	if (!strcmp(k, "size")) {
+		int r = get_size(p, e, v, &fs->size);
+		if (r == 0 && (fs->size < (16ULL << 20) || fs->size > (16ULL << 40)))
+			return fail(p, e->line, "size: '%s' must be from 16M to 16T", v);
+		return r;
+	}
 	if (!strcmp(k, "server"))
 		return set_str(p, e, v, &fs->server);
 	if (!strcmp(k, "dm")) {
@@ -497,6 +511,7 @@ static int do_proc_key(struct parser *p, const struct entry *e, const char *v, s
 		if (pr->kind == SC_REPRO && (strchr(v, '/') || !valid_name(v)))
 			return fail(p, e->line, "program: '%s' must be a kdrill reproducer name",
 				    v);
+		pr->program_line = e->line;
 		return set_str(p, e, v, &pr->program);
 	}
 	if (!strcmp(k, "args"))
@@ -585,11 +600,15 @@ static int do_action_key(struct parser *p, const struct entry *e, const char *v,
 		return 0;
 	}
 	if (!strcmp(k, "at"))
-		return get_secs(p, e, v, &a->at);
-	if (!strcmp(k, "every"))
-		return get_secs(p, e, v, &a->every);
+		return get_secs(p, e, v, 0, KD_DURATION_MAX, &a->at);
+	if (!strcmp(k, "every")) {
+		int r = get_secs(p, e, v, 0, KD_DURATION_MAX, &a->every);
+		if (r == 0 && a->every > 0 && a->every < 0.01)
+			return fail(p, e->line, "every: '%s' is shorter than 10ms", v);
+		return r;
+	}
 	if (!strcmp(k, "hold"))
-		return get_secs(p, e, v, &a->hold);
+		return get_secs(p, e, v, 0, KD_DURATION_MAX, &a->hold);
 	if (!strcmp(k, "fs"))
 		return set_str(p, e, v, &a->fs);
 	if (!strcmp(k, "key") || !strcmp(k, "value"))
@@ -604,7 +623,7 @@ static int do_vm_key(struct parser *p, const struct entry *e, const char *v)
 	uint64_t x;
 
 	if (!strcmp(k, "hung_task_timeout"))
-		return get_secs(p, e, v, &vm->hung_task_timeout);
+		return get_secs(p, e, v, 0, 86400, &vm->hung_task_timeout);
 	if (!strcmp(k, "cmdline"))
 		return split_words(v, &vm->cmdline);
 	if (!strcmp(k, "panic_on_warn"))
@@ -622,6 +641,139 @@ static int do_vm_key(struct parser *p, const struct entry *e, const char *v)
 		return r;
 	}
 	return fail(p, e->line, "%s: unknown key in [vm]", k);
+}
+
+/* ---- duplicate keys -------------------------------------------------------- */
+
+/* Keys that may be repeated: their values add up (lists, text continued on the next line). */
+static bool repeatable_key(const char *k)
+{
+	static const char *const rep[] = {"description",     "args",	   "mkfs",
+					  "cmdline",	     "signature",  "signature_frame",
+					  "signature_class", "allow",	   "allow_class",
+					  "engine",	     "engines",	   NULL};
+	for (size_t i = 0; rep[i]; i++)
+		if (!strcmp(rep[i], k))
+			return true;
+	return false;
+}
+
+/* Aliases count as the same key ("duration" then "timeout" is a duplicate too). */
+static const char *canonical_key(const char *k)
+{
+	static const char *const alias[][2] = {{"duration", "timeout"},
+					       {"mount_options", "mount"},
+					       {"value", "key"},
+					       {"engines", "engine"}};
+	for (size_t i = 0; i < ELEMENTSOF(alias); i++)
+		if (!strcmp(alias[i][0], k))
+			return alias[i][1];
+	return k;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct entry *x = *(const struct entry *const *)a, *y = *(const struct entry *const *)b;
+	int c = strcmp(x->section, y->section);
+	if (!c)
+		c = strcmp(canonical_key(x->key), canonical_key(y->key));
+	return c ? c : (x->line > y->line) - (x->line < y->line);
+}
+
+/* A single-valued key given twice in one section is an error, whatever the key (the
+ * second would silently win otherwise); list keys add up. */
+static int check_duplicates(struct parser *p)
+{
+	_cleanup_free_ struct entry **v = NULL;
+	const struct entry *dup = NULL, *first = NULL;
+
+	if (p->n < 2)
+		return 0;
+	if (!(v = malloc(p->n * sizeof(*v))))
+		return -ENOMEM;
+	for (size_t i = 0; i < p->n; i++)
+		v[i] = &p->e[i];
+	qsort(v, p->n, sizeof(*v), cmp_entry);
+	for (size_t i = 1; i < p->n; i++)
+		if (!strcmp(v[i]->section, v[i - 1]->section) &&
+		    !strcmp(canonical_key(v[i]->key), canonical_key(v[i - 1]->key)) &&
+		    !repeatable_key(v[i]->key) && (!dup || v[i]->line < dup->line)) {
+			dup = v[i]; /* sorted by line within a key: v[i - 1] came first */
+			first = v[i - 1];
+		}
+	if (dup)
+		return fail(p, dup->line, "%s: given twice in [%s] (first on line %u)", dup->key,
+			    dup->section, first->line);
+	return 0;
+}
+
+/* ---- mkfs options --------------------------------------------------------------- */
+
+/* The options mkfs.TYPE takes (getopt strings of e2fsprogs 1.47 mke2fs and xfsprogs 6.1
+ * mkfs.xfs).  Every word of mkfs = must be one of them or its argument: a stray word
+ * would be taken as the device to format, and kdrill's own device is always the last
+ * argument. */
+static const char *mkfs_optstring(const char *type)
+{
+	if (startswith(type, "ext"))
+		return "b:cd:e:g:G:i:jl:m:no:qr:s:t:vC:DE:FI:J:KL:M:N:O:R:ST:U:Vz:";
+	if (!strcmp(type, "xfs"))
+		return "b:c:d:i:l:L:m:n:KNp:qr:s:CfV";
+	return NULL;
+}
+
+/* Options whose argument names another file or device that mkfs would write to. */
+static const char *mkfs_writes_elsewhere(const char *type, char opt, const char *arg)
+{
+	if (startswith(type, "ext")) {
+		if (opt == 'z')
+			return "writes an undo file";
+		if (opt == 'J' && strstr(arg, "device="))
+			return "formats an external journal device";
+	} else {
+		if ((opt == 'd' || opt == 'l' || opt == 'r') &&
+		    (strstr(arg, "name=") || strstr(arg, "file") || strstr(arg, "logdev") ||
+		     strstr(arg, "rtdev")))
+			return "names another file or device";
+	}
+	return NULL;
+}
+
+static int check_mkfs(struct parser *p, const struct sc_fs *fs)
+{
+	const char *opts = mkfs_optstring(fs->type);
+	char *const *w = fs->mkfs_opts;
+	unsigned line = fs->mkfs_line ? fs->mkfs_line : fs->line;
+
+	if (!w || !*w)
+		return 0;
+	if (!opts)
+		return fail(p, line, "mkfs: not for type %s", fs->type);
+	for (size_t i = 0; w[i]; i++) {
+		const char *word = w[i];
+		if (word[0] != '-' || !word[1] || word[1] == '-')
+			return fail(p, line,
+				    "mkfs: '%s' is not an option of mkfs.%s (kdrill formats only "
+				    "its own device, always the last argument)",
+				    word, fs->type);
+		for (size_t j = 1; word[j]; j++) {
+			const char *o = word[j] != ':' ? strchr(opts, word[j]) : NULL, *arg, *why;
+			if (!o)
+				return fail(p, line, "mkfs: unknown option -%c of mkfs.%s", word[j],
+					    fs->type);
+			if (o[1] != ':')
+				continue;
+			arg = word[j + 1] ? word + j + 1 : w[++i];
+			if (!arg)
+				return fail(p, line, "mkfs: -%c needs an argument", word[j]);
+			if ((why = mkfs_writes_elsewhere(fs->type, word[j], arg)))
+				return fail(p, line, "mkfs: -%c %s %s: kdrill formats only its own "
+						     "device",
+					    word[j], arg, why);
+			break;
+		}
+	}
+	return 0;
 }
 
 /* ---- pass 2 -------------------------------------------------------------- */
@@ -725,6 +877,18 @@ static int collect_variants(struct parser *p)
 		}
 	}
 	return 0;
+}
+
+/* "${" outside "$$" escapes */
+static bool has_variable(const char *s)
+{
+	for (; *s; s++) {
+		if (s[0] == '$' && s[1] == '$')
+			s++;
+		else if (s[0] == '$' && s[1] == '{')
+			return true;
+	}
+	return false;
 }
 
 static int apply_set(struct scenario *sc, const char *kv, bool from_cli)
@@ -861,6 +1025,8 @@ static int interpret(struct parser *p)
 static int validate(struct parser *p)
 {
 	struct scenario *sc = p->sc;
+	uint64_t units = 0;
+	int r;
 
 	if (!sc->name)
 		return fail(p, 0, "[scenario] name: missing");
@@ -889,6 +1055,8 @@ static int validate(struct parser *p)
 			if (!fs->size)
 				fs->size = 1ULL << 30;
 		}
+		if ((r = check_mkfs(p, fs)) < 0)
+			return r;
 		if (fs->dm && !sc->host_refusal &&
 		    !(sc->host_refusal = strdup("needs device-mapper (absent on the host): run "
 						"it in a VM")))
@@ -907,6 +1075,17 @@ static int validate(struct parser *p)
 		if (pr->kind == SC_REPRO && sc->n_fs == 0)
 			return fail(p, pr->line, "[repro.%s]: reproducers need an [fs.X] to run in",
 				    pr->name);
+		{
+			const struct sc_slice *sl = pr->slice ? scenario_slice(sc, pr->slice) : NULL;
+			uint64_t ne = pr->engines ? strv_length(pr->engines) : 1;
+			units += (uint64_t)(sl ? sl->count : 1) * ne * pr->instances;
+		}
+		if (units > SC_INSTANCES_MAX)
+			return fail(p, pr->line,
+				    "[%s.%s]: the scenario would start %llu units (slices x engines "
+				    "x instances, all sections so far); at most %u",
+				    sc_kind_name(pr->kind), pr->name, (unsigned long long)units,
+				    SC_INSTANCES_MAX);
 	}
 	for (size_t i = 0; i < sc->n_actions; i++) {
 		struct sc_action *a = &sc->actions[i];
@@ -984,6 +1163,8 @@ static int parse_file(struct parser *p, const char *text, char *const *overrides
 		return fail(p, (unsigned)r, "syntax error (expected [section] or key = value)");
 	if (r < 0)
 		return fail(p, 0, "cannot parse");
+	if ((r = check_duplicates(p)) < 0)
+		return r;
 	if ((r = collect_params(p)) < 0)
 		return r;
 	if ((r = collect_variants(p)) < 0)
@@ -1011,6 +1192,19 @@ static int parse_file(struct parser *p, const char *text, char *const *overrides
 	} else if (variant)
 		return fail(p, 0, "unknown variant '%s' (the scenario has no variants)", variant);
 	STRV_FOREACH (kv, (char **)overrides) {
+		const char *val = strchr(*kv, '=');
+		if (val && strlen(val + 1) > SC_PARAM_MAX)
+			return fail(p, 0, "--param %.*s: the value is %zu bytes long (at most %u)",
+				    (int)(val - *kv), *kv, strlen(val + 1), SC_PARAM_MAX);
+		if (val && has_variable(val + 1))
+			return fail(p, 0,
+				    "--param %.*s: values cannot refer to variables ('${'); write "
+				    "'$${' for a literal",
+				    (int)(val - *kv), *kv);
+		for (const char *c = val ? val + 1 : ""; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				return fail(p, 0, "--param %.*s: control character 0x%02x in the value",
+					    (int)(val - *kv), *kv, (unsigned)(unsigned char)*c);
 		r = apply_set(sc, *kv, true);
 		if (r == -EINVAL)
 			return fail(p, 0, "--param %s: expected NAME=VALUE", *kv);
@@ -1072,6 +1266,39 @@ static int resolve(const char *name_or_path, char **ret_path, char **ret_variant
 	return r;
 }
 
+/* The file, all of it: a regular file (a FIFO would block), not too large, and no NUL
+ * byte (the parser would stop there and silently drop the rest). */
+static int read_scenario_text(const char *path, char **ret, char **errmsg)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	const char *nul;
+	int r = read_regular_file(path, SC_FILE_MAX, &text, &len);
+
+	if (r == -EINVAL) {
+		*errmsg = strdupf("%s: not a regular file", path);
+		return r;
+	}
+	if (r == -EFBIG) {
+		*errmsg = strdupf("%s: larger than %u bytes: not a scenario file", path,
+				  SC_FILE_MAX);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		*errmsg = strdupf("%s: %s", path, strerror(-r));
+		return r;
+	}
+	if ((nul = memchr(text, 0, len))) {
+		unsigned line = 1;
+		for (const char *c = text; c < nul; c++)
+			line += *c == '\n';
+		*errmsg = strdupf("%s:%u: NUL byte in the file: not a text file", path, line);
+		return -EINVAL;
+	}
+	*ret = TAKE_PTR(text);
+	return 0;
+}
+
 int scenario_load(const char *name_or_path, char *const *overrides, struct scenario **ret,
 		  char **errmsg)
 {
@@ -1088,11 +1315,9 @@ int scenario_load(const char *name_or_path, char *const *overrides, struct scena
 			      : strdupf("%s: %s", name_or_path, strerror(-r));
 		return r;
 	}
-	r = read_full_file(path, &text, NULL);
-	if (r < 0) {
-		*errmsg = strdupf("%s: %s", path, strerror(-r));
+	r = read_scenario_text(path, &text, errmsg);
+	if (r < 0)
 		return r;
-	}
 	if (!(sc = calloc(1, sizeof(*sc))))
 		return -ENOMEM;
 	sc->path = strdup(path);
@@ -1150,7 +1375,7 @@ int scenario_variants(const char *name_or_path, char ***ret, char **errmsg)
 		*errmsg = strdupf("%s: unknown scenario (see 'kdrill list')", name_or_path);
 		return r;
 	}
-	if ((r = read_full_file(path, &text, NULL)) < 0)
+	if ((r = read_scenario_text(path, &text, errmsg)) < 0)
 		return r;
 	p.path = path;
 	p.text = text;

@@ -46,7 +46,7 @@ struct sc_fs {
 	uint64_t size;	  /* bytes (host loop image / minimum disk size) */
 	char *server;	  /* nfs: name of the [fs.X] it exports (loopback server) */
 	char *dm;	  /* "linear": put a device-mapper target under it (VM only) */
-	unsigned line;
+	unsigned line, mkfs_line;
 };
 
 struct sc_slice {
@@ -71,7 +71,7 @@ struct sc_proc {
 	unsigned restart_max;
 	enum sc_on_fail on_fail;
 	bool stop_at_end; /* load: stopped at the duration (default); repro: exits by --duration */
-	unsigned line, slice_line, fs_line;
+	unsigned line, slice_line, fs_line, program_line;
 };
 
 struct sc_action {
@@ -100,6 +100,11 @@ struct sc_vm {
 	uint64_t memory;
 	unsigned line;
 };
+
+/* Limits of what a scenario file may ask for (usage errors beyond them). */
+#define SC_FILE_MAX	 (1u << 20) /* bytes of a scenario file */
+#define SC_INSTANCES_MAX 1024	    /* units (reproducers + loads) one run may start */
+#define SC_PARAM_MAX	 1024	    /* bytes of one --param value */
 
 struct scenario {
 	char *path;

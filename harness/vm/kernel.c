@@ -2,6 +2,7 @@
 /* Kernel refs, the kernel cache, bzImage validation and the config report.  See kernel.h. */
 #include <dirent.h>
 #include <fcntl.h>
+#include <ctype.h>
 #include <ftw.h>
 #include <json-c/json.h>
 #include <limits.h>
@@ -908,11 +909,73 @@ fail:
 	return r;
 }
 
+/* Debian package names: [a-z0-9][a-z0-9+.-]+ (Debian policy 5.6.1).  apt-get takes more
+ * (globs, regexes, NAME=VERSION, NAME/RELEASE): none of that may reach it. */
+static bool debian_name_ok(const char *n)
+{
+	if (!(islower((unsigned char)n[0]) || isdigit((unsigned char)n[0])))
+		return false;
+	for (const char *c = n; *c; c++)
+		if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) || *c == '+' ||
+		      *c == '.' || *c == '-'))
+			return false;
+	return strlen(n) >= 2 && strlen(n) <= 200;
+}
+
+int kd_kernel_ref_check(const char *ref, char **err)
+{
+	const char *a;
+
+	if (!*ref) {
+		SETERR(err, "empty kernel ref (debian:NAME, path:FILE[,modules=DIR], tree:DIR)");
+		return -EINVAL;
+	}
+	if (startswith(ref, "debian:")) {
+		a = ref + strlen("debian:");
+		if (!*a) {
+			SETERR(err, "%s: empty package name (e.g. debian:6.1.0-54-cloud-amd64)", ref);
+			return -EINVAL;
+		}
+		if (!debian_name_ok(a)) {
+			SETERR(err,
+			       "%s: '%s' is not a Debian package name ([a-z0-9][a-z0-9+.-]+, no "
+			       "globs or versions)",
+			       ref, a);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (startswith(ref, "path:") || startswith(ref, "tree:")) {
+		bool tree = startswith(ref, "tree:");
+		const char *comma;
+		a = ref + strlen("path:");
+		comma = strchr(a, ',');
+		if (!*a || a == comma) {
+			SETERR(err, "%s: empty %s", ref, tree ? "directory" : "file name");
+			return -EINVAL;
+		}
+		if (comma && (tree || !startswith(comma + 1, "modules=") ||
+			      !comma[1 + strlen("modules=")])) {
+			SETERR(err, "%s: unknown option '%s' (path:FILE[,modules=DIR])", ref,
+			       comma + 1);
+			return -EINVAL;
+		}
+		return 0;
+	}
+	if (ref[0] == '/' || ref[0] == '.')
+		return 0;
+	SETERR(err, "%s: unknown kernel ref (debian:NAME, path:FILE[,modules=DIR], tree:DIR)",
+	       ref);
+	return -EINVAL;
+}
+
 int kd_kernel_resolve(const char *ref, unsigned flags, struct kd_kernel **ret, char **err)
 {
 	struct kd_kernel *k = NULL;
 	int r;
 
+	if ((r = kd_kernel_ref_check(ref, err)) < 0)
+		return r;
 	if (startswith(ref, "debian:"))
 		r = resolve_debian(ref, ref + strlen("debian:"), flags, &k, err);
 	else if (startswith(ref, "path:"))

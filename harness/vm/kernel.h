@@ -38,6 +38,9 @@ enum {
  * *ret_release gets the kernel release string (NULL if the header has none). */
 int kd_bzimage_probe(const char *path, char **ret_release, char **err);
 
+/* Syntax of a ref, nothing fetched or opened: -EINVAL with *err naming the problem (for
+ * usage errors before anything runs).  kd_kernel_resolve() checks it too. */
+int kd_kernel_ref_check(const char *ref, char **err);
 int kd_kernel_resolve(const char *ref, unsigned flags, struct kd_kernel **ret, char **err);
 void kd_kernel_free(struct kd_kernel *k);
 static inline void kd_kernel_freep(struct kd_kernel **k)

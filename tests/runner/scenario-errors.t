@@ -47,7 +47,7 @@ expect "$good
 [repro.r]
 slice = missing" "10: slice: no [slice.missing] in this scenario"
 expect "$good
-[fs.data]
+[fs.other]
 type = btrfs" "10: type: unknown filesystem 'btrfs'"
 expect "$good
 [repro.r]
@@ -97,6 +97,93 @@ expect "$good
 [repro.r]
 args = $long" "10: line too long"
 
+# durations: bounded (timers are armed from them), decimal only
+expect "$good
+[scenario]
+grace = 1e300h" "10: grace: '1e300h' is out of range"
+expect "[scenario]
+name = t
+timeout = 0x10" "3: timeout: '0x10' is not a duration"
+expect "[scenario]
+name = t
+timeout = 1e-9" "3: timeout: '1e-9' is out of range"
+expect "$good
+[action.a]
+op = drop-caches
+every = 1e-9" "11: every: '1e-9' is shorter than 10ms"
+# a single-valued key twice is an error like program twice (list keys add up)
+expect "$good
+[scenario]
+timeout = 10s" "10: timeout: given twice in [scenario] (first on line 3)"
+expect "$good
+[scenario]
+duration = 10s" "10: duration: given twice in [scenario] (first on line 3)"
+expect "$good
+[repro.r]
+program = dio-unwritten" "10: program: given twice in [repro.r] (first on line 8)"
+expect "$good
+[fs.data]
+size = 1G
+size = 2G" "11: size: given twice in [fs.data] (first on line 10)"
+# size = 0 was silently 1 GiB
+expect "$good
+[fs.data]
+size = 0" "10: size: '0' must be from 16M to 16T"
+# mkfs options can never take the device's place
+expect "$good
+[fs.data]
+mkfs = /some/file -L" "10: mkfs: '/some/file' is not an option of mkfs.ext4"
+expect "$good
+[fs.data]
+mkfs = -L" "10: mkfs: -L needs an argument"
+expect "$good
+[fs.data]
+mkfs = -O ^has_journal -- /dev/sda" "10: mkfs: '--' is not an option of mkfs.ext4"
+expect "$good
+[fs.data]
+mkfs = -z /etc/undo" "10: mkfs: -z /etc/undo writes an undo file"
+expect "$good
+[fs.data]
+mkfs = -J device=/dev/sda" "10: mkfs: -J device=/dev/sda formats an external journal device"
+expect "$good
+[fs.x]
+type = xfs
+mkfs = -d name=/some/file" "11: mkfs: -d name=/some/file names another file or device"
+# a cap on the units one scenario starts
+expect "$good
+[slice.s]
+count = 1000
+[repro.r]
+slice = s
+instances = 10" "8: [repro.r]: the scenario would start 10000 units"
+# a NUL byte no longer truncates the file silently
+printf '[scenario]\nname = t\n\0timeout = 5s\n' >"$d/nul.ini"
+out=$("$KD" run --host --scratch "$d/s" "$d/nul.ini" 2>&1); rc=$?
+[ $rc = 2 ] && [[ $out == *"nul.ini:3: NUL byte in the file"* ]] || fail "NUL byte: $rc $out"
+echo "ok NUL: $out"
+# a FIFO (or a directory) is not a scenario file, and reading it does not hang
+mkfifo "$d/fifo.ini"
+out=$(timeout 10 "$KD" run --host --scratch "$d/s" "$d/fifo.ini" 2>&1); rc=$?
+[ $rc = 2 ] && [[ $out == *"fifo.ini: not a regular file"* ]] || fail "FIFO: $rc $out"
+echo "ok FIFO: $out"
+# a reproducer that does not exist is found before anything is set up
+printf '%s\n' "${good/aio-dio-unlink/no-such-repro}" >"$d/norepro.ini"
+out=$("$KD" run --host --scratch "$d/s" "$d/norepro.ini" 2>&1); rc=$?
+[ $rc = 2 ] && [[ $out == *"norepro.ini:8: program: no reproducer 'no-such-repro'"* ]] ||
+	fail "missing reproducer: $rc $out"
+echo "ok no-such-repro: $out"
+# --param values: no variables, no control characters, bounded
+out=$("$KD" run --host --scratch "$d/s" --param 'mount_options=${dir}' aio-dio-unlink 2>&1); rc=$?
+[ $rc = 2 ] && [[ $out == *"--param mount_options: values cannot refer to variables"* ]] ||
+	fail "--param \${}: $rc $out"
+big=$(head -c 122880 /dev/zero | tr '\0' x)
+out=$("$KD" run --host --scratch "$d/s" --param "mount_options=$big" aio-dio-unlink 2>&1); rc=$?
+[ $rc = 2 ] && [ ${#out} -lt 300 ] && [[ $out == *"the value is 122880 bytes long (at most 1024)"* ]] ||
+	fail "120 KB --param: $rc ${out:0:300}"
+out=$("$KD" run --host --scratch "$d/s" --param "mount_options=a$(printf '\033')[2J" aio-dio-unlink 2>&1); rc=$?
+[ $rc = 2 ] && [[ $out == *"control character 0x1b"* ]] || fail "--param ESC: $rc $out"
+echo "ok --param checks"
+
 # unknown scenario, unknown parameter, unknown variant, bad --param syntax
 out=$("$KD" run --host --scratch "$d/s" no-such-scenario 2>&1); rc=$?
 [ $rc = 2 ] && [[ $out == *"no-such-scenario: unknown scenario"* ]] || fail "unknown scenario: $rc $out"
@@ -116,4 +203,4 @@ for s in nfs-rotate nfs-outage hang-selftest crash-selftest; do
 	echo "ok refused: $out"
 done
 [ ! -e "$d/s" ] || [ -z "$(ls -A "$d/s")" ] || fail "a refused run left files"
-echo "all $n file errors and 9 usage errors reported correctly"
+echo "all $n file errors and 15 usage errors reported correctly"
