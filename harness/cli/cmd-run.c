@@ -538,12 +538,70 @@ int cmd_list(int argc, char **argv)
 
 /* ---- show ------------------------------------------------------------------------ */
 
+/* verdict.json is data from a run directory, not from kdrill necessarily: its strings are
+ * printed with control characters (terminal escapes included) and invalid UTF-8 shown as
+ * \xNN, C1 controls as \u00NN.  keep_nl: '\n' and '\t' pass (multi-line excerpts). */
+static void put_safe(FILE *f, const char *s, bool keep_nl)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	while (p && *p) {
+		unsigned char c = *p;
+		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
+				  : (c & 0xf8) == 0xf0	     ? 4
+							     : 0;
+		bool ok = n > 0;
+		for (size_t i = 1; ok && i < n; i++)
+			ok = (p[i] & 0xc0) == 0x80;
+		if (ok && n == 2 && c < 0xc2)
+			ok = false; /* overlong */
+		if (!ok) {
+			fprintf(f, "\\x%02x", c);
+			p++;
+		} else if (n == 1 && (c < 0x20 || c == 0x7f) && !(keep_nl && (c == '\n' || c == '\t'))) {
+			fprintf(f, "\\x%02x", c);
+			p++;
+		} else if (n == 2 && c == 0xc2 && p[1] < 0xa0) {
+			fprintf(f, "\\u%04x", p[1]); /* C1 control: U+0080..U+009F */
+			p += 2;
+		} else {
+			fwrite(p, 1, n, f);
+			p += n;
+		}
+	}
+}
+
+/* A string field of o (numbers and booleans as text), NULL when absent/null/an object. */
 static const char *js(struct json_object *o, const char *k)
 {
 	struct json_object *v;
-	if (!o || !json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null))
+	if (!o || !json_object_is_type(o, json_type_object) ||
+	    !json_object_object_get_ex(o, k, &v) || json_object_is_type(v, json_type_null) ||
+	    json_object_is_type(v, json_type_object) || json_object_is_type(v, json_type_array))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+/* One "label     value" line, the value escaped. */
+static void line(const char *label, const char *value)
+{
+	printf("%-10s", label);
+	put_safe(stdout, value ? value : "?", false);
+	putchar('\n');
+}
+
+static struct json_object *jtyped(struct json_object *o, const char *k, enum json_type t,
+				  const char *what)
+{
+	struct json_object *x;
+	if (!json_object_object_get_ex(o, k, &x) || json_object_is_type(x, json_type_null))
+		return NULL;
+	if (!json_object_is_type(x, t)) {
+		fprintf(stderr, "kdrill show: verdict.json: \"%s\" is a JSON %s, not %s (ignored)\n",
+			k, json_type_to_name(json_object_get_type(x)), what);
+		return NULL;
+	}
+	return x;
 }
 
 /* The first failure's console excerpt, without the unreliable "? func" frames (counted). */
@@ -560,7 +618,10 @@ static void print_excerpt(const char *e, int max_lines)
 		if (t + 1 < e + len && t[0] == '?' && t[1] == ' ')
 			hidden++;
 		else {
-			printf("    %.*s\n", (int)len, e);
+			_cleanup_free_ char *l = strndup(e, len);
+			printf("    ");
+			put_safe(stdout, l, false);
+			putchar('\n');
 			lines++;
 		}
 		e += len + (nl ? 1 : 0);
@@ -586,7 +647,9 @@ static void print_files(const char *dir)
 	struct dirent *de;
 	size_t n, col = 10;
 
-	printf("files     %s/\n", dir);
+	printf("files     ");
+	put_safe(stdout, dir, false);
+	printf("/\n");
 	if (!d)
 		return;
 	while ((de = readdir(d)))
@@ -602,14 +665,15 @@ static void print_files(const char *dir)
 		struct stat st;
 		char sz[32] = "";
 		int w;
-		if (p && stat(p, &st) == 0)
+		if (p && lstat(p, &st) == 0)
 			fmt_size((uint64_t)st.st_size, sz, sizeof(sz));
 		w = (int)(strlen(names[i]) + strlen(sz) + 4);
 		if (col + (size_t)w > 100) {
 			printf("\n          ");
 			col = 10;
 		}
-		printf("%s (%s)  ", names[i], sz);
+		put_safe(stdout, names[i], false);
+		printf(" (%s)  ", sz);
 		col += (size_t)w;
 	}
 	printf("\n");
@@ -621,7 +685,7 @@ int cmd_show(int argc, char **argv)
 {
 	const char *out = results_default_dir(), *id = NULL;
 	bool json = false;
-	_cleanup_free_ char *dir = NULL;
+	_cleanup_free_ char *dir = NULL, *err = NULL, *l1 = NULL;
 	struct json_object *v = NULL, *x;
 	int r;
 
@@ -661,17 +725,24 @@ int cmd_show(int argc, char **argv)
 			return KD_EXIT_INFRA;
 		if (access(jp, F_OK) < 0)
 			continue;
-		r = read_full_file(json ? jp : mp, &text, NULL);
+		/* regular files only (a FIFO would block), printed with escapes made visible */
+		r = read_regular_file(json ? jp : mp, 64u << 20, &text, NULL);
 		if (r < 0) {
-			fprintf(stderr, "kdrill show: %s: %s\n", json ? jp : mp, strerror(-r));
+			fprintf(stderr, "kdrill show: %s: %s\n", json ? jp : mp,
+				r == -EINVAL ? "not a regular file" : strerror(-r));
 			return KD_EXIT_INFRA;
 		}
-		fputs(text, stdout);
+		put_safe(stdout, text, true);
 		return KD_EXIT_OK;
 	}
-	r = results_load(dir, &v);
+	r = results_load_msg(dir, &v, &err);
 	if (r < 0) {
-		fprintf(stderr, "kdrill show: %s/verdict.json: %s\n", dir, strerror(-r));
+		fprintf(stderr, "kdrill show: ");
+		if (err)
+			put_safe(stderr, err, false);
+		else
+			fprintf(stderr, "%s/verdict.json: %s", dir, strerror(-r));
+		fputc('\n', stderr);
 		return KD_EXIT_INFRA;
 	}
 	if (json) {
@@ -680,38 +751,49 @@ int cmd_show(int argc, char **argv)
 		json_object_put(v);
 		return KD_EXIT_OK;
 	}
-	printf("run       %s\n", js(v, "run_id") ? js(v, "run_id") : "?");
-	printf("scenario  %s%s%s  (%s mode)\n", js(v, "scenario") ? js(v, "scenario") : "?",
-	       js(v, "variant") ? ":" : "", js(v, "variant") ? js(v, "variant") : "",
-	       js(v, "mode") ? js(v, "mode") : "?");
-	if (json_object_object_get_ex(v, "kernel", &x))
-		printf("kernel    %s\n", js(x, "release") ? js(x, "release") : "?");
-	printf("verdict   %s%s  (exit %s)\n", js(v, "verdict") ? js(v, "verdict") : "?",
-	       json_object_object_get_ex(v, "match", &x) && json_object_get_boolean(x)
-		   ? ", signature match"
-		   : "",
-	       js(v, "exit_code") ? js(v, "exit_code") : "?");
-	printf("reason    %s\n", js(v, "reason") ? js(v, "reason") : "");
-	printf("started   %s, %ss\n", js(v, "started") ? js(v, "started") : "?",
-	       js(v, "duration_s") ? js(v, "duration_s") : "?");
-	if (json_object_object_get_ex(v, "counters", &x))
-		printf("counters  %s\n", json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN));
-	if (json_object_object_get_ex(v, "params", &x) && json_object_object_length(x))
-		printf("params    %s\n", json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN));
-	if (json_object_object_get_ex(v, "reports", &x)) {
-		size_t n = json_object_array_length(x);
+	line("run", js(v, "run_id"));
+	l1 = strdupf("%s%s%s  (%s mode)", js(v, "scenario") ? js(v, "scenario") : "?",
+		     js(v, "variant") ? ":" : "", js(v, "variant") ? js(v, "variant") : "",
+		     js(v, "mode") ? js(v, "mode") : "?");
+	line("scenario", l1);
+	if ((x = jtyped(v, "kernel", json_type_object, "an object")))
+		line("kernel", js(x, "release"));
+	free(l1);
+	l1 = strdupf("%s%s  (exit %s)", js(v, "verdict") ? js(v, "verdict") : "?",
+		     json_object_object_get_ex(v, "match", &x) && json_object_get_boolean(x)
+			 ? ", signature match"
+			 : "",
+		     js(v, "exit_code") ? js(v, "exit_code") : "?");
+	line("verdict", l1);
+	line("reason", js(v, "reason") ? js(v, "reason") : "");
+	free(l1);
+	l1 = strdupf("%s, %ss", js(v, "started") ? js(v, "started") : "?",
+		     js(v, "duration_s") ? js(v, "duration_s") : "?");
+	line("started", l1);
+	if ((x = jtyped(v, "counters", json_type_object, "an object")))
+		line("counters", json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN));
+	if ((x = jtyped(v, "params", json_type_object, "an object")) && json_object_object_length(x))
+		line("params", json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN));
+	if ((x = jtyped(v, "reports", json_type_array, "an array"))) {
+		struct json_object *reports = x;
+		size_t n = json_object_array_length(reports);
 		bool excerpt_done = false;
 		printf("reports   %zu\n", n);
 		for (size_t i = 0; i < n; i++) {
-			struct json_object *rep = json_object_array_get_idx(x, i);
+			struct json_object *rep = json_object_array_get_idx(reports, i), *m;
 			const char *role = js(rep, "role");
-			printf("  [%s] %s%s\n", role ? role : "?",
-			       js(rep, "title") ? js(rep, "title") : "?",
-			       json_object_object_get_ex(rep, "signature_match", &x) &&
-				       json_object_get_boolean(x)
-				   ? "  (signature)"
-				   : "");
-			json_object_object_get_ex(v, "reports", &x);
+			if (!json_object_is_type(rep, json_type_object)) {
+				printf("  [?] (report %zu is not a JSON object)\n", i);
+				continue;
+			}
+			printf("  [");
+			put_safe(stdout, role ? role : "?", false);
+			printf("] ");
+			put_safe(stdout, js(rep, "title") ? js(rep, "title") : "?", false);
+			printf("%s\n", json_object_object_get_ex(rep, "signature_match", &m) &&
+						json_object_get_boolean(m)
+					    ? "  (signature)"
+					    : "");
 			if (!excerpt_done && role && !strcmp(role, "failure") &&
 			    js(rep, "excerpt")) {
 				print_excerpt(js(rep, "excerpt"), 25);
@@ -719,16 +801,19 @@ int cmd_show(int argc, char **argv)
 			}
 		}
 	}
-	if (js(v, "hang_summary")) {
+	if (js(v, "hang_summary") && *js(v, "hang_summary")) {
 		const char *h = js(v, "hang_summary");
 		printf("blocked   ");
 		for (; *h; h++) {
-			putchar(*h);
-			if (*h == '\n' && h[1])
-				fputs("          ", stdout);
-		}
-		if (h[-1] != '\n')
+			const char *nl = strchr(h, '\n');
+			_cleanup_free_ char *l = strndup(h, nl ? (size_t)(nl - h) : strlen(h));
+			put_safe(stdout, l, false);
 			putchar('\n');
+			if (!nl || !nl[1])
+				break;
+			fputs("          ", stdout);
+			h = nl;
+		}
 	}
 	print_files(dir);
 	json_object_put(v);

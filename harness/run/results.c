@@ -177,23 +177,54 @@ int results_write(const char *out_dir, const char *run_dir, struct json_object *
 	return r;
 }
 
-int results_load(const char *run_dir, struct json_object **ret)
+int results_load_msg(const char *run_dir, struct json_object **ret, char **errmsg)
 {
 	_cleanup_free_ char *p = strdupf("%s/verdict.json", run_dir), *text = NULL;
+	struct json_tokener *tok;
 	struct json_object *o;
+	size_t len;
 	int r;
 
+	*errmsg = NULL;
 	if (!p)
 		return -ENOMEM;
-	if ((r = read_full_file(p, &text, NULL)) < 0)
+	/* a regular file (a FIFO would block), and a bounded one */
+	if ((r = read_regular_file(p, 64u << 20, &text, &len)) < 0) {
+		*errmsg = strdupf("%s: %s", p,
+				  r == -EINVAL  ? "not a regular file"
+				  : r == -EFBIG ? "larger than 64 MiB"
+						: strerror(-r));
 		return r;
-	o = json_tokener_parse(text);
-	if (!o || !json_object_is_type(o, json_type_object)) {
+	}
+	if (!(tok = json_tokener_new()))
+		return -ENOMEM;
+	o = len <= INT32_MAX ? json_tokener_parse_ex(tok, text, (int)len + 1) : NULL;
+	if (!o) {
+		enum json_tokener_error je = json_tokener_get_error(tok);
+		size_t off = json_tokener_get_parse_end(tok), line = 1;
+		for (size_t i = 0; i < off && i < len; i++)
+			line += text[i] == '\n';
+		*errmsg = strdupf("%s:%zu: not valid JSON (%s, byte %zu)", p, line,
+				  je == json_tokener_success ? "empty" : json_tokener_error_desc(je),
+				  off);
+		json_tokener_free(tok);
+		return -EBADMSG;
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(o, json_type_object)) {
+		*errmsg = strdupf("%s: the top level is a JSON %s, not an object", p,
+				  json_type_to_name(json_object_get_type(o)));
 		json_object_put(o);
 		return -EBADMSG;
 	}
 	*ret = o;
 	return 0;
+}
+
+int results_load(const char *run_dir, struct json_object **ret)
+{
+	_cleanup_free_ char *msg = NULL;
+	return results_load_msg(run_dir, ret, &msg);
 }
 
 int results_find(const char *out_dir, const char *id, char **ret_dir)

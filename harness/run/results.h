@@ -25,7 +25,10 @@ char *results_junit(struct json_object *verdict);
 /* Find a run directory by id, unique id prefix/substring, or "last". -ENOENT, -EEXIST
  * (ambiguous). */
 int results_find(const char *out_dir, const char *id, char **ret_dir);
-/* Load run_dir/verdict.json. */
+/* Load run_dir/verdict.json (a regular file holding a JSON object). */
 int results_load(const char *run_dir, struct json_object **ret);
+/* The same, and *errmsg (malloc'd) names the problem: "DIR/verdict.json:LINE: not valid
+ * JSON (unexpected character, byte N)", "not a regular file", ... */
+int results_load_msg(const char *run_dir, struct json_object **ret, char **errmsg);
 
 #endif
