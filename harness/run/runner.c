@@ -1994,7 +1994,8 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	runner_cleanup(rn);
 	if (r < 0) {
 		free(res->reason);
-		res->reason = strdupf("writing results: %s", strerror(-r));
+		res->reason = strdupf("writing results under %s: %s%s", out_dir, strerror(-r),
+				      r == -ELOOP ? " (a symlink where kdrill writes: refused)" : "");
 		return r;
 	}
 	return 0;
