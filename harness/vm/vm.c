@@ -63,7 +63,7 @@ struct kd_vm {
 	uint64_t last_console, last_heartbeat;
 	uint64_t last_hang_report; /* any hang-class report, repeats included */
 	sd_event_source *t_boot, *t_hb, *t_flush, *t_run, *t_step, *t_kill, *child, *sigint,
-	    *sigterm;
+	    *sigterm, *sighup;
 	enum phase phase;
 	enum step step;
 	uint64_t step_start;
@@ -1147,6 +1147,7 @@ int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP); /* the terminal went away: stop the VM, keep the evidence */
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	{
 		struct spawn_opts so = {
@@ -1169,6 +1170,7 @@ int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
 	if ((r = sd_event_add_child(vm.ev, &vm.child, vm.pid, WEXITED, on_child, &vm)) < 0 ||
 	    (r = sd_event_add_signal(vm.ev, &vm.sigint, SIGINT, on_signal, &vm)) < 0 ||
 	    (r = sd_event_add_signal(vm.ev, &vm.sigterm, SIGTERM, on_signal, &vm)) < 0 ||
+	    (r = sd_event_add_signal(vm.ev, &vm.sighup, SIGHUP, on_signal, &vm)) < 0 ||
 	    (r = sd_event_add_time_relative(
 		 vm.ev, &vm.t_boot, CLOCK_MONOTONIC,
 		 (uint64_t)((o->boot_timeout > 0 ? o->boot_timeout : 300) * 1e6), 0,
@@ -1222,6 +1224,7 @@ out:
 	sd_event_source_unref(vm.child);
 	sd_event_source_unref(vm.sigint);
 	sd_event_source_unref(vm.sigterm);
+	sd_event_source_unref(vm.sighup);
 	kd_qmp_free(vm.qmp);
 	conn_close(&vm.con);
 	conn_close(&vm.agent);
@@ -1241,6 +1244,7 @@ out:
 	sigaddset(&mask, SIGCHLD);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_UNBLOCK, &mask, NULL);
 	if (cmd) {
 		_cleanup_free_ char *p = strdupf("%s/qemu.cmdline", o->out_dir);
