@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "commands.h"
+#include "kernel.h"
 #include "util.h"
 
 static void json_object_putp(struct json_object **o)
@@ -149,8 +150,10 @@ int cmd_demo(int argc, char **argv)
 			kernel = optarg;
 			break;
 		case 'd':
-			if (parse_seconds(optarg, &d) < 0 || d <= 0) {
-				fprintf(stderr, "kdrill demo: --duration: '%s' is not a duration\n",
+			if (parse_seconds_range(optarg, KD_DURATION_MIN, KD_DURATION_MAX, &d) < 0) {
+				fprintf(stderr,
+					"kdrill demo: --duration: '%s' is not a duration from 1s to "
+					"30 days\n",
 					optarg);
 				return KD_EXIT_USAGE;
 			}
@@ -183,6 +186,13 @@ int cmd_demo(int argc, char **argv)
 	if (host && !scratch) {
 		fprintf(stderr, "kdrill demo: --host needs --scratch DIR\n");
 		return KD_EXIT_USAGE;
+	}
+	if (!host) {
+		_cleanup_free_ char *err = NULL;
+		if (kd_kernel_ref_check(kernel, &err) < 0) {
+			fprintf(stderr, "kdrill demo: --kernel: %s\n", err ? err : kernel);
+			return KD_EXIT_USAGE;
+		}
 	}
 	if (!out)
 		out = getenv("KDRILL_RESULTS") ? getenv("KDRILL_RESULTS") : "results";

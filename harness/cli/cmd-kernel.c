@@ -70,6 +70,10 @@ int cmd_kernel(int argc, char **argv)
 		usage(stderr);
 		return KD_EXIT_USAGE;
 	}
+	if (kd_kernel_ref_check(argv[optind], &err) < 0) {
+		fprintf(stderr, "kdrill kernel: %s\n", err ? err : argv[optind]);
+		return KD_EXIT_USAGE;
+	}
 	r = kd_kernel_resolve(argv[optind], flags, &k, &err);
 	if (r < 0) {
 		fprintf(stderr, "kdrill kernel: %s\n", err ? err : strerror(-r));

@@ -38,8 +38,14 @@ usage "unknown option 'foo=1' (path:FILE[,modules=DIR])" --kernel path:/boot/x,f
 
 # the same checks for kdrill kernel fetch: apt-get never sees a glob
 out=$("$KD" kernel fetch 'debian:linux-image-*' 2>&1); rc=$?
-[ $rc != 0 ] && [[ $out == *"is not a Debian package name"* ]] || fail "kernel fetch glob: $rc $out"
+[ $rc = 2 ] && [[ $out == *"is not a Debian package name"* ]] || fail "kernel fetch glob: $rc $out"
 echo "ok kernel fetch 'debian:linux-image-*': $out"
+# kdrill demo checks the same before it fetches or runs anything
+out=$("$KD" demo --out "$d/out" --duration 1e14 2>&1); rc=$?
+[ $rc = 2 ] && [[ $out == *"--duration: '1e14' is not a duration"* ]] || fail "demo --duration: $rc $out"
+out=$("$KD" demo --out "$d/out" --kernel bogus:x 2>&1); rc=$?
+[ $rc = 2 ] && [[ $out == *"--kernel: bogus:x: unknown kernel ref"* ]] || fail "demo --kernel: $rc $out"
+echo "ok kdrill demo: --duration and --kernel checked first"
 
 # --scratch and --out
 usage "--scratch '/': a system directory" --host --scratch / dio-invalidate
