@@ -25,6 +25,31 @@ char *results_run_id(const char *label, uint64_t realtime_usec)
 	return strdupf("%s-%s-%04x", ts, label, rnd & 0xffff);
 }
 
+int results_new_run_dir(const char *out_dir, const char *label, uint64_t realtime_usec,
+			char **ret_id, char **ret_dir)
+{
+	int r = mkdir_p(out_dir, 0755);
+
+	if (r < 0)
+		return r;
+	/* mkdir() never follows a symlink planted with the name and fails on anything that is
+	 * there: a name that is taken gets another random suffix, never reused */
+	for (int attempt = 0; attempt < 16; attempt++) {
+		_cleanup_free_ char *id = results_run_id(label, realtime_usec);
+		_cleanup_free_ char *dir = id ? strdupf("%s/%s", out_dir, id) : NULL;
+		if (!dir)
+			return -ENOMEM;
+		if (mkdir(dir, 0755) == 0) {
+			*ret_id = TAKE_PTR(id);
+			*ret_dir = TAKE_PTR(dir);
+			return 0;
+		}
+		if (errno != EEXIST)
+			return -errno;
+	}
+	return -EEXIST;
+}
+
 const char *results_default_dir(void)
 {
 	const char *e = getenv("KDRILL_RESULTS");

@@ -1816,28 +1816,10 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 		runner_cleanup(rn);
 		return -ENOMEM;
 	}
-	if ((r = mkdir_p(out_dir, 0755)) < 0) {
-		res->reason = strdupf("cannot create %s: %s", out_dir, strerror(-r));
-		runner_cleanup(rn);
-		return r;
-	}
-	/* A new directory, never one that is there already (or a symlink planted with the
-	 * name: mkdir() does not follow it): another random suffix when the name is taken. */
-	for (int attempt = 0; attempt < 16; attempt++) {
-		free(rn->run_id);
-		free(rn->run_dir);
-		rn->run_id = results_run_id(rn->label, rn->t0_real);
-		rn->run_dir = rn->run_id ? strdupf("%s/%s", out_dir, rn->run_id) : NULL;
-		if (!rn->run_dir) {
-			runner_cleanup(rn);
-			return -ENOMEM;
-		}
-		r = mkdir(rn->run_dir, 0755) < 0 ? -errno : 0;
-		if (r != -EEXIST)
-			break;
-	}
-	if (r < 0) {
-		res->reason = strdupf("cannot create %s: %s", rn->run_dir, strerror(-r));
+	if ((r = results_new_run_dir(out_dir, rn->label, rn->t0_real, &rn->run_id,
+				     &rn->run_dir)) < 0) {
+		res->reason = strdupf("cannot create a run directory in %s: %s", out_dir,
+				      strerror(-r));
 		runner_cleanup(rn);
 		return r;
 	}

@@ -356,12 +356,11 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 
 	memset(res, 0, sizeof(*res));
 	label = sc->variant ? strdupf("%s.%s", sc->name, sc->variant) : strdup(sc->name);
-	res->run_id = label ? results_run_id(label, t0_real) : NULL;
-	res->run_dir = res->run_id ? strdupf("%s/%s", out_root, res->run_id) : NULL;
-	if (!res->run_dir)
+	if (!label)
 		return -ENOMEM;
-	if ((r = mkdir_p(res->run_dir, 0755)) < 0) {
-		res->reason = strdupf("cannot create %s: %s", res->run_dir, strerror(-r));
+	if ((r = results_new_run_dir(out_root, label, t0_real, &res->run_id, &res->run_dir)) < 0) {
+		res->reason = strdupf("cannot create a run directory in %s: %s", out_root,
+				      strerror(-r));
 		return r;
 	}
 	/* scratch disks: one per local filesystem (the scenario's size), at least vm.disks */

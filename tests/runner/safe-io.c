@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "results.h"
 #include "util.h"
 
 static int failures;
@@ -122,6 +123,30 @@ int main(int argc, char **argv)
 	free(why);
 	free(q);
 	free(s);
+
+	/* run directories: every name a run could get is a planted symlink (16-bit random
+	 * suffix, fixed time): no attempt follows one, the run gets no directory */
+	{
+		const uint64_t t = 1800000000ULL * 1000000ULL; /* 2027-01-15T08:00:00Z */
+		_cleanup_free_ char *out = strdupf("%s/out", d), *target = strdupf("%s/tgt", d);
+		char *id = NULL, *dir = NULL;
+		unsigned planted = 0;
+		mkdir(out, 0755);
+		mkdir(target, 0755);
+		for (unsigned x = 0; x < 0x10000; x++) {
+			_cleanup_free_ char *l =
+			    strdupf("%s/20270115-080000-lbl-%04x", out, x);
+			planted += symlink(target, l) == 0;
+		}
+		r = results_new_run_dir(out, "lbl", t, &id, &dir);
+		CHECK(planted == 0x10000 && r == -EEXIST && !id && !dir, "%u planted, r=%d dir=%s",
+		      planted, r, dir ? dir : "-");
+		CHECK(rmdir(target) == 0, "something was created in the symlinks' target");
+		r = results_new_run_dir(out, "lbl", t + 3600000000ULL, &id, &dir);
+		CHECK(r == 0 && dir && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode), "r=%d", r);
+		free(id);
+		free(dir);
+	}
 
 	CHECK(path_is_system_dir("/") && path_is_system_dir("/usr/") && path_is_system_dir("/tmp"),
 	      "system dirs");
