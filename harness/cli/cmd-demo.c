@@ -151,10 +151,11 @@ int cmd_demo(int argc, char **argv)
 			break;
 		case 'd':
 			if (parse_seconds_range(optarg, KD_DURATION_MIN, KD_DURATION_MAX, &d) < 0) {
-				fprintf(stderr,
-					"kdrill demo: --duration: '%s' is not a duration from 1s to "
-					"30 days\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "kdrill demo: --duration: '%s' is not a duration from 1s to "
+				    "30 days\n",
+				    optarg);
 				return KD_EXIT_USAGE;
 			}
 			duration = optarg;

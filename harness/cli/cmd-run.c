@@ -139,10 +139,9 @@ static int check_programs(const struct scenario *sc, const char *bindir)
 		if (!(p = strdupf("%s/%s", bindir, pr->program)))
 			return -ENOMEM;
 		if (access(p, X_OK) < 0) {
-			fprintf(stderr,
-				"kdrill run: %s:%u: program: no reproducer '%s' (%s: %s)\n",
-				sc->path, pr->program_line ? pr->program_line : pr->line, pr->program, p,
-				strerror(errno));
+			fprintf(stderr, "kdrill run: %s:%u: program: no reproducer '%s' (%s: %s)\n",
+				sc->path, pr->program_line ? pr->program_line : pr->line,
+				pr->program, p, strerror(errno));
 			return -ENOENT;
 		}
 	}
@@ -268,10 +267,11 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_BOOT_TIMEOUT:
 			if (parse_seconds_range(optarg, 1, 86400, &vo.boot_timeout) < 0) {
-				fprintf(stderr,
-					"kdrill run: --boot-timeout: '%s' is not a duration from 1s "
-					"to 1 day\n",
-					optarg);
+				fprintf(
+				    stderr,
+				    "kdrill run: --boot-timeout: '%s' is not a duration from 1s "
+				    "to 1 day\n",
+				    optarg);
 				return KD_EXIT_USAGE;
 			}
 			break;
@@ -547,9 +547,11 @@ static void put_safe(FILE *f, const char *s, bool keep_nl)
 
 	while (p && *p) {
 		unsigned char c = *p;
-		size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3
-				  : (c & 0xf8) == 0xf0	     ? 4
-							     : 0;
+		size_t n = c < 0x80		? 1
+			   : (c & 0xe0) == 0xc0 ? 2
+			   : (c & 0xf0) == 0xe0 ? 3
+			   : (c & 0xf8) == 0xf0 ? 4
+						: 0;
 		bool ok = n > 0;
 		for (size_t i = 1; ok && i < n; i++)
 			ok = (p[i] & 0xc0) == 0x80;
@@ -558,7 +560,8 @@ static void put_safe(FILE *f, const char *s, bool keep_nl)
 		if (!ok) {
 			fprintf(f, "\\x%02x", c);
 			p++;
-		} else if (n == 1 && (c < 0x20 || c == 0x7f) && !(keep_nl && (c == '\n' || c == '\t'))) {
+		} else if (n == 1 && (c < 0x20 || c == 0x7f) &&
+			   !(keep_nl && (c == '\n' || c == '\t'))) {
 			fprintf(f, "\\x%02x", c);
 			p++;
 		} else if (n == 2 && c == 0xc2 && p[1] < 0xa0) {
@@ -597,8 +600,9 @@ static struct json_object *jtyped(struct json_object *o, const char *k, enum jso
 	if (!json_object_object_get_ex(o, k, &x) || json_object_is_type(x, json_type_null))
 		return NULL;
 	if (!json_object_is_type(x, t)) {
-		fprintf(stderr, "kdrill show: verdict.json: \"%s\" is a JSON %s, not %s (ignored)\n",
-			k, json_type_to_name(json_object_get_type(x)), what);
+		fprintf(stderr,
+			"kdrill show: verdict.json: \"%s\" is a JSON %s, not %s (ignored)\n", k,
+			json_type_to_name(json_object_get_type(x)), what);
 		return NULL;
 	}
 	return x;
@@ -772,7 +776,8 @@ int cmd_show(int argc, char **argv)
 	line("started", l1);
 	if ((x = jtyped(v, "counters", json_type_object, "an object")))
 		line("counters", json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN));
-	if ((x = jtyped(v, "params", json_type_object, "an object")) && json_object_object_length(x))
+	if ((x = jtyped(v, "params", json_type_object, "an object")) &&
+	    json_object_object_length(x))
 		line("params", json_object_to_json_string_ext(x, JSON_C_TO_STRING_PLAIN));
 	if ((x = jtyped(v, "reports", json_type_array, "an array"))) {
 		struct json_object *reports = x;
@@ -791,9 +796,9 @@ int cmd_show(int argc, char **argv)
 			printf("] ");
 			put_safe(stdout, js(rep, "title") ? js(rep, "title") : "?", false);
 			printf("%s\n", json_object_object_get_ex(rep, "signature_match", &m) &&
-						json_object_get_boolean(m)
-					    ? "  (signature)"
-					    : "");
+					       json_object_get_boolean(m)
+					   ? "  (signature)"
+					   : "");
 			if (!excerpt_done && role && !strcmp(role, "failure") &&
 			    js(rep, "excerpt")) {
 				print_excerpt(js(rep, "excerpt"), 25);

@@ -593,11 +593,11 @@ char *path_absolute(const char *path)
 bool path_is_system_dir(const char *path)
 {
 	static const char *const sys[] = {
-	    "/",	"/bin",	   "/boot",    "/dev",	   "/etc",     "/home",	   "/lib",
-	    "/lib32",	"/lib64",  "/libx32",  "/media",   "/mnt",     "/opt",	   "/proc",
-	    "/root",	"/run",	   "/sbin",    "/srv",	   "/sys",     "/tmp",	   "/usr",
-	    "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/usr/share", "/var", "/var/cache",
-	    "/var/lib", "/var/log", "/var/spool", "/var/tmp", NULL};
+	    "/",	"/bin",	    "/boot",	  "/dev",      "/etc",	     "/home", "/lib",
+	    "/lib32",	"/lib64",   "/libx32",	  "/media",    "/mnt",	     "/opt",  "/proc",
+	    "/root",	"/run",	    "/sbin",	  "/srv",      "/sys",	     "/tmp",  "/usr",
+	    "/usr/bin", "/usr/lib", "/usr/local", "/usr/sbin", "/usr/share", "/var",  "/var/cache",
+	    "/var/lib", "/var/log", "/var/spool", "/var/tmp",  NULL};
 	char real[PATH_MAX];
 	const char *p = realpath(path, real) ? real : path;
 
@@ -625,9 +625,10 @@ static int check_one_dir(const char *p, const struct stat *st, bool last, char *
 		return -EPERM;
 	}
 	if ((st->st_mode & S_IWOTH) && !(st->st_mode & S_ISVTX)) {
-		*ret_why = strdupf("%s is world-writable without the sticky bit: anyone could plant "
-				   "symlinks where kdrill writes",
-				   p);
+		*ret_why =
+		    strdupf("%s is world-writable without the sticky bit: anyone could plant "
+			    "symlinks where kdrill writes",
+			    p);
 		return -EPERM;
 	}
 	return 0;

@@ -216,7 +216,7 @@ int results_load_msg(const char *run_dir, struct json_object **ret, char **errms
 	/* a regular file (a FIFO would block), and a bounded one */
 	if ((r = read_regular_file(p, 64u << 20, &text, &len)) < 0) {
 		*errmsg = strdupf("%s: %s", p,
-				  r == -EINVAL  ? "not a regular file"
+				  r == -EINVAL	? "not a regular file"
 				  : r == -EFBIG ? "larger than 64 MiB"
 						: strerror(-r));
 		return r;
@@ -229,9 +229,9 @@ int results_load_msg(const char *run_dir, struct json_object **ret, char **errms
 		size_t off = json_tokener_get_parse_end(tok), line = 1;
 		for (size_t i = 0; i < off && i < len; i++)
 			line += text[i] == '\n';
-		*errmsg = strdupf("%s:%zu: not valid JSON (%s, byte %zu)", p, line,
-				  je == json_tokener_success ? "empty" : json_tokener_error_desc(je),
-				  off);
+		*errmsg = strdupf(
+		    "%s:%zu: not valid JSON (%s, byte %zu)", p, line,
+		    je == json_tokener_success ? "empty" : json_tokener_error_desc(je), off);
 		json_tokener_free(tok);
 		return -EBADMSG;
 	}

@@ -668,7 +668,7 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 	}
 	rn->interrupted = true;
 	set_infra(rn, "interrupted (%s)",
-		  si->ssi_signo == SIGINT    ? "SIGINT"
+		  si->ssi_signo == SIGINT   ? "SIGINT"
 		  : si->ssi_signo == SIGHUP ? "SIGHUP"
 					    : "SIGTERM");
 	begin_stop(rn, "interrupted");
@@ -947,8 +947,8 @@ static int run_action(sd_event_source *s, uint64_t usec, void *userdata)
 		r = nfsd_stop(rn);
 		if (r == 0) /* the hold counts from the stop (rpc.nfsd 0 takes ~2 s in TCG) */
 			sd_event_add_time(rn->e, &rn->nfsd_timer, CLOCK_MONOTONIC,
-					  now_usec() + usec_from_secs(a->hold), 0,
-					  on_nfsd_restart, rn);
+					  now_usec() + usec_from_secs(a->hold), 0, on_nfsd_restart,
+					  rn);
 		break;
 	}
 	if (r != 0)
@@ -1012,8 +1012,8 @@ static int do_mount(struct runner *rn, struct mnt *m, const char *type, const ch
 		/* in host mode the name carries our pid and leftovers of dead runs are gone by
 		 * now: whatever is there was planted (a symlink would send the mount elsewhere:
 		 * mkdir() does not follow it, mount(8) would) */
-		if (e != EEXIST || rn->o->host || lstat(m->path, &st) < 0 ||
-		    !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+		if (e != EEXIST || rn->o->host || lstat(m->path, &st) < 0 || !S_ISDIR(st.st_mode) ||
+		    st.st_uid != geteuid()) {
 			set_infra(rn, "mount point %s: %s", m->path,
 				  e == EEXIST ? "exists already and is not kdrill's directory (a "
 						"symlink?): refusing to mount there"
@@ -1816,10 +1816,10 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 		runner_cleanup(rn);
 		return -ENOMEM;
 	}
-	if ((r = results_new_run_dir(out_dir, rn->label, rn->t0_real, &rn->run_id,
-				     &rn->run_dir)) < 0) {
-		res->reason = strdupf("cannot create a run directory in %s: %s", out_dir,
-				      strerror(-r));
+	if ((r = results_new_run_dir(out_dir, rn->label, rn->t0_real, &rn->run_id, &rn->run_dir)) <
+	    0) {
+		res->reason =
+		    strdupf("cannot create a run directory in %s: %s", out_dir, strerror(-r));
 		runner_cleanup(rn);
 		return r;
 	}
@@ -1976,8 +1976,9 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	runner_cleanup(rn);
 	if (r < 0) {
 		free(res->reason);
-		res->reason = strdupf("writing results under %s: %s%s", out_dir, strerror(-r),
-				      r == -ELOOP ? " (a symlink where kdrill writes: refused)" : "");
+		res->reason =
+		    strdupf("writing results under %s: %s%s", out_dir, strerror(-r),
+			    r == -ELOOP ? " (a symlink where kdrill writes: refused)" : "");
 		return r;
 	}
 	return 0;

@@ -648,10 +648,9 @@ static int do_vm_key(struct parser *p, const struct entry *e, const char *v)
 /* Keys that may be repeated: their values add up (lists, text continued on the next line). */
 static bool repeatable_key(const char *k)
 {
-	static const char *const rep[] = {"description",     "args",	   "mkfs",
-					  "cmdline",	     "signature",  "signature_frame",
-					  "signature_class", "allow",	   "allow_class",
-					  "engine",	     "engines",	   NULL};
+	static const char *const rep[] = {
+	    "description",     "args",	"mkfs",	       "cmdline", "signature", "signature_frame",
+	    "signature_class", "allow", "allow_class", "engine",  "engines",   NULL};
 	for (size_t i = 0; rep[i]; i++)
 		if (!strcmp(rep[i], k))
 			return true;
@@ -673,7 +672,8 @@ static const char *canonical_key(const char *k)
 
 static int cmp_entry(const void *a, const void *b)
 {
-	const struct entry *x = *(const struct entry *const *)a, *y = *(const struct entry *const *)b;
+	const struct entry *x = *(const struct entry *const *)a,
+			   *y = *(const struct entry *const *)b;
 	int c = strcmp(x->section, y->section);
 	if (!c)
 		c = strcmp(canonical_key(x->key), canonical_key(y->key));
@@ -767,8 +767,9 @@ static int check_mkfs(struct parser *p, const struct sc_fs *fs)
 			if (!arg)
 				return fail(p, line, "mkfs: -%c needs an argument", word[j]);
 			if ((why = mkfs_writes_elsewhere(fs->type, word[j], arg)))
-				return fail(p, line, "mkfs: -%c %s %s: kdrill formats only its own "
-						     "device",
+				return fail(p, line,
+					    "mkfs: -%c %s %s: kdrill formats only its own "
+					    "device",
 					    word[j], arg, why);
 			break;
 		}
@@ -1076,16 +1077,18 @@ static int validate(struct parser *p)
 			return fail(p, pr->line, "[repro.%s]: reproducers need an [fs.X] to run in",
 				    pr->name);
 		{
-			const struct sc_slice *sl = pr->slice ? scenario_slice(sc, pr->slice) : NULL;
+			const struct sc_slice *sl =
+			    pr->slice ? scenario_slice(sc, pr->slice) : NULL;
 			uint64_t ne = pr->engines ? strv_length(pr->engines) : 1;
 			units += (uint64_t)(sl ? sl->count : 1) * ne * pr->instances;
 		}
 		if (units > SC_INSTANCES_MAX)
-			return fail(p, pr->line,
-				    "[%s.%s]: the scenario would start %llu units (slices x engines "
-				    "x instances, all sections so far); at most %u",
-				    sc_kind_name(pr->kind), pr->name, (unsigned long long)units,
-				    SC_INSTANCES_MAX);
+			return fail(
+			    p, pr->line,
+			    "[%s.%s]: the scenario would start %llu units (slices x engines "
+			    "x instances, all sections so far); at most %u",
+			    sc_kind_name(pr->kind), pr->name, (unsigned long long)units,
+			    SC_INSTANCES_MAX);
 	}
 	for (size_t i = 0; i < sc->n_actions; i++) {
 		struct sc_action *a = &sc->actions[i];
@@ -1203,7 +1206,8 @@ static int parse_file(struct parser *p, const char *text, char *const *overrides
 				    (int)(val - *kv), *kv);
 		for (const char *c = val ? val + 1 : ""; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
-				return fail(p, 0, "--param %.*s: control character 0x%02x in the value",
+				return fail(p, 0,
+					    "--param %.*s: control character 0x%02x in the value",
 					    (int)(val - *kv), *kv, (unsigned)(unsigned char)*c);
 		r = apply_set(sc, *kv, true);
 		if (r == -EINVAL)
@@ -1280,8 +1284,8 @@ static int read_scenario_text(const char *path, char **ret, char **errmsg)
 		return r;
 	}
 	if (r == -EFBIG) {
-		*errmsg = strdupf("%s: larger than %u bytes: not a scenario file", path,
-				  SC_FILE_MAX);
+		*errmsg =
+		    strdupf("%s: larger than %u bytes: not a scenario file", path, SC_FILE_MAX);
 		return -EINVAL;
 	}
 	if (r < 0) {

@@ -933,7 +933,8 @@ int kd_kernel_ref_check(const char *ref, char **err)
 	if (startswith(ref, "debian:")) {
 		a = ref + strlen("debian:");
 		if (!*a) {
-			SETERR(err, "%s: empty package name (e.g. debian:6.1.0-54-cloud-amd64)", ref);
+			SETERR(err, "%s: empty package name (e.g. debian:6.1.0-54-cloud-amd64)",
+			       ref);
 			return -EINVAL;
 		}
 		if (!debian_name_ok(a)) {
@@ -964,8 +965,7 @@ int kd_kernel_ref_check(const char *ref, char **err)
 	}
 	if (ref[0] == '/' || ref[0] == '.')
 		return 0;
-	SETERR(err, "%s: unknown kernel ref (debian:NAME, path:FILE[,modules=DIR], tree:DIR)",
-	       ref);
+	SETERR(err, "%s: unknown kernel ref (debian:NAME, path:FILE[,modules=DIR], tree:DIR)", ref);
 	return -EINVAL;
 }
 

@@ -359,8 +359,8 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	if (!label)
 		return -ENOMEM;
 	if ((r = results_new_run_dir(out_root, label, t0_real, &res->run_id, &res->run_dir)) < 0) {
-		res->reason = strdupf("cannot create a run directory in %s: %s", out_root,
-				      strerror(-r));
+		res->reason =
+		    strdupf("cannot create a run directory in %s: %s", out_root, strerror(-r));
 		return r;
 	}
 	/* scratch disks: one per local filesystem (the scenario's size), at least vm.disks */

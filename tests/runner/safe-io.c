@@ -101,8 +101,8 @@ int main(int argc, char **argv)
 	mkdir(s, 0777);
 	chmod(s, 0777);
 	r = path_check_private(s, &why);
-	CHECK(r == -EPERM && why && strstr(why, "world-writable without the sticky bit"), "ww: %d %s",
-	      r, why);
+	CHECK(r == -EPERM && why && strstr(why, "world-writable without the sticky bit"),
+	      "ww: %d %s", r, why);
 	free(why);
 	q = strdupf("%s/not/yet", s);
 	r = path_check_private(q, &why);
@@ -134,8 +134,7 @@ int main(int argc, char **argv)
 		mkdir(out, 0755);
 		mkdir(target, 0755);
 		for (unsigned x = 0; x < 0x10000; x++) {
-			_cleanup_free_ char *l =
-			    strdupf("%s/20270115-080000-lbl-%04x", out, x);
+			_cleanup_free_ char *l = strdupf("%s/20270115-080000-lbl-%04x", out, x);
 			planted += symlink(target, l) == 0;
 		}
 		r = results_new_run_dir(out, "lbl", t, &id, &dir);

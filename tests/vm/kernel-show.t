@@ -2,7 +2,7 @@
 # kdrill kernel fetch/show on the Debian cloud kernel: the config report is right
 # (EXT4_FS built in, VIRTIO_BLK a module), the cache is keyed by package version, and
 # unusable refs (random bytes, an ELF file, a truncated bzImage, a missing file, an
-# unknown scheme) are refused with a clear message and exit 125.
+# unknown scheme) are refused with a clear message and exit 125 (a malformed ref: 2).
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
 vm_require
@@ -26,12 +26,12 @@ grep -Eq '^  CONFIG_VIRTIO_BLK +m, but no modules: MISSING +-> FATAL: ' "$out" |
 # unusable refs: exit 125 and a message that says what is wrong
 head -c 100000 /dev/urandom >"$KDRILL_TMP/garbage"
 head -c 30000 "$vmlinuz" >"$KDRILL_TMP/truncated"
-check() { # REF EXPECTED-MESSAGE-REGEX
+check() { # REF EXPECTED-MESSAGE-REGEX [EXIT]
 	local rc
 	KDRILL_CACHE=$KDRILL_TMP/cache kd kernel show "$1" >"$KDRILL_TMP/err" 2>&1
 	rc=$?
 	cat "$KDRILL_TMP/err"
-	[ $rc = 125 ] || fail "$1: exit $rc, expected 125"
+	[ $rc = "${3:-125}" ] || fail "$1: exit $rc, expected ${3:-125}"
 	grep -Eq "$2" "$KDRILL_TMP/err" || fail "$1: message does not match /$2/"
 }
 check "path:$KDRILL_TMP/garbage" 'not an x86 kernel image \(no boot sector signature'
@@ -39,5 +39,5 @@ check "path:$KDRILL_BIN/kdrill" 'an ELF file \(vmlinux\?\), not a bootable bzIma
 check "path:$KDRILL_TMP/truncated" 'truncated bzImage'
 check "path:$KDRILL_TMP/nonexistent" 'No such file or directory'
 check "tree:$KDRILL_TMP" 'no arch/x86/boot/bzImage'
-check "ftp:foo" 'unknown kernel ref'
+check "ftp:foo" 'unknown kernel ref' 2
 echo "ok"
