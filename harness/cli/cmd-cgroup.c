@@ -245,7 +245,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case O_RESTART_SEC:
 			if ((r = parse_duration("--restart-sec", optarg, &d)) == 0)
-				o->restart_usec = (uint64_t)(d * 1e6);
+				o->restart_usec = usec_from_secs(d);
 			break;
 		case O_TIMEOUT:
 			r = parse_duration("--timeout", optarg, &o->timeout);
@@ -525,8 +525,8 @@ static int cmd_run_unit(struct opts *o, char **cmd)
 	printf("unit %s pid=%d\n", kdcg_unit_name(rs.u), (int)ust.main_pid);
 	fflush(stdout);
 	if (o->timeout > 0)
-		sd_event_add_time_relative(rs.e, &tsrc, CLOCK_MONOTONIC,
-					   (uint64_t)(o->timeout * 1e6), 0, on_timeout, &rs);
+		sd_event_add_time_relative(rs.e, &tsrc, CLOCK_MONOTONIC, usec_from_secs(o->timeout),
+					   0, on_timeout, &rs);
 	sd_event_add_signal(rs.e, &sig1, SIGINT, on_signal, &rs);
 	sd_event_add_signal(rs.e, &sig2, SIGTERM, on_signal, &rs);
 	r = sd_event_loop(rs.e);

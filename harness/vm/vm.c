@@ -516,7 +516,7 @@ static void check_ready(struct kd_vm *vm, const char *how)
 	vm_log(vm, "ready (%s) at %.3f s", how, vm->res->t_ready);
 	sd_event_source_set_enabled(vm->t_boot, SD_EVENT_OFF);
 	if (!vm->o->ready_marker) {
-		sd_event_source_set_time_relative(vm->t_hb, (uint64_t)(hb_timeout(vm->o) * 1e6));
+		sd_event_source_set_time_relative(vm->t_hb, usec_from_secs(hb_timeout(vm->o)));
 		sd_event_source_set_enabled(vm->t_hb, SD_EVENT_ONESHOT);
 	}
 	if (vm->o->poweroff_on_ready && !vm->o->ready_marker) {
@@ -562,7 +562,7 @@ static void agent_msg(struct kd_vm *vm, json_object *m)
 		vm->last_heartbeat = now_usec();
 		if (vm->phase == PH_READY) {
 			sd_event_source_set_time_relative(vm->t_hb,
-							  (uint64_t)(hb_timeout(vm->o) * 1e6));
+							  usec_from_secs(hb_timeout(vm->o)));
 			sd_event_source_set_enabled(vm->t_hb, SD_EVENT_ONESHOT);
 		}
 	} else if (!strcmp(type, "system")) {
@@ -1173,8 +1173,8 @@ int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
 	    (r = sd_event_add_signal(vm.ev, &vm.sighup, SIGHUP, on_signal, &vm)) < 0 ||
 	    (r = sd_event_add_time_relative(
 		 vm.ev, &vm.t_boot, CLOCK_MONOTONIC,
-		 (uint64_t)((o->boot_timeout > 0 ? o->boot_timeout : 300) * 1e6), 0,
-		 on_boot_timeout, &vm)) < 0 ||
+		 usec_from_secs(o->boot_timeout > 0 ? o->boot_timeout : 300), 0, on_boot_timeout,
+		 &vm)) < 0 ||
 	    (r = sd_event_add_time_relative(vm.ev, &vm.t_hb, CLOCK_MONOTONIC, USEC, 0,
 					    on_hb_timeout, &vm)) < 0 ||
 	    (r = sd_event_add_time_relative(vm.ev, &vm.t_flush, CLOCK_MONOTONIC, USEC, 0, on_flush,
@@ -1190,8 +1190,7 @@ int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
 	sd_event_source_set_enabled(vm.t_flush, SD_EVENT_OFF);
 	if (o->run_timeout > 0)
 		sd_event_add_time_relative(vm.ev, &vm.t_run, CLOCK_MONOTONIC,
-					   (uint64_t)(o->run_timeout * 1e6), 0, on_run_timeout,
-					   &vm);
+					   usec_from_secs(o->run_timeout), 0, on_run_timeout, &vm);
 	r = sd_event_loop(vm.ev);
 	if (r < 0) {
 		kill(vm.pid, SIGKILL);
