@@ -81,6 +81,7 @@ struct runner {
 	const struct run_opts *o;
 	sd_event *e;
 	char *run_id, *run_dir, *label;
+	char *run_dir_abs; /* for what the units see: their cwd is not ours */
 	char *bindir;
 	uint64_t seed;
 	double duration;
@@ -1305,7 +1306,7 @@ static int build_argv(struct runner *rn, struct inst *in, const char *dir, unsig
 	VAR("slice=%s", slice_name ? slice_name : "free");
 	VAR("engine=%s", in->engine ? in->engine : "libaio");
 	VAR("bindir=%s", rn->bindir);
-	VAR("run_dir=%s", rn->run_dir);
+	VAR("run_dir=%s", rn->run_dir_abs);
 #undef VAR
 	{
 		const char *fsname = pr->fs ? pr->fs : rn->sc->n_fs ? rn->sc->fs[0].name : NULL;
@@ -1437,7 +1438,7 @@ static int prepare_units(struct runner *rn)
 						       O_CLOEXEC,
 						   0644));
 					dir = m ? strdupf("%s/%s", m->path, in->label)
-						: strdupf("%s/%s", rn->run_dir, in->label);
+						: strdupf("%s/%s", rn->run_dir_abs, in->label);
 					if (!dir)
 						return -ENOMEM;
 					if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
@@ -1724,6 +1725,7 @@ static void runner_cleanup(struct runner *rn)
 	kd_detector_free(rn->det);
 	free(rn->run_id);
 	free(rn->run_dir);
+	free(rn->run_dir_abs);
 	free(rn->label);
 	free(rn->bindir);
 	free(rn->first_failure);
@@ -1823,10 +1825,11 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 		runner_cleanup(rn);
 		return r;
 	}
+	rn->run_dir_abs = path_absolute(rn->run_dir);
 	console_path = strdupf("%s/console.log", rn->run_dir);
 	stats_path = strdupf("%s/stats.jsonl", rn->run_dir);
 	events_path = strdupf("%s/runner.log", rn->run_dir);
-	if (!console_path || !stats_path || !events_path) {
+	if (!console_path || !stats_path || !events_path || !rn->run_dir_abs) {
 		runner_cleanup(rn);
 		return -ENOMEM;
 	}

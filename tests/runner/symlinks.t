@@ -29,6 +29,31 @@ grep -q -- "--dir $KDRILL_TMP/scratch/kdrill-[0-9]*-data/" "$RUN_DIR/runner.log"
 echo "ok relative --scratch: PASS with $(vj .counters.ops) ops; index.jsonl symlink refused"
 rm -f "$OUT/index.jsonl"
 
+# 1b. a relative --out: what the units see (${dir}, ${run_dir}) is absolute too (their
+# working directory is not kdrill's)
+cat >"$KDRILL_TMP/rel.ini" <<'INI'
+[scenario]
+name = rel
+timeout = 2s
+signature_class = crash
+[load.d]
+program = test
+args = -d ${dir}
+[load.r]
+program = test
+args = -d ${run_dir}
+INI
+(cd "$KDRILL_TMP" && "$KD" run --host --scratch scratch --out rel-results --quiet rel.ini) \
+	>"$KDRILL_TMP/out1b" 2>&1
+RUN_DIR=$(ls -d "$KDRILL_TMP"/rel-results/2*/ | tail -n 1)
+RUN_DIR=${RUN_DIR%/}
+grep -q "start d-0: test -d $KDRILL_TMP/rel-results/2[^ ]*/d-0\$" "$RUN_DIR/runner.log" &&
+	grep -q "start r-0: test -d $KDRILL_TMP/rel-results/2[^ ]*\$" "$RUN_DIR/runner.log" ||
+	{ cat "$KDRILL_TMP/out1b" "$RUN_DIR/runner.log"; fail "units got relative paths"; }
+[ "$(vj '.reproducers[] | select(.name == "d-0") | .last_exit')" = 0 ] ||
+	fail "test -d \${dir} failed from the unit's working directory"
+echo "ok relative --out: \${dir} and \${run_dir} absolute"
+
 # 2. a symlink planted at the mount point name in a sticky world-writable scratch
 target=$KDRILL_TMP/target
 mkdir -p "$target"
