@@ -266,8 +266,10 @@ int cmd_bisect(int argc, char **argv)
 			break;
 		case OPT_BUDGET_TIME:
 		case OPT_DURATION:
-			if (parse_seconds(optarg, &d) < 0 || d <= 0) {
-				fprintf(stderr, "kdrill bisect: --%s: '%s' is not a duration\n",
+			if (parse_seconds_range(optarg, KD_DURATION_MIN, KD_DURATION_MAX, &d) < 0) {
+				fprintf(stderr,
+					"kdrill bisect: --%s: '%s' is not a duration from 1s to 30 "
+					"days\n",
 					c == OPT_DURATION ? "duration" : "budget-time", optarg);
 				return KD_EXIT_USAGE;
 			}
@@ -286,8 +288,11 @@ int cmd_bisect(int argc, char **argv)
 				return KD_EXIT_INFRA;
 			break;
 		case OPT_BOOT_TIMEOUT:
-			if (parse_seconds(optarg, &d) < 0 || d <= 0) {
-				fprintf(stderr, "kdrill bisect: --boot-timeout: '%s'\n", optarg);
+			if (parse_seconds_range(optarg, 1, 86400, &d) < 0) {
+				fprintf(stderr,
+					"kdrill bisect: --boot-timeout: '%s' is not a duration "
+					"from 1s to 1 day\n",
+					optarg);
 				return KD_EXIT_USAGE;
 			}
 			if (strv_extend(&extra, "--boot-timeout") < 0 ||

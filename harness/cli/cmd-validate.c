@@ -449,8 +449,10 @@ int cmd_validate(int argc, char **argv)
 			break;
 		case OPT_MAX_TIME:
 		case OPT_DURATION:
-			if (parse_seconds(optarg, &d) < 0 || d <= 0) {
-				fprintf(stderr, "kdrill validate: --%s: '%s' is not a duration\n",
+			if (parse_seconds_range(optarg, KD_DURATION_MIN, KD_DURATION_MAX, &d) < 0) {
+				fprintf(stderr,
+					"kdrill validate: --%s: '%s' is not a duration from 1s to "
+					"30 days\n",
 					c == OPT_MAX_TIME ? "max-time" : "duration", optarg);
 				return KD_EXIT_USAGE;
 			}
@@ -470,8 +472,11 @@ int cmd_validate(int argc, char **argv)
 				return KD_EXIT_INFRA;
 			break;
 		case OPT_BOOT_TIMEOUT:
-			if (parse_seconds(optarg, &d) < 0 || d <= 0) {
-				fprintf(stderr, "kdrill validate: --boot-timeout: '%s'\n", optarg);
+			if (parse_seconds_range(optarg, 1, 86400, &d) < 0) {
+				fprintf(stderr,
+					"kdrill validate: --boot-timeout: '%s' is not a duration "
+					"from 1s to 1 day\n",
+					optarg);
 				return KD_EXIT_USAGE;
 			}
 			if (strv_extend(&extra, "--boot-timeout") < 0 ||

@@ -46,6 +46,16 @@ out=$("$KD" demo --out "$d/out" --duration 1e14 2>&1); rc=$?
 out=$("$KD" demo --out "$d/out" --kernel bogus:x 2>&1); rc=$?
 [ $rc = 2 ] && [[ $out == *"--kernel: bogus:x: unknown kernel ref"* ]] || fail "demo --kernel: $rc $out"
 echo "ok kdrill demo: --duration and --kernel checked first"
+# and the workflows that run kdrill run for you
+for wf in validate bisect; do
+	out=$("$KD" $wf --duration 1e14 x 2>&1); rc=$?
+	[ $rc = 2 ] && [[ $out == *"--duration: '1e14' is not a duration from 1s to 30 days"* ]] ||
+		fail "$wf --duration: $rc $out"
+	out=$("$KD" $wf --boot-timeout 1e300 x 2>&1); rc=$?
+	[ $rc = 2 ] && [[ $out == *"--boot-timeout: '1e300' is not a duration"* ]] ||
+		fail "$wf --boot-timeout: $rc $out"
+done
+echo "ok kdrill validate/bisect: durations bounded"
 
 # --scratch and --out
 usage "--scratch '/': a system directory" --host --scratch / dio-invalidate
