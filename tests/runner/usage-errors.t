@@ -55,7 +55,9 @@ for wf in validate bisect; do
 	[ $rc = 2 ] && [[ $out == *"--boot-timeout: '1e300' is not a duration"* ]] ||
 		fail "$wf --boot-timeout: $rc $out"
 done
-echo "ok kdrill validate/bisect: durations bounded"
+out=$("$KD" validate --before bogus:x --after 'debian:a*' --out "$d/out" dio-invalidate 2>&1); rc=$?
+[ $rc = 2 ] && [[ $out == *"--before bogus:x: bogus:x: unknown kernel ref"* ]] || fail "validate ref: $rc $out"
+echo "ok kdrill validate/bisect: durations bounded, malformed refs exit 2"
 
 # --scratch and --out
 usage "--scratch '/': a system directory" --host --scratch / dio-invalidate
