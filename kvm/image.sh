@@ -10,6 +10,9 @@
 #       units (UNITSDIR/*, kdrill-agent.service required), then mkfs.ext4 -d
 #   modules MODROOT KVER OUT
 #       ext4 image of MODROOT/lib/modules (mounted read-only at /usr/lib/modules in the guest)
+#   lava-root ROOTIMG OUT
+#       ROOTIMG grown by 4 GiB of free space (sparse; host mode's loop images on a LAVA
+#       device go there), zstd-compressed into OUT (LAVA decompresses it on deploy)
 #   initramfs MODROOT|- KVER KVMDIR OUT
 #       uncompressed cpio: busybox, KVMDIR/initramfs-init as /init, and the modules needed
 #       to mount the root and modules disks (virtio-pci, virtio-blk, virtio-console, ext4)
@@ -119,6 +122,18 @@ final)
 		ln -s /usr/lib/systemd/system/multi-user.target "$E/default.target"
 	fi
 	mkfs.ext4 -q -F -L kdroot -d "$S" "$OUT.tmp" "$(size_mb "$S" 256)M"
+	mv "$OUT.tmp" "$OUT"
+	;;
+lava-root)
+	IMG=$1 OUT=$2
+	T=$OUT.raw
+	rm -f "$T" "$OUT.tmp"
+	trap 'rm -f "$T" "$OUT.tmp"' EXIT
+	cp --sparse=always "$IMG" "$T"
+	truncate -s +4G "$T"
+	e2fsck -fy "$T" >/dev/null || [ $? -le 1 ]
+	resize2fs -f "$T" >/dev/null
+	zstd -q -T0 -3 -o "$OUT.tmp" "$T"
 	mv "$OUT.tmp" "$OUT"
 	;;
 modules)

@@ -27,6 +27,8 @@ static void run_usage(FILE *f)
 	      "\n"
 	      "  --host               run on this machine (loop devices under --scratch)\n"
 	      "  --scratch DIR        where host mode puts its images and mount points\n"
+	      "  --dut                host mode on a disposable test device (a LAVA board):\n"
+	      "                       also scenarios that crash the kernel on purpose (sysrq)\n"
 	      "  --kernel REF         boot REF in a VM and run there (VM mode)\n"
 	      "  --duration S         run length (default: the scenario's timeout)\n"
 	      "  --runs N             repeat each scenario N times and report the rate\n"
@@ -67,10 +69,12 @@ enum {
 	OPT_VMCORE,
 	OPT_BOOT_TIMEOUT,
 	OPT_SIGNATURE_ONLY,
+	OPT_DUT,
 };
 
 static const struct option run_options[] = {
     {"host", no_argument, NULL, OPT_HOST},
+    {"dut", no_argument, NULL, OPT_DUT},
     {"scratch", required_argument, NULL, OPT_SCRATCH},
     {"kernel", required_argument, NULL, OPT_KERNEL},
     {"duration", required_argument, NULL, OPT_DURATION},
@@ -176,6 +180,9 @@ int cmd_run(int argc, char **argv)
 		switch (c) {
 		case OPT_HOST:
 			o.host = true;
+			break;
+		case OPT_DUT:
+			o.dut = true;
 			break;
 		case OPT_SCRATCH:
 			o.scratch = optarg;
@@ -292,6 +299,10 @@ int cmd_run(int argc, char **argv)
 				"--kernel REF\n");
 		return KD_EXIT_USAGE;
 	}
+	if (o.dut && !o.host) {
+		fprintf(stderr, "kdrill run: --dut goes with --host (the device's own kernel)\n");
+		return KD_EXIT_USAGE;
+	}
 	if (o.host && !o.scratch) {
 		fprintf(stderr, "kdrill run: --host needs --scratch DIR (loop images go there)\n");
 		return KD_EXIT_USAGE;
@@ -358,9 +369,9 @@ int cmd_run(int argc, char **argv)
 			goto out;
 		}
 		scs[n_scs++] = sc;
-		if (o.host && !sc->host_ok) {
+		if (o.host && (!sc->host_ok || (sc->host_destructive && !o.dut))) {
 			fprintf(stderr, "kdrill run: %s: host mode refuses it: %s\n", sc->name,
-				sc->host_refusal);
+				sc->host_refusal ? sc->host_refusal : SC_DESTRUCTIVE_REFUSAL);
 			rc = KD_EXIT_USAGE;
 			goto out;
 		}
@@ -508,7 +519,7 @@ int cmd_list(int argc, char **argv)
 			continue;
 		}
 		printf("%-16s %s%s\n", sc->name, sc->description ? sc->description : "",
-		       sc->host_ok ? "" : " [VM only]");
+		       !sc->host_ok ? " [VM only]" : sc->host_destructive ? " [VM, or --host --dut]" : "");
 		if (sc->n_variants) {
 			printf("%16s variants:", "");
 			for (size_t i = 0; i < sc->n_variants; i++)

@@ -15,7 +15,8 @@ int cmd_kernel(int argc, char **argv); /* harness/cli/cmd-kernel.c  kernel list|
 int cmd_image(int argc, char **argv);  /* harness/cli/cmd-image.c   guest image build|show */
 int cmd_vm(int argc, char **argv);     /* harness/cli/cmd-vm.c      boot|probe-kvm (low level) */
 int cmd_agent(int argc, char **argv);  /* harness/cli/cmd-agent.c   in-guest agent */
-int cmd_demo(int argc, char **argv);   /* harness/cli/cmd-demo.c    make demo */
+int cmd_demo(int argc, char **argv);
+int cmd_lava(int argc, char **argv);   /* harness/cli/cmd-lava.c    LAVA jobs: job|dut|collect */   /* harness/cli/cmd-demo.c    make demo */
 int cmd_validate(int argc, char **argv); /* harness/cli/cmd-validate.c  does a fix work? */
 int cmd_bisect(int argc, char **argv);	 /* harness/cli/cmd-bisect.c    which kernel broke it */
 

@@ -25,6 +25,7 @@ static const struct {
 	{"vm", cmd_vm, "low-level VM commands: probe-kvm, boot"},
 	{"cgroup", cmd_cgroup, "create slices, run commands in them, read stats, reap"},
 	{"agent", cmd_agent, "in-guest agent (started by kdrill-agent.service)"},
+	{"lava", cmd_lava, "LAVA lab: write/submit jobs, run on the device, collect results"},
 	{"demo", cmd_demo, "fetch, build and run every seed scenario; print a table"},
 };
 

@@ -1792,8 +1792,9 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	int r;
 
 	memset(res, 0, sizeof(*res));
-	if (o->host && !sc->host_ok) {
-		res->reason = strdupf("%s: host mode refuses it: %s", sc->name, sc->host_refusal);
+	if (o->host && (!sc->host_ok || (sc->host_destructive && !o->dut))) {
+		res->reason = strdupf("%s: host mode refuses it: %s", sc->name,
+				      sc->host_refusal ? sc->host_refusal : SC_DESTRUCTIVE_REFUSAL);
 		return -EOPNOTSUPP;
 	}
 	if (o->host && !o->devices && !o->scratch) {

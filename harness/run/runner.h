@@ -42,6 +42,7 @@ struct run_progress {
 
 struct run_opts {
 	bool host;		      /* host mode: refuse scenarios with !host_ok, loop devices */
+	bool dut;		      /* host mode on a disposable test device: host_destructive ok */
 	const char *scratch;	      /* host: images + mount points; guest: mount points */
 	char *const *devices;	      /* guest: whole disks, one per local [fs.X] in file order */
 	enum kdcg_backend cg_backend; /* KDCG_AUTO on the host, KDCG_SYSTEMD in the guest */

@@ -1106,10 +1106,8 @@ static int validate(struct parser *p)
 		if (a->op == SC_ACT_SYSRQ) {
 			if (!a->arg || strlen(a->arg) != 1)
 				return fail(p, a->line, "key: sysrq needs key = one character");
-			if (!sc->host_refusal &&
-			    !(sc->host_refusal =
-				  strdup("sends sysrq to the kernel: run it in a VM")))
-				return -ENOMEM;
+			/* host mode only on a disposable test device (--dut) */
+			sc->host_destructive = true;
 		}
 		if (a->op == SC_ACT_NFS_SERVER_STOP) {
 			const struct sc_fs *fs = NULL;

@@ -117,6 +117,11 @@ struct scenario {
 	enum sc_stop_on stop_on;
 	bool host_ok;
 	char *host_refusal; /* why host mode cannot run it (NULL if host_ok) */
+	/* sends sysrq (crashes or stalls the kernel on purpose): host mode only with --dut,
+	 * on a disposable test device such as a LAVA board */
+	bool host_destructive;
+#define SC_DESTRUCTIVE_REFUSAL                                                                     \
+	"sends sysrq to the kernel: run it in a VM, or with --dut on a disposable test device"
 
 	struct sc_pattern *signature; /* title regexes */
 	size_t n_signature;
