@@ -173,10 +173,15 @@ static void progress(struct bctx *c, size_t k, const struct repeat_run *r)
 {
 	if (c->quiet)
 		return;
+	fprintf(stderr, "%s[%u] %-40s %-5s %s | ", c->tty ? "\r\033[K" : "", c->st.total,
+		c->refs[k], repeat_outcome_name(r->outcome), r->run_id ? r->run_id : "-");
+	if (!c->st.calibrated) { /* still on the bad end */
+		fprintf(stderr, "calibrating the bad end: %u/%u matches\n",
+			c->st.k[c->n - 1].matches, c->st.cfg.calibrate_matches);
+		return;
+	}
 	bs_posterior(&c->st);
-	fprintf(stderr, "%s[%u] %-40s %-5s %s | best %s (%.3f), p~%.2f\n", c->tty ? "\r\033[K" : "",
-		c->st.total, c->refs[k], repeat_outcome_name(r->outcome),
-		r->run_id ? r->run_id : "-", c->refs[c->st.best], c->st.best_p, c->st.p_hat);
+	fprintf(stderr, "best %s (%.3f), p~%.2f\n", c->refs[c->st.best], c->st.best_p, c->st.p_hat);
 }
 
 static struct json_object *jstr_or_null(const char *s)
@@ -449,7 +454,8 @@ int cmd_bisect(int argc, char **argv)
 		FILE *f = open_memstream(&md, &mdlen);
 		const char *answer = NULL,
 			   *pred = NULL; /* culprit / its neighbour (original order) */
-		_cleanup_free_ char *reason = NULL, *repro = NULL, *sha_a = NULL, *sha_b = NULL;
+		_cleanup_free_ char *reason = NULL, *repro = NULL, *sha_a = NULL, *sha_b = NULL,
+				    *pe = NULL;
 		const struct repeat_run *fail_run = NULL;
 		unsigned boots = 0;
 
@@ -617,15 +623,16 @@ int cmd_bisect(int argc, char **argv)
 		json_object_object_add(j, "steps", json_object_get(ctx.steps));
 
 		/* bisect.md */
+		pe = s->calibrated ? strdupf("= %.2f", s->p_hat) : strdup("not estimated");
 		fprintf(f, "# kdrill bisect %s: %s\n\n", id, bs_result_name(s->result));
 		fprintf(f, "%s\n\n", reason ? reason : "");
-		fprintf(
-		    f,
-		    "scenario `%s`, %zu kernels from good `%s` to bad `%s`%s; confidence %.2f "
-		    "(culprit re-tested to %.3f); estimated reproduction rate p = %.2f; %u runs "
-		    "(%u boots), %.0f s\n\n",
-		    label, n, good, bad, reverse ? " (reverse: the fix)" : "", s->cfg.confidence,
-		    s->cfg.final_confidence, s->p_hat, s->total, boots, wall);
+		fprintf(f,
+			"scenario `%s`, %zu kernels from good `%s` to bad `%s`%s; confidence %.2f "
+			"(culprit re-tested to %.3f); estimated reproduction rate p %s; %u runs "
+			"(%u boots), %.0f s\n\n",
+			label, n, good, bad, reverse ? " (reverse: the fix)" : "",
+			s->cfg.confidence, s->cfg.final_confidence, pe ? pe : "?", s->total, boots,
+			wall);
 		for (size_t i = 0; i < json_object_array_length(flags); i++)
 			fprintf(f, "**Warning:** %s\n\n",
 				json_object_get_string(json_object_array_get_idx(flags, i)));
@@ -641,13 +648,16 @@ int cmd_bisect(int argc, char **argv)
 				: oi == n - 1 ? " (bad)"
 					      : "",
 				t->kernel_release ? t->kernel_release : "", t->n[RO_MATCH],
-				t->runs);
+				t->n[RO_MATCH] + t->n[RO_PASS]); /* another report is no run here */
 			for (size_t q = 0; q < t->n_others; q++)
 				fprintf(f, "%s%s (%u)", q ? "; " : "", t->others[q].text,
 					t->others[q].count);
-			fprintf(f, " | %u%s | %.3f |\n", t->n[RO_INFRA],
-				s->k[oi].skipped ? " (skipped)" : "",
-				s->calibrated ? s->post[oi] : 0);
+			fprintf(f, " | %u%s | ", t->n[RO_INFRA],
+				s->k[oi].skipped ? " (skipped)" : "");
+			if (s->calibrated)
+				fprintf(f, "%.3f |\n", s->post[oi]);
+			else
+				fprintf(f, "— |\n");
 		}
 		fprintf(f,
 			"\nThe posterior of a kernel is the probability that it is the first bad "

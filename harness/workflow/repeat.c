@@ -295,6 +295,24 @@ static int from_verdict(struct json_object *v, struct repeat_run *r)
 		}
 	if (r->outcome == RO_OTHER && !r->title) /* an ANOMALY has no report */
 		r->title = dup_or_null(r->reason);
+	/* A VM whose guest never became ready never ran the reproducer: whatever the kernel
+	 * said while booting (e.g. "IO-APIC + timer doesn't work!" on an overloaded TCG
+	 * host) says nothing about the scenario's bug.  Not an observation: INFRA, with
+	 * the report as the reason (a kernel that never boots gets skipped). */
+	if ((r->outcome == RO_MATCH || r->outcome == RO_OTHER) &&
+	    json_object_object_get_ex(v, "vm", &k) && json_object_object_get_ex(k, "ready", &x) &&
+	    !json_object_get_boolean(x)) {
+		char *why = strdupf("the kernel failed before the guest was ready (the reproducer "
+				    "never ran): %s",
+				    r->title ? r->title : r->reason ? r->reason : "?");
+		if (why) {
+			free(r->reason);
+			r->reason = why;
+		}
+		r->outcome = RO_INFRA;
+		r->t_report = -1;
+		return r->verdict ? 0 : -ENOMEM;
+	}
 	r->t_report = -1;
 	if (r->outcome == RO_MATCH) {
 		if (json_object_object_get_ex(v, "time_to_report_s", &x) &&
@@ -335,7 +353,8 @@ int repeat_once(const struct repeat_cell *c, struct repeat_run *ret, char **err)
 	unlink(out);
 	unlink(errp);
 	if (strv_extend(&argv, c->exe ? c->exe : self) < 0 || strv_extend(&argv, "run") < 0 ||
-	    strv_extend(&argv, "--kernel") < 0 || strv_extend(&argv, c->kernel) < 0 ||
+	    (c->kernel &&
+	     (strv_extend(&argv, "--kernel") < 0 || strv_extend(&argv, c->kernel) < 0)) ||
 	    strv_extend(&argv, "--out") < 0 || strv_extend(&argv, c->out_dir) < 0 ||
 	    strv_extend(&argv, "--json") < 0 || strv_extend(&argv, "--quiet") < 0)
 		return -ENOMEM;
@@ -355,6 +374,7 @@ int repeat_once(const struct repeat_cell *c, struct repeat_run *ret, char **err)
 
 	so.stdout_path = out;
 	so.stderr_path = errp;
+	so.pdeathsig = SIGTERM; /* a killed workflow does not leave its run (and VM) behind */
 	pid = spawn_argv(argv, &so);
 	if (pid < 0)
 		return (int)pid;

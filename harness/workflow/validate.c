@@ -24,7 +24,8 @@ void vd_init(struct vd_state *s, const struct vd_config *cfg)
 	memset(s, 0, sizeof(*s));
 	s->cfg = *cfg;
 	if (!s->cfg.calibrate_max)
-		s->cfg.calibrate_max = s->cfg.max_runs ? (s->cfg.max_runs + 1) / 2 : UINT_MAX;
+		s->cfg.calibrate_max =
+		    s->cfg.max_runs && s->cfg.max_runs < 200 ? (s->cfg.max_runs + 1) / 2 : 100;
 	if (s->cfg.effect <= 0 || s->cfg.effect > 1)
 		s->cfg.effect = 1;
 	if (!s->cfg.calibrate_matches)
@@ -112,8 +113,15 @@ enum vd_next vd_next(struct vd_state *s)
 		if (b->matches >= s->cfg.calibrate_matches)
 			s->calibrated = true;
 		else if (b->runs >= s->cfg.calibrate_max || out_of_runs || s->time_up) {
-			if (!b->matches)
+			if (!b->matches) {
+				/* before giving up, a short probe of AFTER: when it is AFTER
+				 * that reproduces (the kernels swapped, or the "fix" brings the
+				 * bug), say so rather than nothing */
+				if (!out_of_runs && !s->time_up &&
+				    a->runs + a->infra < s->cfg.calibrate_matches)
+					return VD_RUN_AFTER;
 				return finish(s, VD_INCONCLUSIVE, VD_WHY_NO_REPRO);
+			}
 			s->calibrated = true; /* fewer than K matches: a wider bound, more runs */
 		} else
 			return VD_RUN_BEFORE;
@@ -158,13 +166,19 @@ char *vd_reason(const struct vd_state *s)
 			       "rate lower bound %.3f); BEFORE %u/%u; one-sided Fisher p = %.2g",
 			       a->passes, s->n_after, s->p_low, b->matches, b->runs, s->fisher);
 	case VD_WHY_REPRODUCED:
+		if (!b->matches)
+			return strdupf(
+			    "AFTER reproduced the signature (%u/%u runs) and BEFORE did "
+			    "not (0/%u): the bug is on the AFTER side -- kernels swapped, "
+			    "or the change brings the bug",
+			    a->matches, a->runs, b->runs);
 		return strdupf("AFTER reproduced the signature: %u/%u runs (BEFORE %u/%u)",
 			       a->matches, a->runs, b->matches, b->runs);
 	case VD_WHY_NO_REPRO:
-		return strdupf("BEFORE did not reproduce in %u runs: the reproducer does not reach "
-			       "the bug on the unfixed kernel, so the fixed kernel's clean runs "
-			       "prove nothing",
-			       b->runs);
+		return strdupf("BEFORE did not reproduce in %u runs%s: the reproducer does not "
+			       "reach the bug on the unfixed kernel, so the fixed kernel's clean "
+			       "runs prove nothing",
+			       b->runs, a->runs ? " (nor AFTER, probed too)" : "");
 	case VD_WHY_BUDGET:
 		if (s->more == LONG_MAX)
 			return strdupf("the budget ended before a decision: BEFORE %u/%u, AFTER "

@@ -6,7 +6,9 @@
  *
  *  1. Calibrate on BEFORE until the signature matched K times (or the calibration
  *     budget is spent).  No match at all: INCONCLUSIVE, the reproducer does not reach
- *     the bug, so clean runs of AFTER prove nothing.
+ *     the bug, so clean runs of AFTER prove nothing -- after a probe of K runs of AFTER:
+ *     if AFTER reproduces, NOT-FIXED (the kernels are swapped, or the change brings
+ *     the bug).
  *  2. Size AFTER from the lower one-sided confidence bound p_low of BEFORE's rate:
  *     n_after = ceil(ln(1-conf) / ln(1 - effect*p_low)), recomputed as BEFORE's runs
  *     accumulate.  effect = 1 sizes AFTER to see one match of a rate p_low; the default
@@ -47,7 +49,8 @@ struct vd_config {
 	double confidence;	    /* 0.95: n_after and the intervals */
 	double alpha;		    /* 0.01: Fisher threshold for FIXED */
 	unsigned calibrate_matches; /* K, 3 */
-	unsigned calibrate_max;	    /* BEFORE runs for calibration at most (0: max_runs/2) */
+	unsigned calibrate_max;	    /* BEFORE runs for calibration at most (0: 100, or
+				     * max_runs/2 when that is smaller) */
 	unsigned max_runs;	    /* every run of both kernels, INFRA included; 400 */
 	unsigned infra_retries;	    /* INFRA runs in a row tolerated, 3 */
 	double effect;		    /* 0.4: smallest rate reduction AFTER is sized to catch,

@@ -2,7 +2,7 @@
 /* Fix validation on simulated outcomes: the decision code of `kdrill validate`
  * (harness/workflow/validate.c) fed by runs that match with known rates, against
  * syzbot's `#syz test` rule (3 runs of the patched kernel, fixed when none crashes).
- *   wf-validate-sim [TRIALS] [MAX_RUNS] [EFFECT]
+ *   wf-validate-sim [TRIALS] [MAX_RUNS] [EFFECT] [ALPHA]
  * Prints a Markdown table; exits 1 if a target is missed (>= 95% correct for every
  * p_before >= 0.1, never FIXED when p_after = p_before). */
 #include <stdint.h>
@@ -27,6 +27,7 @@ int main(int argc, char **argv)
 	unsigned trials = argc > 1 ? (unsigned)atoi(argv[1]) : 2000;
 	unsigned max_runs = argc > 2 ? (unsigned)atoi(argv[2]) : 0;
 	double effect = argc > 3 ? atof(argv[3]) : 0;
+	double alpha = argc > 4 ? atof(argv[4]) : 0;
 	int missed = 0;
 
 	printf("| p_before | p_after | truth | kdrill correct | wrong | inconclusive | mean runs | "
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 					cfg.max_runs = max_runs;
 				if (effect > 0)
 					cfg.effect = effect;
+				if (alpha > 0)
+					cfg.alpha = alpha;
 				vd_init(&s, &cfg);
 				while ((n = vd_next(&s)) != VD_DONE) {
 					double p = n == VD_RUN_BEFORE ? pb[i] : p_after;
@@ -77,9 +80,9 @@ int main(int argc, char **argv)
 	{
 		struct vd_config d;
 		vd_config_default(&d);
-		printf("\ntrials per row: %u; kdrill: confidence %.2f, Fisher alpha %.2f, K = %u, "
+		printf("\ntrials per row: %u; kdrill: confidence %.2f, Fisher alpha %.3f, K = %u, "
 		       "max runs %u, effect %.2f\n",
-		       trials, d.confidence, d.alpha, d.calibrate_matches,
+		       trials, d.confidence, alpha > 0 ? alpha : d.alpha, d.calibrate_matches,
 		       max_runs ? max_runs : d.max_runs, effect > 0 ? effect : d.effect);
 	}
 	if (missed)

@@ -89,11 +89,20 @@ int main(void)
 	check("always vs third run", "MMMMMMM", "PPM", 0,
 	      &(struct want){VD_NOT_FIXED, VD_WHY_REPRODUCED, 8, -1,
 			     "AFTER reproduced the signature: 1/3", "BBBABABA"});
-	/* BEFORE never reproduces: calibration stops at half the 40-run budget */
+	/* BEFORE never reproduces: calibration stops at half the 40-run budget, AFTER is
+	 * probed K = 3 times, then INCONCLUSIVE */
 	check("before never reproduces", "", "", 40,
-	      &(struct want){VD_INCONCLUSIVE, VD_WHY_NO_REPRO, 20, LONG_MAX,
+	      &(struct want){VD_INCONCLUSIVE, VD_WHY_NO_REPRO, 23, LONG_MAX,
 			     "does not reach the bug on the unfixed kernel",
-			     "BBBBBBBBBBBBBBBBBBBB"});
+			     "BBBBBBBBBBBBBBBBBBBBAAA"});
+	/* the kernels swapped: BEFORE never reproduces, the AFTER probe does */
+	check("swapped kernels", "", "PM", 40,
+	      &(struct want){VD_NOT_FIXED, VD_WHY_REPRODUCED, 22, LONG_MAX,
+			     "the bug is on the AFTER side", "BBBBBBBBBBBBBBBBBBBBAA"});
+	/* without a budget, calibration gives up after 100 BEFORE runs */
+	check("calibration cap 100", "", "", 0,
+	      &(struct want){VD_INCONCLUSIVE, VD_WHY_NO_REPRO, 103, LONG_MAX,
+			     "in 100 runs (nor AFTER", ""});
 	/* rare bug, small budget: says how many more runs */
 	check("rate 0.1, budget 40", "PPPPPPPPPMPPPPPPPPPMPPPPPPPPPMPPPPPPPPPM", "", 40,
 	      &(struct want){VD_INCONCLUSIVE, VD_WHY_BUDGET, 40, -1, "more AFTER runs", ""});

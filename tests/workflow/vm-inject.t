@@ -6,8 +6,8 @@
 #   KDRILL_TEST_SCENARIO=NAME  the scenario whose signature the injected bug matches
 # and it checks:
 #   validate BEFORE=inject AFTER=stock -> FIXED (exit 0)
-#   validate BEFORE=stock AFTER=inject -> INCONCLUSIVE (exit 125: the "unfixed" side
-#     never reproduces, so nothing is learnt from the other side)
+#   validate BEFORE=stock AFTER=inject -> NOT-FIXED (exit 1: BEFORE never reproduces,
+#     the probe of AFTER does: "the bug is on the AFTER side")
 #   validate BEFORE=stock AFTER=stock -> INCONCLUSIVE (exit 125)
 #   bisect over [stock, stock, inject, inject] -> FOUND at position 3 (exit 0)
 # The two stock entries are the same kernel under two refs (path: and the build ref).
@@ -34,7 +34,7 @@ expect_validate() { # BEFORE AFTER EXIT VERDICT [ARGS...]
 }
 
 expect_validate "$inject" "$stock" 0 FIXED --effect 1
-expect_validate "$stock" "$inject" 125 INCONCLUSIVE --max-runs 6
+expect_validate "$stock" "$inject" 1 NOT-FIXED --max-runs 6
 expect_validate "$stock" "$stock" 125 INCONCLUSIVE --max-runs 6
 
 # a second ref to each kernel: the same bzImage (and modules) by path
