@@ -156,19 +156,17 @@ static void classify(const struct mx_store *s, const struct mx_night *night,
 	}
 
 	const struct mx_tally *t = &c->cur;
-	bool hist_mixed = c->hist_fails > 0 && c->hist_fails < c->hist_n;
 	c->rate = (c->hist_n + t->n) ? (double)(c->hist_fails + t->fails) / (c->hist_n + t->n) : 0;
 	if (t->n == 0)
 		c->change = t->infra ? MX_INFRA : MX_NOT_RUN;
 	else if (t->fails > 0) {
-		if (t->fails < t->n || hist_mixed)
-			c->change = MX_FLAKY;
-		else if (c->has_ref && c->ref.fails > 0)
+		if (c->hist_fails == 0)
+			c->change = MX_NEW_FAILURE; /* clean history: new, whatever its rate */
+		else if (c->has_ref && c->ref.fails > 0 && t->fails == t->n &&
+			 c->hist_fails == c->hist_n)
 			c->change = MX_STILL_FAILING;
-		else if (c->hist_fails > 0)
-			c->change = MX_FLAKY; /* failed before, passed last time, fails again */
 		else
-			c->change = MX_NEW_FAILURE;
+			c->change = MX_FLAKY; /* both outcomes tonight or in the history */
 	} else if (c->has_ref && c->ref.fails > 0) {
 		/* a pass after failures: fixed only if the old rate would have shown */
 		c->fixed_p = stats_fisher_greater((long)c->ref.fails, (long)c->ref.n, 0, (long)t->n);

@@ -4,12 +4,12 @@
  * reference (the cell's previous night, or the baseline kernel's cell of the same
  * night) and with the cell's history.  Pure: works on a loaded store and plan.
  *
- *   new failure    the reference passed (or there is none), tonight fails, history clean
+ *   new failure    tonight fails (in any share of its runs), the history is clean
  *   fixed          the reference failed, tonight passes in enough runs that the old
  *                  rate would have shown (one-sided Fisher test, p < 0.05)
  *   flaky          both outcomes in tonight's runs or in the history (rate given); a
  *                  pass after failures with too few runs to call it fixed lands here
- *   still failing  failed in the reference and fails tonight
+ *   still failing  every run failed tonight and in the history
  *   infra          no run of the cell could test (every attempt INFRA)
  *   pass           passes, as it did
  *   not run        the night did not reach the cell (budget, shard, interrupted)

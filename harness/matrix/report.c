@@ -477,10 +477,12 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 	/* failures */
 	fputs("<h2 id=\"failures\">Failures</h2>\n", f);
 	unsigned nf = 0;
+	/* the failures that page first: new, flaky, still failing; known ones last */
+	for (size_t pass = 0; pass < 2 * _MX_CHANGE_MAX; pass++)
 	for (size_t i = 0; i < a->n_cells; i++) {
 		const struct mx_cellres *c = &a->cells[i];
 		const struct mx_entry *e = c->first_fail;
-		if (!e)
+		if (!e || c->change != pass % _MX_CHANGE_MAX || !!c->known != pass / _MX_CHANGE_MAX)
 			continue;
 		nf++;
 		_cleanup_free_ char *vpath = strdupf("%s/%s/verdict.json", s->path, e->dir);
@@ -896,6 +898,10 @@ char *mx_report_text(const struct mx_analysis *a, const struct mx_plan *plan, co
 					c->first_fail->title ? c->first_fail->title
 							     : c->first_fail->reason,
 					c->first_fail->run_id);
+			else if (c->change == MX_INFRA && c->n_runs)
+				fprintf(f, " (%u INFRA: %s)", c->cur.infra,
+					c->runs[c->n_runs - 1]->reason ? c->runs[c->n_runs - 1]->reason
+								       : "?");
 			fputc('\n', f);
 		}
 	if (fclose(f) != 0) {
