@@ -606,9 +606,12 @@ int mx_store_merge(const char *out, char *const *sources, size_t *ret_runs, char
 				if ((r = read_full_file(splan, &text, NULL)) < 0 ||
 				    (r = write_file_atomic(dplan, text, strlen(text), 0644)) < 0)
 					break;
-				dm = json_object_get(n->meta);
-				struct json_object *sh = json_object_new_object();
-				json_object_object_add(dm, "shards", sh);
+				dm = NULL;
+				if (json_object_deep_copy(n->meta, &dm, NULL) < 0) {
+					r = -ENOMEM;
+					break;
+				}
+				json_object_object_add(dm, "shards", json_object_new_object());
 			}
 			/* union of the shards' states */
 			struct json_object *dsh, *ssh;
