@@ -130,4 +130,17 @@ all=$(for i in 1 2 3; do "$KD" matrix --dry-run --shard $i/3 "$f" | sed -n 's/^o
 want=$("$KD" matrix --dry-run "$f" | sed -n 's/^order: //p' | tr ' ' '\n' | grep -E '^[0-9]+[.][0-9]+$' | sort -V | tr '\n' ' ')
 [ "$all" = "$want" ] || fail "shards 1..3 do not partition the runs: '$all' vs '$want'"
 "$KD" matrix --dry-run --shard 4/3 "$f" >/dev/null 2>&1; [ $? = 2 ] || fail "--shard 4/3 accepted"
+# the example plan of docs/matrix.md is valid
+out=$("$KD" matrix --dry-run "$KDRILL_TOP/docs/matrix-example.ini") || fail "docs/matrix-example.ini: $out"
+grep -q '^plan nightly-6.1 (hash [0-9a-f]*): 88 cells x 3 runs, 120s each' <<<"$out" || fail "example plan: $(head -1 <<<"$out")"
+
+# a budget too small for one run: nothing starts, the night says so, exit 125
+sed 's/^duration = 10$/duration = 10\nbudget = 5s/' "$f" >"$d/budget.ini"
+out=$("$KD" matrix --store "$d/bstore" --night b "$d/budget.ini" 2>&1); rc=$?
+echo "$out"
+[ $rc = 125 ] || fail "budget: exit $rc"
+grep -q 'night b: 0 of 18 runs done before, 0 run now (0 failing, 0 INFRA), 18 left: budget' <<<"$out" || fail "budget line"
+[ "$(jq -r .shards.all.state "$d/bstore/nights/b/night.json")" = budget ] || fail "budget state"
+[ "$(jq -r '.counts."not-run"' "$d/bstore/report/summary.json")" = 9 ] || fail "not-run cells"
+
 echo "ok: $n bad plans refused with file:line, good plan expanded, shards partition"
