@@ -25,24 +25,25 @@ static const char *default_store(void)
 
 static void matrix_usage(FILE *f)
 {
-	fputs("usage: kdrill matrix [OPTIONS] PLAN\n"
-	      "       kdrill matrix --resume [OPTIONS] [PLAN]\n"
-	      "       kdrill matrix --ingest --kernel REF [OPTIONS] PLAN RUN-DIR...\n"
-	      "Run a plan's kernels x scenarios (docs/matrix.md) into a results store: every\n"
-	      "cell once before any cell twice, INFRA retried, resumable, shardable; then write\n"
-	      "the night's report (STORE/report/).\n\n"
-	      "  --store DIR     results store (default $KDRILL_MATRIX_STORE or ./matrix)\n"
-	      "  --night ID      the night (default: today's UTC date; with --resume the last one)\n"
-	      "  --shard I/N     run only the cells of shard I of N (hash of the cell key)\n"
-	      "  --resume        finish a night: runs already in its journal are not redone\n"
-	      "  --dry-run       print the cells and the order of the runs, run nothing\n"
-	      "  --no-report     do not write the report at the end\n"
-	      "  --ingest        journal run directories made elsewhere (a lab, another\n"
-	      "                  machine) as runs of the plan's cells on kernel --kernel REF\n"
-	      "  --quiet         no line per run\n\n"
-	      "exit: 0 no new failure, 1 a new failure (not a known issue), 125 night not\n"
-	      "      finished (interrupted, or cells left INFRA), 2 usage or bad plan\n",
-	      f);
+	fputs(
+	    "usage: kdrill matrix [OPTIONS] PLAN\n"
+	    "       kdrill matrix --resume [OPTIONS] [PLAN]\n"
+	    "       kdrill matrix --ingest --kernel REF [OPTIONS] PLAN RUN-DIR...\n"
+	    "Run a plan's kernels x scenarios (docs/matrix.md) into a results store: every\n"
+	    "cell once before any cell twice, INFRA retried, resumable, shardable; then write\n"
+	    "the night's report (STORE/report/).\n\n"
+	    "  --store DIR     results store (default $KDRILL_MATRIX_STORE or ./matrix)\n"
+	    "  --night ID      the night (default: today's UTC date; with --resume the last one)\n"
+	    "  --shard I/N     run only the cells of shard I of N (hash of the cell key)\n"
+	    "  --resume        finish a night: runs already in its journal are not redone\n"
+	    "  --dry-run       print the cells and the order of the runs, run nothing\n"
+	    "  --no-report     do not write the report at the end\n"
+	    "  --ingest        journal run directories made elsewhere (a lab, another\n"
+	    "                  machine) as runs of the plan's cells on kernel --kernel REF\n"
+	    "  --quiet         no line per run\n\n"
+	    "exit: 0 no new failure, 1 a new failure (not a known issue), 125 night not\n"
+	    "      finished (interrupted, or cells left INFRA), 2 usage or bad plan\n",
+	    f);
 }
 
 static void on_signal(int sig)
@@ -157,8 +158,9 @@ static int do_ingest(const char *store, const char *night, const struct mx_plan 
 				cell = c;
 		}
 		if (!cell) {
-			fprintf(stderr, "kdrill matrix: %s: no cell of %s for kernel %s and %s%s%s\n",
-				*d, plan->path, kernel, scen ? scen : "(no verdict.json)",
+			fprintf(stderr,
+				"kdrill matrix: %s: no cell of %s for kernel %s and %s%s%s\n", *d,
+				plan->path, kernel, scen ? scen : "(no verdict.json)",
 				var ? ":" : "", var ? var : "");
 			json_object_put(v);
 			return KD_EXIT_USAGE;
@@ -175,7 +177,8 @@ static int do_ingest(const char *store, const char *night, const struct mx_plan 
 			if (!strcmp(nt.e[i].cell, cell->key) && nt.e[i].round >= round)
 				round = nt.e[i].round + 1;
 		mx_night_done(&nt);
-		r = mx_store_ingest(store, night, *d, cell->key, cell->kernel, round, 0, "all", &err);
+		r = mx_store_ingest(store, night, *d, cell->key, cell->kernel, round, 0, "all",
+				    &err);
 		if (r < 0) {
 			fprintf(stderr, "kdrill matrix: %s\n", err ? err : strerror(-r));
 			return r == -EEXIST ? KD_EXIT_USAGE : KD_EXIT_INFRA;
@@ -188,11 +191,16 @@ static int do_ingest(const char *store, const char *night, const struct mx_plan 
 int cmd_matrix(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"store", required_argument, NULL, 's'}, {"night", required_argument, NULL, 'n'},
-	    {"shard", required_argument, NULL, 'S'}, {"resume", no_argument, NULL, 'r'},
-	    {"dry-run", no_argument, NULL, 'd'},     {"no-report", no_argument, NULL, 'R'},
-	    {"ingest", no_argument, NULL, 'i'},	     {"kernel", required_argument, NULL, 'k'},
-	    {"quiet", no_argument, NULL, 'q'},	     {"help", no_argument, NULL, 'h'},
+	    {"store", required_argument, NULL, 's'},
+	    {"night", required_argument, NULL, 'n'},
+	    {"shard", required_argument, NULL, 'S'},
+	    {"resume", no_argument, NULL, 'r'},
+	    {"dry-run", no_argument, NULL, 'd'},
+	    {"no-report", no_argument, NULL, 'R'},
+	    {"ingest", no_argument, NULL, 'i'},
+	    {"kernel", required_argument, NULL, 'k'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *store = default_store(), *kernel = NULL;
@@ -249,7 +257,9 @@ int cmd_matrix(int argc, char **argv)
 		planpath = strdup(argv[optind++]);
 	if (ingest) {
 		if (!planpath || !kernel || optind >= argc) {
-			fprintf(stderr, "kdrill matrix: --ingest needs --kernel REF, PLAN and RUN-DIR...\n");
+			fprintf(
+			    stderr,
+			    "kdrill matrix: --ingest needs --kernel REF, PLAN and RUN-DIR...\n");
 			return KD_EXIT_USAGE;
 		}
 	} else if (optind < argc) {
@@ -291,7 +301,8 @@ int cmd_matrix(int argc, char **argv)
 			printf("  cell %-3zu %s  (shard %llu/%u)%s\n", i + 1, plan->cells[i].key,
 			       (unsigned long long)(mx_hash64(plan->cells[i].key) % shard_n) + 1,
 			       shard_n,
-			       mx_cell_in_shard(&plan->cells[i], shard_i, shard_n) ? "" : "  skipped");
+			       mx_cell_in_shard(&plan->cells[i], shard_i, shard_n) ? ""
+										   : "  skipped");
 		printf("order: ");
 		unsigned k = 0;
 		for (unsigned round = 0; round < plan->runs; round++)
@@ -332,10 +343,11 @@ int cmd_matrix(int argc, char **argv)
 		return r == -EEXIST || r == -EBADR || r == -EINVAL ? KD_EXIT_USAGE : KD_EXIT_INFRA;
 	}
 	if (!quiet)
-		printf("night %s: %u of %u runs done before, %u run now (%u failing, %u INFRA), "
-		       "%u left: %s; %.0fs (kdrill run children %.0fs, their verdicts' time %.0fs)\n",
-		       night, res.done, res.planned, res.ran, res.fails, res.infra, res.left,
-		       res.state, res.wall_s, res.run_wall_s, res.run_dur_s);
+		printf(
+		    "night %s: %u of %u runs done before, %u run now (%u failing, %u INFRA), "
+		    "%u left: %s; %.0fs (kdrill run children %.0fs, their verdicts' time %.0fs)\n",
+		    night, res.done, res.planned, res.ran, res.fails, res.infra, res.left,
+		    res.state, res.wall_s, res.run_wall_s, res.run_dur_s);
 	int exit_code = KD_EXIT_OK;
 	if (!no_report && !mx_interrupted) {
 		r = write_report(store, night, NULL, NULL, 0, quiet, &exit_code);
@@ -364,9 +376,12 @@ static void report_usage(FILE *f)
 int cmd_report(int argc, char **argv)
 {
 	static const struct option opts[] = {
-	    {"night", required_argument, NULL, 'n'},	{"out", required_argument, NULL, 'o'},
-	    {"url-base", required_argument, NULL, 'u'}, {"trend-nights", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},		{NULL, 0, NULL, 0},
+	    {"night", required_argument, NULL, 'n'},
+	    {"out", required_argument, NULL, 'o'},
+	    {"url-base", required_argument, NULL, 'u'},
+	    {"trend-nights", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *night = NULL, *out = NULL, *url = NULL;
 	uint64_t trend = 0;
@@ -386,7 +401,8 @@ int cmd_report(int argc, char **argv)
 			break;
 		case 't':
 			if (parse_u64(optarg, &trend) < 0 || trend < 1 || trend > 1000) {
-				fprintf(stderr, "kdrill report: --trend-nights %s: 1..1000\n", optarg);
+				fprintf(stderr, "kdrill report: --trend-nights %s: 1..1000\n",
+					optarg);
 				return KD_EXIT_USAGE;
 			}
 			break;

@@ -11,13 +11,21 @@
 #define FIXED_ALPHA 0.05
 
 static const char *const change_names[_MX_CHANGE_MAX] = {
-    [MX_NEW_FAILURE] = "new failure", [MX_FIXED] = "fixed",	    [MX_FLAKY] = "flaky",
-    [MX_STILL_FAILING] = "still failing", [MX_INFRA] = "infra",	    [MX_PASS] = "pass",
+    [MX_NEW_FAILURE] = "new failure",
+    [MX_FIXED] = "fixed",
+    [MX_FLAKY] = "flaky",
+    [MX_STILL_FAILING] = "still failing",
+    [MX_INFRA] = "infra",
+    [MX_PASS] = "pass",
     [MX_NOT_RUN] = "not run",
 };
 static const char *const change_ids[_MX_CHANGE_MAX] = {
-    [MX_NEW_FAILURE] = "new-failure", [MX_FIXED] = "fixed",	    [MX_FLAKY] = "flaky",
-    [MX_STILL_FAILING] = "still-failing", [MX_INFRA] = "infra",	    [MX_PASS] = "pass",
+    [MX_NEW_FAILURE] = "new-failure",
+    [MX_FIXED] = "fixed",
+    [MX_FLAKY] = "flaky",
+    [MX_STILL_FAILING] = "still-failing",
+    [MX_INFRA] = "infra",
+    [MX_PASS] = "pass",
     [MX_NOT_RUN] = "not-run",
 };
 
@@ -83,9 +91,9 @@ void mx_analysis_free(struct mx_analysis *a)
 
 static bool strv_has(char **l, const char *s)
 {
-	STRV_FOREACH(q, l)
-	if (!strcmp(*q, s))
-		return true;
+	STRV_FOREACH (q, l)
+		if (!strcmp(*q, s))
+			return true;
 	return false;
 }
 
@@ -109,8 +117,8 @@ static int add_cell(struct mx_analysis *a, const char *key, const char *kernel,
 		return -ENOMEM;
 	a->cells = nc;
 	struct mx_cellres *c = &a->cells[a->n_cells++];
-	*c = (struct mx_cellres){.key = key, .kernel = kernel, .scenario = scenario,
-				 .variant = variant};
+	*c = (struct mx_cellres){
+	    .key = key, .kernel = kernel, .scenario = scenario, .variant = variant};
 	c->spec = key_spec(key, kernel);
 	if (!c->spec)
 		return -ENOMEM;
@@ -169,7 +177,8 @@ static void classify(const struct mx_store *s, const struct mx_night *night,
 			c->change = MX_FLAKY; /* both outcomes tonight or in the history */
 	} else if (c->has_ref && c->ref.fails > 0) {
 		/* a pass after failures: fixed only if the old rate would have shown */
-		c->fixed_p = stats_fisher_greater((long)c->ref.fails, (long)c->ref.n, 0, (long)t->n);
+		c->fixed_p =
+		    stats_fisher_greater((long)c->ref.fails, (long)c->ref.n, 0, (long)t->n);
 		if (c->fixed_p < FIXED_ALPHA)
 			c->change = MX_FIXED;
 		else {
@@ -232,7 +241,8 @@ int mx_analyze(const struct mx_store *s, const struct mx_night *night, const str
 			const struct mx_entry *e = &night->e[j];
 			if (strcmp(e->cell, c->key))
 				continue;
-			const struct mx_entry **nr = realloc(c->runs, (c->n_runs + 1) * sizeof(*nr));
+			const struct mx_entry **nr =
+			    realloc(c->runs, (c->n_runs + 1) * sizeof(*nr));
 			if (!nr) {
 				mx_analysis_free(a);
 				return -ENOMEM;

@@ -40,10 +40,10 @@ const char *mx_change_name(enum mx_change c); /* "new failure", ... */
 const char *mx_change_id(enum mx_change c);   /* "new-failure", ... */
 
 struct mx_tally {
-	unsigned n;	 /* runs that tested (not INFRA) */
-	unsigned fails;	 /* of those, BUG/HANG/WARN/ANOMALY */
-	unsigned infra;	 /* INFRA attempts */
-	unsigned slots;	 /* rounds done */
+	unsigned n;	  /* runs that tested (not INFRA) */
+	unsigned fails;	  /* of those, BUG/HANG/WARN/ANOMALY */
+	unsigned infra;	  /* INFRA attempts */
+	unsigned slots;	  /* rounds done */
 	unsigned matches; /* failures matching the scenario's signature */
 };
 
@@ -52,11 +52,12 @@ struct mx_cellres {
 	char *spec; /* scenario[:variant][ params] (the grid's column) */
 	struct mx_tally cur, ref;
 	bool has_ref;
-	const char *ref_night; /* previous night with this cell, or NULL */
+	const char *ref_night;			  /* previous night with this cell, or NULL */
 	unsigned hist_n, hist_fails, hist_nights; /* history before tonight */
 	enum mx_change change;
-	double rate; /* flaky: failures / runs over tonight + history */
-	long fixed_runs_needed; /* flaky after failures: passing runs still needed to call it fixed */
+	double rate;		/* flaky: failures / runs over tonight + history */
+	long fixed_runs_needed; /* flaky after failures: passing runs still needed to call it fixed
+				 */
 	double fixed_p;		/* fixed: the Fisher p-value */
 	const struct mx_known *known;
 	const struct mx_entry *first_fail; /* tonight's first failing run */

@@ -55,9 +55,9 @@ static int spawn_run(const struct mx_plan *plan, const struct mx_cell *c,
 	if (plan->boot_timeout > 0 &&
 	    (strv_extend(&argv, "--boot-timeout") < 0 || strv_extend(&argv, boot) < 0))
 		return -ENOMEM;
-	STRV_FOREACH(q, c->params)
-	if (strv_extend(&argv, "--param") < 0 || strv_extend(&argv, *q) < 0)
-		return -ENOMEM;
+	STRV_FOREACH (q, c->params)
+		if (strv_extend(&argv, "--param") < 0 || strv_extend(&argv, *q) < 0)
+			return -ENOMEM;
 	if (strv_extend(&argv, spec) < 0)
 		return -ENOMEM;
 
@@ -115,8 +115,8 @@ fail:
 	return 0;
 }
 
-int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o,
-		 struct mx_run_result *res, char **err)
+int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o, struct mx_run_result *res,
+		 char **err)
 {
 	_cleanup_free_ struct slot *slots = NULL;
 	_cleanup_free_ char *shard = NULL;
@@ -192,9 +192,10 @@ int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o,
 					break;
 				}
 				if (!v && code == 2) {
-					*err = strdupf("%s: kdrill run refused cell '%s' (usage error, "
-						       "see %s/nights/%s/matrix.log)",
-						       plan->path, c->key, o->store, o->night);
+					*err = strdupf(
+					    "%s: kdrill run refused cell '%s' (usage error, "
+					    "see %s/nights/%s/matrix.log)",
+					    plan->path, c->key, o->store, o->night);
 					return -EINVAL;
 				}
 				struct mx_entry e;
@@ -203,7 +204,8 @@ int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o,
 								  s->attempts, shard, wall, &e);
 					json_object_put(v);
 				} else {
-					/* no verdict at all: an INFRA line without a run directory */
+					/* no verdict at all: an INFRA line without a run directory
+					 */
 					char now[32];
 					format_iso8601(now_realtime_usec(), now, sizeof(now));
 					e = (struct mx_entry){
@@ -213,11 +215,12 @@ int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o,
 					    .variant = c->variant ? strdup(c->variant) : NULL,
 					    .round = round,
 					    .attempt = s->attempts,
-					    .run_id = strdupf("none-%s-%u-%u", now, c->index, round),
+					    .run_id =
+						strdupf("none-%s-%u-%u", now, c->index, round),
 					    .dir = strdup(""),
 					    .verdict = strdup("INFRA"),
-					    .reason = strdupf("kdrill run exited %d without a verdict",
-							      code),
+					    .reason = strdupf(
+						"kdrill run exited %d without a verdict", code),
 					    .started = strdup(now),
 					    .shard = strdup(shard),
 					    .duration_s = wall,
@@ -225,7 +228,8 @@ int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o,
 					    .wall_s = wall,
 					    .infra = true,
 					};
-					r = e.cell && e.run_id && e.verdict && e.reason ? 0 : -ENOMEM;
+					r = e.cell && e.run_id && e.verdict && e.reason ? 0
+											: -ENOMEM;
 				}
 				if (r < 0)
 					return r;

@@ -15,26 +15,26 @@
 struct mx_run_opts {
 	const char *store;
 	const char *night;
-	const char *kdrill; /* the kdrill binary to spawn */
+	const char *kdrill;	   /* the kdrill binary to spawn */
 	unsigned shard_i, shard_n; /* 1-based; n = 0 or 1: no sharding */
 	bool resume;
 	FILE *progress; /* one line per run, or NULL */
 };
 
 struct mx_run_result {
-	unsigned planned;  /* run slots of this shard (cells × runs) */
-	unsigned done;	   /* slots finished before this invocation */
-	unsigned ran;	   /* kdrill runs started now */
+	unsigned planned; /* run slots of this shard (cells × runs) */
+	unsigned done;	  /* slots finished before this invocation */
+	unsigned ran;	  /* kdrill runs started now */
 	unsigned fails, infra;
-	unsigned left;	   /* slots not finished (budget, interrupted) */
-	const char *state; /* "complete", "budget", "interrupted" */
+	unsigned left;			      /* slots not finished (budget, interrupted) */
+	const char *state;		      /* "complete", "budget", "interrupted" */
 	double wall_s, run_wall_s, run_dur_s; /* totals: matrix, kdrill run children, verdicts' */
 };
 
 /* The shard's slots the journal says are finished (a non-INFRA run, or INFRA attempts
  * exhausted) and how many attempts each unfinished one had. */
-int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o,
-		 struct mx_run_result *res, char **err);
+int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o, struct mx_run_result *res,
+		 char **err);
 
 /* Set by the command's SIGINT/SIGTERM handler: stop after the current run. */
 extern volatile int mx_interrupted;

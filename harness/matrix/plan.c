@@ -192,8 +192,8 @@ int mx_expand_range(const char *s, char ***ret, const char **why)
 	if (as[0] == '0' && as[1])
 		width = (int)strlen(as);
 	for (uint64_t v = a; v <= b; v++) {
-		char *item = strdupf("%.*s%0*llu%s", (int)(lb - s), s, width, (unsigned long long)v,
-				     rb + 1);
+		char *item =
+		    strdupf("%.*s%0*llu%s", (int)(lb - s), s, width, (unsigned long long)v, rb + 1);
 		if (!item || strv_push(&out, item) < 0)
 			return -ENOMEM;
 	}
@@ -230,8 +230,8 @@ void mx_plan_free(struct mx_plan *p)
 	free(p);
 }
 
-static const char *const kernel_schemes[] = {"debian:", "path:", "tree:", "build:", "inject:",
-					     NULL};
+static const char *const kernel_schemes[] = {
+    "debian:", "path:", "tree:", "build:", "inject:", NULL};
 
 static bool kernel_ref_ok(const char *ref)
 {
@@ -272,7 +272,8 @@ static int parse_scenario_line(struct parser *p, const struct entry *e, struct s
 	for (size_t i = 1; words[i]; i++) {
 		char *eq = strchr(words[i], '=');
 		if (!eq || eq == words[i])
-			return fail(p, e->line, "scenario: '%s' is not a parameter (k=v)", words[i]);
+			return fail(p, e->line, "scenario: '%s' is not a parameter (k=v)",
+				    words[i]);
 		for (char **q = out->params; q && *q; q++)
 			if (!strncmp(*q, words[i], (size_t)(eq - words[i]) + 1))
 				return fail(p, e->line, "scenario: parameter '%.*s' given twice",
@@ -291,9 +292,10 @@ static int parse_scenario_line(struct parser *p, const struct entry *e, struct s
 		r = scenario_variants(words[0], &variants, &msg);
 		if (r < 0)
 			return fail(p, e->line, "scenario: %s",
-				    msg ? msg : r == -ENOENT ? "unknown scenario" : strerror(-r));
-		STRV_FOREACH(v, variants)
-		{
+				    msg		   ? msg
+				    : r == -ENOENT ? "unknown scenario"
+						   : strerror(-r));
+		STRV_FOREACH (v, variants) {
 			char *s = strdupf("%s:%s", words[0], *v);
 			if (!s || strv_push(&out->specs, s) < 0)
 				return -ENOMEM;
@@ -303,8 +305,7 @@ static int parse_scenario_line(struct parser *p, const struct entry *e, struct s
 	} else if (strv_extend(&out->specs, words[0]) < 0)
 		return -ENOMEM;
 
-	STRV_FOREACH(s, out->specs)
-	{
+	STRV_FOREACH (s, out->specs) {
 		_cleanup_(scenario_freep) struct scenario *sc = NULL;
 		_cleanup_free_ char *msg = NULL;
 		r = scenario_load(*s, out->params, &sc, &msg);
@@ -312,7 +313,9 @@ static int parse_scenario_line(struct parser *p, const struct entry *e, struct s
 			return r;
 		if (r < 0)
 			return fail(p, e->line, "scenario: %s: %s", *s,
-				    msg ? msg : r == -ENOENT ? "unknown scenario" : strerror(-r));
+				    msg		   ? msg
+				    : r == -ENOENT ? "unknown scenario"
+						   : strerror(-r));
 	}
 	return 0;
 }
@@ -396,16 +399,17 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 			_cleanup_strv_ char **items = NULL;
 			const char *why;
 			if (strcmp(e->key, "kernel")) {
-				r = fail(p, e->line, "[kernels] %s: unknown key (kernel = REF)", e->key);
+				r = fail(p, e->line, "[kernels] %s: unknown key (kernel = REF)",
+					 e->key);
 				break;
 			}
 			if (mx_expand_range(e->value, &items, &why) < 0) {
-				r = why ? fail(p, e->line, "kernel: '%s': bad range: %s", e->value, why)
+				r = why ? fail(p, e->line, "kernel: '%s': bad range: %s", e->value,
+					       why)
 					: -ENOMEM;
 				break;
 			}
-			STRV_FOREACH(k, items)
-			{
+			STRV_FOREACH (k, items) {
 				if (!kernel_ref_ok(*k)) {
 					r = fail(p, e->line,
 						 "kernel: '%s': not a kernel ref (debian:NAME, "
@@ -457,13 +461,14 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 				k = &plan->known[plan->n_known++];
 				*k = (struct mx_known){.name = strdup(name), .line = e->line};
 			}
-			char **slot = !strcmp(e->key, "match")	  ? &k->match
+			char **slot = !strcmp(e->key, "match")	    ? &k->match
 				      : !strcmp(e->key, "scenario") ? &k->scenario
 				      : !strcmp(e->key, "note")	    ? &k->note
 				      : !strcmp(e->key, "link")	    ? &k->link
 								    : NULL;
 			if (!slot) {
-				r = fail(p, e->line, "[%s] %s: unknown key (match, scenario, note, link)",
+				r = fail(p, e->line,
+					 "[%s] %s: unknown key (match, scenario, note, link)",
 					 e->section, e->key);
 				break;
 			}
@@ -488,7 +493,8 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 	for (size_t j = 0; j < plan->n_known; j++) {
 		struct mx_known *k = &plan->known[j];
 		if (!k->match || !*k->match) {
-			r = fail(p, k->line, "[known.%s] match: missing (a title or signature substring)",
+			r = fail(p, k->line,
+				 "[known.%s] match: missing (a title or signature substring)",
 				 k->name);
 			goto out;
 		}
@@ -545,8 +551,8 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 			goto out;
 		}
 		bool found = false;
-		STRV_FOREACH(k, plan->kernels)
-		found |= !strcmp(*k, plan->baseline);
+		STRV_FOREACH (k, plan->kernels)
+			found |= !strcmp(*k, plan->baseline);
 		if (!found) {
 			r = fail(p, baseline_line, "baseline: '%s' is not one of [kernels]",
 				 plan->baseline);
@@ -560,11 +566,9 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 	/* cells: kernels outer, scenarios inner, in plan order */
 	for (size_t ki = 0; ki < n_kernels; ki++)
 		for (size_t si = 0; si < n_sl; si++)
-			STRV_FOREACH(spec, sl[si].specs)
-			{
-				_cleanup_free_ char *pj = sl[si].params
-							      ? strv_join(sl[si].params, " ")
-							      : strdup("");
+			STRV_FOREACH (spec, sl[si].specs) {
+				_cleanup_free_ char *pj =
+				    sl[si].params ? strv_join(sl[si].params, " ") : strdup("");
 				if (!pj) {
 					r = -ENOMEM;
 					goto out;
@@ -584,8 +588,8 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 								    ? kernel_lines[ki]
 								    : sl[si].line;
 						r = fail(p, here,
-							 "duplicate cell '%s' (first at line %u)", key,
-							 first);
+							 "duplicate cell '%s' (first at line %u)",
+							 key, first);
 						free(key);
 						goto out;
 					}
@@ -614,11 +618,11 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 					r = -ENOMEM;
 					goto out;
 				}
-				STRV_FOREACH(q, sl[si].params)
-				if (strv_extend(&c->params, *q) < 0) {
-					r = -ENOMEM;
-					goto out;
-				}
+				STRV_FOREACH (q, sl[si].params)
+					if (strv_extend(&c->params, *q) < 0) {
+						r = -ENOMEM;
+						goto out;
+					}
 			}
 
 	/* the hash identifies what the night measures: cells, runs, duration */

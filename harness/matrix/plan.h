@@ -38,7 +38,7 @@ struct mx_cell {
 struct mx_plan {
 	char *path;
 	char *name;
-	char *text;   /* the file as read (copied into each night) */
+	char *text;    /* the file as read (copied into each night) */
 	char hash[17]; /* FNV-1a 64 over the cells, runs and duration (hex) */
 	unsigned runs;
 	double duration;

@@ -12,6 +12,19 @@
 
 #define KCIDB_ORIGIN "kdrill"
 
+/* A number with at most 3 decimals in the JSON text (json-c prints 17 digits). */
+static struct json_object *jdouble(double v)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%.3f", v);
+	char *e = buf + strlen(buf);
+	while (e > buf && e[-1] == '0')
+		*--e = 0;
+	if (e > buf && e[-1] == '.')
+		*--e = 0;
+	return json_object_new_double_s(v, buf);
+}
+
 /* ---- escaping -------------------------------------------------------------- */
 
 static void html_esc(FILE *f, const char *s)
@@ -143,7 +156,7 @@ static struct json_object *first_failure_report(struct json_object *v)
 
 static struct json_object *num_or_null(double v, bool have)
 {
-	return have ? json_object_new_double(v) : NULL;
+	return have ? jdouble(v) : NULL;
 }
 
 static struct json_object *trend_data(const struct mx_store *s, const struct mx_analysis *a,
@@ -155,8 +168,7 @@ static struct json_object *trend_data(const struct mx_store *s, const struct mx_
 	first = last + 1 > max_nights ? last + 1 - max_nights : 0;
 	for (size_t i = first; i <= last; i++)
 		json_object_array_add(nights, json_object_new_string(s->nights[i].id));
-	STRV_FOREACH(spec, a->specs)
-	{
+	STRV_FOREACH (spec, a->specs) {
 		struct json_object *sr = json_object_new_object(), *fr = json_object_new_array(),
 				   *ttr = json_object_new_array(), *ops = json_object_new_array(),
 				   *oom = json_object_new_array();
@@ -167,8 +179,8 @@ static struct json_object *trend_data(const struct mx_store *s, const struct mx_
 			for (size_t j = 0; j < n->n; j++) {
 				const struct mx_entry *e = &n->e[j];
 				size_t lk = strlen(e->kernel);
-				if (e->infra || strncmp(e->cell, e->kernel, lk) || e->cell[lk] != ' ' ||
-				    strcmp(e->cell + lk + 1, *spec))
+				if (e->infra || strncmp(e->cell, e->kernel, lk) ||
+				    e->cell[lk] != ' ' || strcmp(e->cell + lk + 1, *spec))
 					continue;
 				double active = e->duration_s - (e->load_s > 0 ? e->load_s : 0);
 				runs++;
@@ -183,7 +195,8 @@ static struct json_object *trend_data(const struct mx_store *s, const struct mx_
 					no++;
 				}
 			}
-			json_object_array_add(fr, num_or_null(runs ? (double)fails / runs : 0, runs));
+			json_object_array_add(fr,
+					      num_or_null(runs ? (double)fails / runs : 0, runs));
 			json_object_array_add(ttr, num_or_null(nt ? tsum / nt : 0, nt));
 			json_object_array_add(ops, num_or_null(no ? osum / no : 0, no));
 			json_object_array_add(oom, num_or_null(runs ? oomsum / runs : 0, runs));
@@ -339,11 +352,13 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 				if (c->change != ch || !is_change(ch) || (!!c->known != pass))
 					continue;
 				if (!nchg++)
-					fputs("<table class=\"changes\"><tr><th>change</th><th>kernel</th>"
+					fputs("<table "
+					      "class=\"changes\"><tr><th>change</th><th>kernel</th>"
 					      "<th>scenario</th><th>tonight</th><th>before</th>"
 					      "<th>what</th></tr>\n",
 					      f);
-				fprintf(f, "<tr class=\"change %s\" data-cell=\"", mx_change_id(ch));
+				fprintf(f, "<tr class=\"change %s\" data-cell=\"",
+					mx_change_id(ch));
 				html_esc(f, c->key);
 				fputs("\"><td>", f);
 				change_tag(f, c);
@@ -359,8 +374,8 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 				else
 					fputs("—", f);
 				if (c->hist_nights)
-					fprintf(f, " (history: %u/%u over %u nights)", c->hist_fails,
-						c->hist_n, c->hist_nights);
+					fprintf(f, " (history: %u/%u over %u nights)",
+						c->hist_fails, c->hist_n, c->hist_nights);
 				fputs("</td><td>", f);
 				if (c->first_fail) {
 					fputs("<a href=\"#f-", f);
@@ -400,20 +415,17 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 	      "failing runs / runs that tested; a red frame marks a cell that changed tonight "
 	      "(new failure, fixed)</p>\n<table class=\"grid\"><tr><th>kernel \\ scenario</th>",
 	      f);
-	STRV_FOREACH(sp, a->specs)
-	{
+	STRV_FOREACH (sp, a->specs) {
 		fputs("<th>", f);
 		html_esc(f, *sp);
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
-	STRV_FOREACH(k, a->kernels)
-	{
+	STRV_FOREACH (k, a->kernels) {
 		fputs("<tr><th>", f);
 		html_esc(f, *k);
 		fputs("</th>", f);
-		STRV_FOREACH(sp, a->specs)
-		{
+		STRV_FOREACH (sp, a->specs) {
 			const struct mx_cellres *c = find_cell(a, *k, *sp);
 			if (!c) {
 				fputs("<td class=\"none\"></td>", f);
@@ -427,15 +439,16 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 			html_esc(f, mx_change_name(c->change));
 			fputs("\">", f);
 			const struct mx_entry *show = c->first_fail ? c->first_fail
-						      : c->n_runs  ? c->runs[c->n_runs - 1]
-								   : NULL;
+						      : c->n_runs   ? c->runs[c->n_runs - 1]
+								    : NULL;
 			const char *word = c->change == MX_NOT_RUN ? "—"
 					   : c->change == MX_INFRA ? "INFRA"
 					   : c->first_fail	   ? c->first_fail->verdict
 								   : "PASS";
 			_cleanup_free_ char *href =
-			    show && *show->dir ? store_file_rel(s, outdir, show->dir, "verdict.json")
-					       : NULL;
+			    show && *show->dir
+				? store_file_rel(s, outdir, show->dir, "verdict.json")
+				: NULL;
 			if (href)
 				html_link(f, href, word);
 			else
@@ -456,8 +469,7 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 	      "kernels): failure rate, time to reproduce (s, failing runs), ops/s, OOM kills per "
 	      "run.</p>\n<div class=\"trends\">\n",
 	      f);
-	STRV_FOREACH(sp, a->specs)
-	{
+	STRV_FOREACH (sp, a->specs) {
 		static const char *const metrics[][2] = {{"fail_rate", "failure rate"},
 							 {"ttr", "time to reproduce"},
 							 {"ops_s", "ops/s"},
@@ -466,7 +478,8 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 		html_esc(f, *sp);
 		fputs("</h3><div class=\"charts\">", f);
 		for (size_t m = 0; m < ELEMENTSOF(metrics); m++) {
-			fprintf(f, "<div class=\"chart\" data-metric=\"%s\" data-spec=\"", metrics[m][0]);
+			fprintf(f, "<div class=\"chart\" data-metric=\"%s\" data-spec=\"",
+				metrics[m][0]);
 			html_esc(f, *sp);
 			fprintf(f, "\"><div class=\"t\">%s</div></div>", metrics[m][1]);
 		}
@@ -479,63 +492,67 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 	unsigned nf = 0;
 	/* the failures that page first: new, flaky, still failing; known ones last */
 	for (size_t pass = 0; pass < 2 * _MX_CHANGE_MAX; pass++)
-	for (size_t i = 0; i < a->n_cells; i++) {
-		const struct mx_cellres *c = &a->cells[i];
-		const struct mx_entry *e = c->first_fail;
-		if (!e || c->change != pass % _MX_CHANGE_MAX || !!c->known != pass / _MX_CHANGE_MAX)
-			continue;
-		nf++;
-		_cleanup_free_ char *vpath = strdupf("%s/%s/verdict.json", s->path, e->dir);
-		struct json_object *v = vpath && *e->dir ? json_object_from_file(vpath) : NULL;
-		struct json_object *rep = v ? first_failure_report(v) : NULL;
-		fprintf(f, "<div class=\"failure\" id=\"f-%zu\"><h3>", i);
-		html_esc(f, e->verdict);
-		fputs(": ", f);
-		html_esc(f, e->title ? e->title : e->reason);
-		fputs("</h3>\n<p>", f);
-		change_tag(f, c);
-		fputs(" <code>", f);
-		html_esc(f, c->kernel);
-		fputs("</code> × <code>", f);
-		html_esc(f, c->spec);
-		fprintf(f, "</code>, %u of %u runs; kernel release <code>", c->cur.fails, c->cur.n);
-		html_esc(f, e->release ? e->release : "?");
-		fputs("</code>; guilty frame <code>", f);
-		html_esc(f, e->frame ? e->frame : "—");
-		fputs("</code>; signature <code>", f);
-		html_esc(f, e->signature ? e->signature : "—");
-		fprintf(f, "</code>; signature of the scenario %s</p>\n",
-			e->match ? "matched" : "not matched");
-		fputs("<p>", f);
-		if (*e->dir) {
-			static const char *const files[] = {"verdict.json", "console.log",
-							    "runner.log"};
-			for (size_t q = 0; q < ELEMENTSOF(files); q++) {
-				_cleanup_free_ char *href = store_file_rel(s, outdir, e->dir, files[q]);
-				if (href) {
-					html_link(f, href, files[q]);
-					fputs(" ", f);
+		for (size_t i = 0; i < a->n_cells; i++) {
+			const struct mx_cellres *c = &a->cells[i];
+			const struct mx_entry *e = c->first_fail;
+			if (!e || c->change != pass % _MX_CHANGE_MAX ||
+			    !!c->known != pass / _MX_CHANGE_MAX)
+				continue;
+			nf++;
+			_cleanup_free_ char *vpath = strdupf("%s/%s/verdict.json", s->path, e->dir);
+			struct json_object *v =
+			    vpath && *e->dir ? json_object_from_file(vpath) : NULL;
+			struct json_object *rep = v ? first_failure_report(v) : NULL;
+			fprintf(f, "<div class=\"failure\" id=\"f-%zu\"><h3>", i);
+			html_esc(f, e->verdict);
+			fputs(": ", f);
+			html_esc(f, e->title ? e->title : e->reason);
+			fputs("</h3>\n<p>", f);
+			change_tag(f, c);
+			fputs(" <code>", f);
+			html_esc(f, c->kernel);
+			fputs("</code> × <code>", f);
+			html_esc(f, c->spec);
+			fprintf(f, "</code>, %u of %u runs; kernel release <code>", c->cur.fails,
+				c->cur.n);
+			html_esc(f, e->release ? e->release : "?");
+			fputs("</code>; guilty frame <code>", f);
+			html_esc(f, e->frame ? e->frame : "—");
+			fputs("</code>; signature <code>", f);
+			html_esc(f, e->signature ? e->signature : "—");
+			fprintf(f, "</code>; signature of the scenario %s</p>\n",
+				e->match ? "matched" : "not matched");
+			fputs("<p>", f);
+			if (*e->dir) {
+				static const char *const files[] = {"verdict.json", "console.log",
+								    "runner.log"};
+				for (size_t q = 0; q < ELEMENTSOF(files); q++) {
+					_cleanup_free_ char *href =
+					    store_file_rel(s, outdir, e->dir, files[q]);
+					if (href) {
+						html_link(f, href, files[q]);
+						fputs(" ", f);
+					}
 				}
 			}
+			fputs("run <code>", f);
+			html_esc(f, e->run_id);
+			fputs("</code></p>\n", f);
+			const char *excerpt = jget(rep, "excerpt");
+			if (excerpt) {
+				fputs("<p>console excerpt:</p><pre class=\"excerpt\">", f);
+				html_esc(f, excerpt);
+				fputs("</pre>\n", f);
+			}
+			const char *hs = jget(v, "hang_summary");
+			if (hs) {
+				fputs("<p>hung-task summary:</p><pre class=\"hang\">", f);
+				html_esc(f, hs);
+				fputs("</pre>\n", f);
+			}
+			json_object_put(v);
+			fputs("</div>\n", f);
 		}
-		fputs("run <code>", f);
-		html_esc(f, e->run_id);
-		fputs("</code></p>\n", f);
-		const char *excerpt = jget(rep, "excerpt");
-		if (excerpt) {
-			fputs("<p>console excerpt:</p><pre class=\"excerpt\">", f);
-			html_esc(f, excerpt);
-			fputs("</pre>\n", f);
-		}
-		const char *hs = jget(v, "hang_summary");
-		if (hs) {
-			fputs("<p>hung-task summary:</p><pre class=\"hang\">", f);
-			html_esc(f, hs);
-			fputs("</pre>\n", f);
-		}
-		json_object_put(v);
-		fputs("</div>\n", f);
-	}
 	if (!nf)
 		fputs("<p>No failing run tonight.</p>\n", f);
 
@@ -593,19 +610,21 @@ char *mx_report_junit(const struct mx_analysis *a, const struct mx_plan *plan)
 		_cleanup_free_ char *sp = xml_escape(c->spec);
 		fprintf(f, "  <testcase classname=\"%s\" name=\"%s\" time=\"%.1f\">\n", k ? k : "",
 			sp ? sp : "", t);
-		fprintf(f,
-			"    <properties><property name=\"change\" value=\"%s\"/>"
-			"<property name=\"runs\" value=\"%u\"/><property name=\"failures\" "
-			"value=\"%u\"/><property name=\"infra\" value=\"%u\"/>"
-			"<property name=\"flaky\" value=\"%s\"/><property name=\"known\" value=\"%s\"/>"
-			"</properties>\n",
-			mx_change_id(c->change), c->cur.n, c->cur.fails, c->cur.infra,
-			c->change == MX_FLAKY ? "true" : "false", c->known ? "true" : "false");
+		fprintf(
+		    f,
+		    "    <properties><property name=\"change\" value=\"%s\"/>"
+		    "<property name=\"runs\" value=\"%u\"/><property name=\"failures\" "
+		    "value=\"%u\"/><property name=\"infra\" value=\"%u\"/>"
+		    "<property name=\"flaky\" value=\"%s\"/><property name=\"known\" value=\"%s\"/>"
+		    "</properties>\n",
+		    mx_change_id(c->change), c->cur.n, c->cur.fails, c->cur.infra,
+		    c->change == MX_FLAKY ? "true" : "false", c->known ? "true" : "false");
 		const struct mx_entry *e = c->first_fail;
 		_cleanup_free_ char *title = e ? xml_escape(e->title ? e->title : e->reason) : NULL;
 		if (c->known) {
 			_cleanup_free_ char *note = xml_escape(c->known->note);
-			fprintf(f, "    <skipped message=\"known issue: %s (%u/%u failed: %s)\"/>\n",
+			fprintf(f,
+				"    <skipped message=\"known issue: %s (%u/%u failed: %s)\"/>\n",
 				note ? note : "", c->cur.fails, c->cur.n, title ? title : "");
 		} else if (c->change == MX_NOT_RUN)
 			fputs("    <skipped message=\"not run\"/>\n", f);
@@ -616,7 +635,8 @@ char *mx_report_junit(const struct mx_analysis *a, const struct mx_plan *plan)
 				reason ? reason : "");
 		} else if (e) {
 			fprintf(f,
-				"    <failure message=\"%s: %s (%u/%u runs)\" type=\"%s\">run %s</failure>\n",
+				"    <failure message=\"%s: %s (%u/%u runs)\" type=\"%s\">run "
+				"%s</failure>\n",
 				e->verdict, title ? title : "", c->cur.fails, c->cur.n,
 				mx_change_id(c->change), e->run_id);
 		}
@@ -648,7 +668,8 @@ struct json_object *mx_report_summary_json(const struct mx_analysis *a, const st
 	add_s(o, "compare", plan && plan->compare == MX_COMPARE_BASELINE ? "baseline" : "previous");
 	add_s(o, "previous", a->prev ? a->prev->id : NULL);
 	for (enum mx_change c = 0; c < _MX_CHANGE_MAX; c++)
-		json_object_object_add(counts, mx_change_id(c), json_object_new_int((int)a->counts[c]));
+		json_object_object_add(counts, mx_change_id(c),
+				       json_object_new_int((int)a->counts[c]));
 	json_object_object_add(counts, "known", json_object_new_int((int)a->known));
 	json_object_object_add(o, "counts", counts);
 	json_object_object_add(o, "cells_total", json_object_new_int((int)a->n_cells));
@@ -666,12 +687,13 @@ struct json_object *mx_report_summary_json(const struct mx_analysis *a, const st
 		json_object_object_add(j, "runs", json_object_new_int((int)c->cur.n));
 		json_object_object_add(j, "failures", json_object_new_int((int)c->cur.fails));
 		json_object_object_add(j, "infra", json_object_new_int((int)c->cur.infra));
-		json_object_object_add(j, "rate", json_object_new_double(c->rate));
+		json_object_object_add(j, "rate", jdouble(c->rate));
 		if (c->has_ref) {
 			struct json_object *r = json_object_new_object();
 			add_s(r, "night", c->ref_night);
 			json_object_object_add(r, "runs", json_object_new_int((int)c->ref.n));
-			json_object_object_add(r, "failures", json_object_new_int((int)c->ref.fails));
+			json_object_object_add(r, "failures",
+					       json_object_new_int((int)c->ref.fails));
 			json_object_object_add(j, "reference", r);
 		} else
 			json_object_object_add(j, "reference", NULL);
@@ -738,8 +760,7 @@ struct json_object *mx_report_kcidb(const struct mx_store *s, const struct mx_an
 	json_object_object_add(ver, "major", json_object_new_int(5));
 	json_object_object_add(ver, "minor", json_object_new_int(3));
 	json_object_object_add(o, "version", ver);
-	STRV_FOREACH(k, a->kernels)
-	{
+	STRV_FOREACH (k, a->kernels) {
 		_cleanup_free_ char *ck = kid("c", *k), *bk = kid("b", *k);
 		struct json_object *c = json_object_new_object(), *b = json_object_new_object(),
 				   *misc = json_object_new_object();
@@ -767,7 +788,8 @@ struct json_object *mx_report_kcidb(const struct mx_store *s, const struct mx_an
 		_cleanup_free_ char *bk = kid("b", c->kernel);
 		for (size_t r = 0; r < c->n_runs; r++) {
 			const struct mx_entry *e = c->runs[r];
-			struct json_object *t = json_object_new_object(), *misc = json_object_new_object();
+			struct json_object *t = json_object_new_object(),
+					   *misc = json_object_new_object();
 			_cleanup_free_ char *tid = strdupf(KCIDB_ORIGIN ":%s", e->run_id);
 			_cleanup_free_ char *path = kcidb_path(e);
 			add_s(t, "id", tid);
@@ -777,11 +799,13 @@ struct json_object *mx_report_kcidb(const struct mx_store *s, const struct mx_an
 			add_s(t, "status", e->infra ? "MISS" : e->failure ? "FAIL" : "PASS");
 			if (e->started)
 				add_s(t, "start_time", e->started);
-			json_object_object_add(t, "duration", json_object_new_double(e->duration_s));
+			json_object_object_add(t, "duration", jdouble(e->duration_s));
 			add_s(t, "comment", e->reason);
 			if (*e->dir) {
-				_cleanup_free_ char *log = strdupf("%s%s/console.log", base, e->dir);
-				_cleanup_free_ char *vj = strdupf("%s%s/verdict.json", base, e->dir);
+				_cleanup_free_ char *log =
+				    strdupf("%s%s/console.log", base, e->dir);
+				_cleanup_free_ char *vj =
+				    strdupf("%s%s/verdict.json", base, e->dir);
 				add_s(t, "log_url", log);
 				struct json_object *of = json_object_new_array(),
 						   *res = json_object_new_object();
@@ -795,22 +819,26 @@ struct json_object *mx_report_kcidb(const struct mx_store *s, const struct mx_an
 			add_s(misc, "night", a->night->id);
 			add_s(misc, "cell", e->cell);
 			add_s(misc, "verdict", e->verdict);
-			json_object_object_add(misc, "signature_match", json_object_new_boolean(e->match));
+			json_object_object_add(misc, "signature_match",
+					       json_object_new_boolean(e->match));
 			json_object_object_add(misc, "round", json_object_new_int((int)e->round));
-			json_object_object_add(misc, "attempt", json_object_new_int((int)e->attempt));
+			json_object_object_add(misc, "attempt",
+					       json_object_new_int((int)e->attempt));
 			add_s(misc, "change", mx_change_id(c->change));
 			json_object_object_add(t, "misc", misc);
 			json_object_array_add(tests, t);
 
 			if (!e->failure)
 				continue;
-			const char *sig = e->signature ? e->signature : e->title ? e->title : e->reason;
+			const char *sig = e->signature ? e->signature
+					  : e->title   ? e->title
+						       : e->reason;
 			if (!sig)
 				continue;
 			_cleanup_free_ char *iid = kid("i", sig);
 			bool seen = false;
-			STRV_FOREACH(q, seen_sig)
-			seen |= !strcmp(*q, iid);
+			STRV_FOREACH (q, seen_sig)
+				seen |= !strcmp(*q, iid);
 			if (!seen) {
 				struct json_object *is = json_object_new_object(),
 						   *cul = json_object_new_object(),
@@ -822,7 +850,8 @@ struct json_object *mx_report_kcidb(const struct mx_store *s, const struct mx_an
 				add_s(is, "report_subject", e->title ? e->title : e->reason);
 				json_object_object_add(cul, "code", json_object_new_boolean(true));
 				json_object_object_add(cul, "tool", json_object_new_boolean(false));
-				json_object_object_add(cul, "harness", json_object_new_boolean(false));
+				json_object_object_add(cul, "harness",
+						       json_object_new_boolean(false));
 				json_object_object_add(is, "culprit", cul);
 				if (c->known) {
 					add_s(is, "comment", c->known->note);
@@ -836,7 +865,8 @@ struct json_object *mx_report_kcidb(const struct mx_store *s, const struct mx_an
 				json_object_array_add(issues, is);
 			}
 			struct json_object *inc = json_object_new_object();
-			_cleanup_free_ char *incid = strdupf("%s-%s", tid, iid + strlen(KCIDB_ORIGIN) + 1);
+			_cleanup_free_ char *incid =
+			    strdupf("%s-%s", tid, iid + strlen(KCIDB_ORIGIN) + 1);
 			add_s(inc, "id", incid);
 			add_s(inc, "origin", KCIDB_ORIGIN);
 			add_s(inc, "issue_id", iid);
@@ -862,18 +892,21 @@ char *mx_report_text(const struct mx_analysis *a, const struct mx_plan *plan, co
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
-	static const enum mx_change order[] = {MX_NEW_FAILURE, MX_FIXED, MX_FLAKY,
+	static const enum mx_change order[] = {MX_NEW_FAILURE,	 MX_FIXED, MX_FLAKY,
 					       MX_STILL_FAILING, MX_INFRA, MX_NOT_RUN};
 	bool any = false;
 
 	if (!f)
 		return NULL;
 	fprintf(f, "kdrill matrix %s, night %s: %zu cells, %u runs: ",
-		plan ? plan->name : a->night->plan_name ? a->night->plan_name : "?", a->night->id,
-		a->n_cells, a->runs);
+		plan		      ? plan->name
+		: a->night->plan_name ? a->night->plan_name
+				      : "?",
+		a->night->id, a->n_cells, a->runs);
 	for (size_t i = 0; i < ELEMENTSOF(order); i++) {
 		unsigned n = a->counts[order[i]];
-		if (!n && order[i] != MX_NEW_FAILURE && order[i] != MX_FIXED && order[i] != MX_FLAKY)
+		if (!n && order[i] != MX_NEW_FAILURE && order[i] != MX_FIXED &&
+		    order[i] != MX_FLAKY)
 			continue;
 		const char *nm = mx_change_name(order[i]);
 		fprintf(f, "%s%u %s%s", any ? ", " : "", n, nm,
@@ -891,8 +924,8 @@ char *mx_report_text(const struct mx_analysis *a, const struct mx_plan *plan, co
 			if (c->known || (c->change != MX_NEW_FAILURE && c->change != MX_FIXED &&
 					 c->change != MX_INFRA))
 				continue;
-			fprintf(f, "  %s: %s: %u/%u", mx_change_name(c->change), c->key, c->cur.fails,
-				c->cur.n);
+			fprintf(f, "  %s: %s: %u/%u", mx_change_name(c->change), c->key,
+				c->cur.fails, c->cur.n);
 			if (c->first_fail)
 				fprintf(f, " %s (%s)",
 					c->first_fail->title ? c->first_fail->title
@@ -900,8 +933,9 @@ char *mx_report_text(const struct mx_analysis *a, const struct mx_plan *plan, co
 					c->first_fail->run_id);
 			else if (c->change == MX_INFRA && c->n_runs)
 				fprintf(f, " (%u INFRA: %s)", c->cur.infra,
-					c->runs[c->n_runs - 1]->reason ? c->runs[c->n_runs - 1]->reason
-								       : "?");
+					c->runs[c->n_runs - 1]->reason
+					    ? c->runs[c->n_runs - 1]->reason
+					    : "?");
 			fputc('\n', f);
 		}
 	if (fclose(f) != 0) {

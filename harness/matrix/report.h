@@ -14,8 +14,9 @@
 struct json_object;
 
 struct mx_report_opts {
-	const char *out;      /* directory written */
-	const char *url_base; /* prefix of the store's files in kcidb.json (default file://STORE/) */
+	const char *out; /* directory written */
+	const char
+	    *url_base; /* prefix of the store's files in kcidb.json (default file://STORE/) */
 	unsigned trend_nights; /* nights in the trend charts (default 14) */
 };
 

@@ -14,10 +14,24 @@
 #include "store.h"
 #include "util.h"
 
+/* A number with at most 3 decimals in the JSON text (json-c prints 17 digits). */
+static struct json_object *jdouble(double v)
+{
+	char buf[64];
+	snprintf(buf, sizeof(buf), "%.3f", v);
+	char *e = buf + strlen(buf);
+	while (e > buf && e[-1] == '0')
+		*--e = 0;
+	if (e > buf && e[-1] == '.')
+		*--e = 0;
+	return json_object_new_double_s(v, buf);
+}
+
 static char *jstr(struct json_object *o, const char *key)
 {
 	struct json_object *v;
-	if (!o || !json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
+	if (!o || !json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return strdup(json_object_get_string(v));
 }
@@ -152,13 +166,11 @@ struct json_object *mx_entry_to_json(const struct mx_entry *e)
 	add_str(o, "started", e->started);
 	add_str(o, "release", e->release);
 	add_str(o, "shard", e->shard);
-	json_object_object_add(o, "duration_s", json_object_new_double(e->duration_s));
-	json_object_object_add(o, "load_started_s",
-			       e->load_s >= 0 ? json_object_new_double(e->load_s) : NULL);
-	json_object_object_add(o, "ops", json_object_new_double(e->ops));
-	json_object_object_add(o, "oom_kills", json_object_new_double(e->oom_kills));
-	json_object_object_add(o, "wall_s",
-			       e->wall_s >= 0 ? json_object_new_double(e->wall_s) : NULL);
+	json_object_object_add(o, "duration_s", jdouble(e->duration_s));
+	json_object_object_add(o, "load_started_s", e->load_s >= 0 ? jdouble(e->load_s) : NULL);
+	json_object_object_add(o, "ops", jdouble(e->ops));
+	json_object_object_add(o, "oom_kills", jdouble(e->oom_kills));
+	json_object_object_add(o, "wall_s", e->wall_s >= 0 ? jdouble(e->wall_s) : NULL);
 	return o;
 }
 
@@ -208,8 +220,9 @@ int mx_journal_append(const char *store, const char *night, const struct mx_entr
 		json_object_put(o);
 		return -ENOMEM;
 	}
-	r = append_line_synced(path, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
-								      JSON_C_TO_STRING_NOSLASHESCAPE));
+	r = append_line_synced(path,
+			       json_object_to_json_string_ext(
+				   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return r;
 }
@@ -379,8 +392,8 @@ static bool valid_night_id(const char *id)
 	       strlen(id);
 }
 
-int mx_night_open(const char *store, const char *id, const struct mx_plan *plan,
-		  const char *shard, char **err)
+int mx_night_open(const char *store, const char *id, const struct mx_plan *plan, const char *shard,
+		  char **err)
 {
 	_cleanup_free_ char *dir = strdupf("%s/nights/%s", store, id);
 	_cleanup_free_ char *meta = strdupf("%s/night.json", dir ? dir : "");
@@ -401,8 +414,8 @@ int mx_night_open(const char *store, const char *id, const struct mx_plan *plan,
 		_cleanup_free_ char *h = jstr(o, "plan_hash");
 		json_object_put(o);
 		if (!h || strcmp(h, plan->hash)) {
-			*err = strdupf("%s: night %s ran another plan (hash %s, this plan %s)", store,
-				       id, h ? h : "none", plan->hash);
+			*err = strdupf("%s: night %s ran another plan (hash %s, this plan %s)",
+				       store, id, h ? h : "none", plan->hash);
 			return -EBADR;
 		}
 		return 0;
@@ -465,8 +478,8 @@ int mx_night_set_state(const char *store, const char *id, const char *shard, con
 /* cp -a SRC DST (a directory tree; argv, no shell). */
 static int copy_tree(const char *src, const char *dst)
 {
-	char *argv[] = {(char *)"cp", (char *)"-a", (char *)"--no-target-directory", (char *)src,
-			(char *)dst, NULL};
+	char *argv[] = {(char *)"cp", (char *)"-a", (char *)"--no-target-directory",
+			(char *)src,  (char *)dst,  NULL};
 	int r = run_argv(argv, NULL, 0);
 	return r < 0 ? r : r == 0 ? 0 : -EIO;
 }
@@ -557,13 +570,15 @@ int mx_store_merge(const char *out, char *const *sources, size_t *ret_runs, char
 			}
 			for (size_t o = 0; o < no && r >= 0; o++) {
 				const struct mx_night *m = others[o];
-				if (!n->plan_hash || !m->plan_hash || strcmp(n->plan_hash, m->plan_hash)) {
-					*err = strdupf("night %s: %s ran plan %s (hash %s), %s ran plan %s "
-						       "(hash %s): not the same plan",
-						       n->id, sources[i], n->plan_name ? n->plan_name : "?",
-						       n->plan_hash ? n->plan_hash : "none", onames[o],
-						       m->plan_name ? m->plan_name : "?",
-						       m->plan_hash ? m->plan_hash : "none");
+				if (!n->plan_hash || !m->plan_hash ||
+				    strcmp(n->plan_hash, m->plan_hash)) {
+					*err = strdupf(
+					    "night %s: %s ran plan %s (hash %s), %s ran plan %s "
+					    "(hash %s): not the same plan",
+					    n->id, sources[i], n->plan_name ? n->plan_name : "?",
+					    n->plan_hash ? n->plan_hash : "none", onames[o],
+					    m->plan_name ? m->plan_name : "?",
+					    m->plan_hash ? m->plan_hash : "none");
 					r = -EBADR;
 					break;
 				}
@@ -571,12 +586,15 @@ int mx_store_merge(const char *out, char *const *sources, size_t *ret_runs, char
 					for (size_t b = 0; b < m->n; b++)
 						if (entry_same_slot(&n->e[a], &m->e[b]) ||
 						    !strcmp(n->e[a].run_id, m->e[b].run_id)) {
-							*err = strdupf(
-							    "night %s: cell '%s' round %u attempt %u is "
-							    "in %s (run %s) and in %s (run %s): duplicate",
-							    n->id, n->e[a].cell, n->e[a].round + 1,
-							    n->e[a].attempt + 1, sources[i], n->e[a].run_id,
-							    onames[o], m->e[b].run_id);
+							*err = strdupf("night %s: cell '%s' round "
+								       "%u attempt %u is "
+								       "in %s (run %s) and in %s "
+								       "(run %s): duplicate",
+								       n->id, n->e[a].cell,
+								       n->e[a].round + 1,
+								       n->e[a].attempt + 1,
+								       sources[i], n->e[a].run_id,
+								       onames[o], m->e[b].run_id);
 							r = -EEXIST;
 							break;
 						}
@@ -620,15 +638,16 @@ int mx_store_merge(const char *out, char *const *sources, size_t *ret_runs, char
 				json_object_object_add(dm, "shards", dsh);
 			}
 			if (json_object_object_get_ex(n->meta, "shards", &ssh)) {
-				json_object_object_foreach(ssh, k, val)
-				json_object_object_add(dsh, k, json_object_get(val));
+				json_object_object_foreach (ssh, k, val)
+					json_object_object_add(dsh, k, json_object_get(val));
 			}
 			r = write_json_atomic(meta, dm);
 			json_object_put(dm);
 			if (r < 0)
 				break;
 			for (size_t a = 0; a < n->n && r >= 0; a++) {
-				_cleanup_free_ char *from = strdupf("%s/%s", src[i]->path, n->e[a].dir);
+				_cleanup_free_ char *from =
+				    strdupf("%s/%s", src[i]->path, n->e[a].dir);
 				_cleanup_free_ char *to = strdupf("%s/%s", out, n->e[a].dir);
 				struct stat st;
 				if (!from || !to) {

@@ -26,7 +26,7 @@ struct mx_plan;
 
 /* One journal line. */
 struct mx_entry {
-	char *cell; /* cell key */
+	char *cell;			   /* cell key */
 	char *kernel, *scenario, *variant; /* variant may be NULL */
 	unsigned round, attempt;
 	char *run_id;
@@ -38,8 +38,8 @@ struct mx_entry {
 	char *frame;	 /* its guilty frame, or NULL */
 	char *reason;
 	char *started;
-	char *release; /* kernel release the run saw */
-	char *shard;   /* "1/2", or "all" */
+	char *release;		   /* kernel release the run saw */
+	char *shard;		   /* "1/2", or "all" */
 	double duration_s, load_s; /* load_s: seconds before the load started, -1 unknown */
 	double ops, oom_kills;
 	double wall_s; /* kdrill run's wall time as the matrix measured it (-1: unknown) */
@@ -78,8 +78,8 @@ void mx_night_done(struct mx_night *n);
 
 /* Create STORE/nights/<id>/ with plan.ini and night.json, or check that an existing
  * night ran the same plan (-EBADR with *err otherwise).  shard: "1/2" or "all". */
-int mx_night_open(const char *store, const char *id, const struct mx_plan *plan,
-		  const char *shard, char **err);
+int mx_night_open(const char *store, const char *id, const struct mx_plan *plan, const char *shard,
+		  char **err);
 /* Set the shard's state in night.json ("running", "complete", "budget", "interrupted"). */
 int mx_night_set_state(const char *store, const char *id, const char *shard, const char *state,
 		       const char *started, const char *finished);
