@@ -13,6 +13,7 @@
 #include "compare.h"
 #include "matrix-run.h"
 #include "plan.h"
+#include "repeat.h"
 #include "report.h"
 #include "store.h"
 #include "util.h"
@@ -44,12 +45,6 @@ static void matrix_usage(FILE *f)
 	    "exit: 0 no new failure, 1 a new failure (not a known issue), 125 night not\n"
 	    "      finished (interrupted, or cells left INFRA), 2 usage or bad plan\n",
 	    f);
-}
-
-static void on_signal(int sig)
-{
-	(void)sig;
-	mx_interrupted = 1;
 }
 
 static char *today(void)
@@ -316,9 +311,7 @@ int cmd_matrix(int argc, char **argv)
 	self = realpath("/proc/self/exe", NULL);
 	if (!self)
 		return KD_EXIT_INFRA;
-	struct sigaction sa = {.sa_handler = on_signal};
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	repeat_install_signals();
 	struct mx_run_opts ro = {.store = store,
 				 .night = night,
 				 .kdrill = self,
@@ -349,12 +342,12 @@ int cmd_matrix(int argc, char **argv)
 		    night, res.done, res.planned, res.ran, res.fails, res.infra, res.left,
 		    res.state, res.wall_s, res.run_wall_s, res.run_dur_s);
 	int exit_code = KD_EXIT_OK;
-	if (!no_report && !mx_interrupted) {
+	if (!no_report && !repeat_interrupted) {
 		r = write_report(store, night, NULL, NULL, 0, quiet, &exit_code);
 		if (r)
 			return r;
 	}
-	if (mx_interrupted || strcmp(res.state, "complete"))
+	if (repeat_interrupted || strcmp(res.state, "complete"))
 		return exit_code == KD_EXIT_BAD ? KD_EXIT_BAD : KD_EXIT_INFRA;
 	return exit_code;
 }

@@ -10,107 +10,100 @@
 
 #include "compare.h"
 #include "matrix-run.h"
+#include "repeat.h"
 #include "store.h"
 #include "util.h"
-
-volatile int mx_interrupted;
 
 struct slot {
 	unsigned attempts;
 	bool done;
 };
 
-/* Spawn kdrill run for one slot; returns the verdict object (or NULL with *exit_code
- * set when the child gave none). */
-static int spawn_run(const struct mx_plan *plan, const struct mx_cell *c,
-		     const struct mx_run_opts *o, struct json_object **ret, int *exit_code)
+/* One run of a cell through the repeat engine (one `kdrill run --json` child).  Returns
+ * the verdict object of the run directory (or NULL when the child wrote none: then *rr
+ * says why), -EINVAL with *err for a usage error of the child, -EINTR when interrupted. */
+static int run_slot(const struct mx_plan *plan, const struct mx_cell *c,
+		    const struct mx_run_opts *o, struct repeat_run *rr, struct json_object **ret,
+		    char **err)
 {
-	_cleanup_strv_ char **argv = NULL;
 	_cleanup_free_ char *out = strdupf("%s/runs", o->store);
-	_cleanup_free_ char *log = strdupf("%s/nights/%s/matrix.log", o->store, o->night);
+	_cleanup_free_ char *work = strdupf("%s/nights/%s", o->store, o->night);
 	_cleanup_free_ char *spec = mx_cell_spec(c);
-	_cleanup_free_ char *buf = NULL;
-	char dur[32], boot[32];
-	size_t len = 0, cap = 0;
-	int pfd[2], status, r;
-	pid_t pid;
+	_cleanup_strv_ char **extra = NULL;
+	char boot[32];
+	int r;
 
 	*ret = NULL;
-	*exit_code = -1;
-	if (!out || !log || !spec)
+	if (!out || !work || !spec)
 		return -ENOMEM;
-	snprintf(dur, sizeof(dur), "%g", plan->duration);
-	snprintf(boot, sizeof(boot), "%g", plan->boot_timeout);
-	if (strv_extend(&argv, o->kdrill) < 0 || strv_extend(&argv, "run") < 0 ||
-	    strv_extend(&argv, "--json") < 0 || strv_extend(&argv, "--quiet") < 0 ||
-	    strv_extend(&argv, "--out") < 0 || strv_extend(&argv, out) < 0 ||
-	    strv_extend(&argv, "--duration") < 0 || strv_extend(&argv, dur) < 0)
+	if (plan->host &&
+	    (strv_extend(&extra, "--host") < 0 || strv_extend(&extra, "--scratch") < 0 ||
+	     strv_extend(&extra, plan->scratch) < 0))
 		return -ENOMEM;
-	if (plan->host) {
-		if (strv_extend(&argv, "--host") < 0 || strv_extend(&argv, "--scratch") < 0 ||
-		    strv_extend(&argv, plan->scratch) < 0)
+	if (plan->boot_timeout > 0) {
+		snprintf(boot, sizeof(boot), "%g", plan->boot_timeout);
+		if (strv_extend(&extra, "--boot-timeout") < 0 || strv_extend(&extra, boot) < 0)
 			return -ENOMEM;
-	} else if (strv_extend(&argv, "--kernel") < 0 || strv_extend(&argv, c->kernel) < 0)
-		return -ENOMEM;
-	if (plan->boot_timeout > 0 &&
-	    (strv_extend(&argv, "--boot-timeout") < 0 || strv_extend(&argv, boot) < 0))
-		return -ENOMEM;
-	STRV_FOREACH (q, c->params)
-		if (strv_extend(&argv, "--param") < 0 || strv_extend(&argv, *q) < 0)
-			return -ENOMEM;
-	if (strv_extend(&argv, spec) < 0)
-		return -ENOMEM;
-
-	if (pipe2(pfd, O_CLOEXEC) < 0)
-		return -errno;
-	struct spawn_opts so = {.stdout_fd = pfd[1], .stderr_path = log, .pdeathsig = SIGTERM};
-	pid = spawn_argv(argv, &so);
-	close(pfd[1]);
-	if (pid < 0) {
-		close(pfd[0]);
-		return pid;
 	}
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			size_t nc = cap ? cap * 2 : 65536;
-			char *nb = realloc(buf, nc);
-			if (!nb) {
-				r = -ENOMEM;
-				goto fail;
-			}
-			buf = nb;
-			cap = nc;
-		}
-		ssize_t k = read(pfd[0], buf + len, cap - len - 1);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-	}
-	r = 0;
-fail:
-	close(pfd[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	*exit_code = wait_status_to_exit(status);
-	if (r < 0 || !buf)
+	struct repeat_cell rc = {
+	    .kernel = plan->host ? NULL : c->kernel,
+	    .scenario = spec,
+	    .params = c->params,
+	    .duration = plan->duration,
+	    .out_dir = out,
+	    .work_dir = work,
+	    .extra_args = extra,
+	    .exe = o->kdrill,
+	};
+	r = repeat_once(&rc, rr, err);
+	if (r < 0)
 		return r;
-	buf[len] = 0;
-	/* the last line that is a verdict */
-	for (char *line = buf, *next; line && *line; line = next) {
-		next = strchr(line, '\n');
-		if (next)
-			*next++ = 0;
-		struct json_object *v = json_tokener_parse(line);
-		struct json_object *sch;
-		if (v && json_object_object_get_ex(v, "schema", &sch) &&
-		    !strcmp(json_object_get_string(sch), "kdrill-verdict/1")) {
-			json_object_put(*ret);
-			*ret = v;
-		} else
-			json_object_put(v);
+	if (rr->dir) {
+		_cleanup_free_ char *vp = strdupf("%s/verdict.json", rr->dir);
+		*ret = vp ? json_object_from_file(vp) : NULL;
+	}
+	return 0;
+}
+
+/* The journal line of one run: from its verdict.json, or an INFRA line without a run
+ * directory when the child wrote none. */
+static int slot_entry(const struct mx_cell *c, struct json_object *v, const struct repeat_run *rr,
+		      unsigned round, unsigned attempt, const char *shard, double wall,
+		      struct mx_entry *e)
+{
+	char now[32];
+	int r;
+
+	if (v) {
+		r = mx_entry_from_verdict(v, c->key, c->kernel, round, attempt, shard, wall, e);
+		if (r >= 0 && e->failure && rr->t_report >= 0)
+			e->t_report_s = rr->t_report;
+		return r;
+	}
+	format_iso8601(now_realtime_usec(), now, sizeof(now));
+	*e = (struct mx_entry){
+	    .cell = strdup(c->key),
+	    .kernel = strdup(c->kernel),
+	    .scenario = strdup(c->scenario),
+	    .variant = c->variant ? strdup(c->variant) : NULL,
+	    .round = round,
+	    .attempt = attempt,
+	    .run_id = strdupf("none-%s-%u-%u-%u", now, c->index, round, attempt),
+	    .dir = strdup(""),
+	    .verdict = strdup("INFRA"),
+	    .reason = strdup(rr->reason ? rr->reason : "kdrill run gave no verdict"),
+	    .started = strdup(now),
+	    .shard = strdup(shard),
+	    .duration_s = wall,
+	    .load_s = -1,
+	    .t_report_s = -1,
+	    .wall_s = wall,
+	    .infra = true,
+	};
+	if (!e->cell || !e->kernel || !e->scenario || !e->run_id || !e->dir || !e->verdict ||
+	    !e->reason || !e->started || !e->shard || (c->variant && !e->variant)) {
+		mx_entry_done(e);
+		return -ENOMEM;
 	}
 	return 0;
 }
@@ -165,72 +158,46 @@ int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o, struct
 	mx_night_set_state(o->store, o->night, shard, "running", started, NULL);
 
 	double est = plan->duration * 2 + 30; /* until a run has been measured */
-	for (unsigned round = 0; round < plan->runs && !mx_interrupted; round++)
-		for (size_t i = 0; i < plan->n_cells && !mx_interrupted; i++) {
+	for (unsigned round = 0; round < plan->runs && !repeat_interrupted; round++)
+		for (size_t i = 0; i < plan->n_cells && !repeat_interrupted; i++) {
 			const struct mx_cell *c = &plan->cells[i];
 			struct slot *s = &slots[i * plan->runs + round];
 			if (!mx_cell_in_shard(c, o->shard_i, o->shard_n))
 				continue;
-			while (!s->done && !mx_interrupted) {
+			while (!s->done && !repeat_interrupted) {
 				double elapsed = (double)(now_usec() - t0) / 1e6;
 				if (plan->budget > 0 && elapsed + est > plan->budget) {
 					res->state = "budget";
 					goto stop;
 				}
 				struct json_object *v = NULL;
-				int code;
+				struct repeat_run rr;
+				_cleanup_free_ char *rerr = NULL;
 				uint64_t r0 = now_usec();
-				r = spawn_run(plan, c, o, &v, &code);
+				r = run_slot(plan, c, o, &rr, &v, &rerr);
 				double wall = (double)(now_usec() - r0) / 1e6;
+				if (r == -EINTR || (r >= 0 && repeat_interrupted)) {
+					/* the child saw the signal too: --resume redoes this run */
+					json_object_put(v);
+					if (r >= 0)
+						repeat_run_done(&rr);
+					break;
+				}
+				if (r == -EINVAL) {
+					*err = strdupf("%s: kdrill run refused cell '%s': %s",
+						       plan->path, c->key,
+						       rerr ? rerr : "usage error");
+					return r;
+				}
 				if (r < 0) {
 					*err = strdupf("%s: cannot run kdrill: %s", o->kdrill,
 						       strerror(-r));
 					return r;
 				}
-				if (mx_interrupted) { /* the child saw the signal too: redo it */
-					json_object_put(v);
-					break;
-				}
-				if (!v && code == 2) {
-					*err = strdupf(
-					    "%s: kdrill run refused cell '%s' (usage error, "
-					    "see %s/nights/%s/matrix.log)",
-					    plan->path, c->key, o->store, o->night);
-					return -EINVAL;
-				}
 				struct mx_entry e;
-				if (v) {
-					r = mx_entry_from_verdict(v, c->key, c->kernel, round,
-								  s->attempts, shard, wall, &e);
-					json_object_put(v);
-				} else {
-					/* no verdict at all: an INFRA line without a run directory
-					 */
-					char now[32];
-					format_iso8601(now_realtime_usec(), now, sizeof(now));
-					e = (struct mx_entry){
-					    .cell = strdup(c->key),
-					    .kernel = strdup(c->kernel),
-					    .scenario = strdup(c->scenario),
-					    .variant = c->variant ? strdup(c->variant) : NULL,
-					    .round = round,
-					    .attempt = s->attempts,
-					    .run_id =
-						strdupf("none-%s-%u-%u", now, c->index, round),
-					    .dir = strdup(""),
-					    .verdict = strdup("INFRA"),
-					    .reason = strdupf(
-						"kdrill run exited %d without a verdict", code),
-					    .started = strdup(now),
-					    .shard = strdup(shard),
-					    .duration_s = wall,
-					    .load_s = -1,
-					    .wall_s = wall,
-					    .infra = true,
-					};
-					r = e.cell && e.run_id && e.verdict && e.reason ? 0
-											: -ENOMEM;
-				}
+				r = slot_entry(c, v, &rr, round, s->attempts, shard, wall, &e);
+				json_object_put(v);
+				repeat_run_done(&rr);
 				if (r < 0)
 					return r;
 				r = mx_journal_append(o->store, o->night, &e);
@@ -259,7 +226,7 @@ int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o, struct
 			}
 		}
 stop:
-	if (mx_interrupted)
+	if (repeat_interrupted)
 		res->state = "interrupted";
 	for (size_t i = 0; i < plan->n_cells; i++)
 		if (mx_cell_in_shard(&plan->cells[i], o->shard_i, o->shard_n))

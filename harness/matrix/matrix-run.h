@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Running a night of a plan: cells in rounds (every cell of the shard once before any
- * cell twice), each run a `kdrill run --json` child whose verdict goes into the night's
- * journal; INFRA retried up to the plan's infra_retries; resumable from the journal.
+ * cell twice), each run one repeat_once() of the repeat engine (harness/workflow/repeat.h:
+ * a `kdrill run --json` child) whose verdict goes into the night's journal; INFRA retried
+ * up to the plan's infra_retries; resumable from the journal.  SIGINT/SIGTERM: install
+ * repeat_install_signals(); the night stops after the current run (not journaled).
  */
 #ifndef KDRILL_MATRIX_RUN_H
 #define KDRILL_MATRIX_RUN_H
@@ -35,8 +37,5 @@ struct mx_run_result {
  * exhausted) and how many attempts each unfinished one had. */
 int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o, struct mx_run_result *res,
 		 char **err);
-
-/* Set by the command's SIGINT/SIGTERM handler: stop after the current run. */
-extern volatile int mx_interrupted;
 
 #endif

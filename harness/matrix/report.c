@@ -187,7 +187,9 @@ static struct json_object *trend_data(const struct mx_store *s, const struct mx_
 				oomsum += e->oom_kills;
 				if (e->failure) {
 					fails++;
-					tsum += active > 0 ? active : 0;
+					tsum += e->t_report_s >= 0 ? e->t_report_s
+						: active > 0	   ? active
+								   : 0;
 					nt++;
 				}
 				if (active > 0) {

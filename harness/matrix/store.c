@@ -88,7 +88,8 @@ int mx_entry_from_verdict(struct json_object *v, const char *cell, const char *k
 			  struct mx_entry *ret)
 {
 	struct json_object *reports, *k, *counters = NULL;
-	struct mx_entry e = {.round = round, .attempt = attempt, .wall_s = wall_s, .load_s = -1};
+	struct mx_entry e = {
+	    .round = round, .attempt = attempt, .wall_s = wall_s, .load_s = -1, .t_report_s = -1};
 
 	e.run_id = jstr(v, "run_id");
 	e.verdict = jstr(v, "verdict");
@@ -103,6 +104,7 @@ int mx_entry_from_verdict(struct json_object *v, const char *cell, const char *k
 	e.match = jbool(v, "match");
 	e.duration_s = jnum(v, "duration_s", 0);
 	e.load_s = jnum(v, "load_started_s", -1);
+	e.t_report_s = jnum(v, "time_to_report_s", -1);
 	if (json_object_object_get_ex(v, "counters", &counters)) {
 		e.ops = jnum(counters, "ops", 0);
 		e.oom_kills = jnum(counters, "oom_kills", 0);
@@ -170,6 +172,8 @@ struct json_object *mx_entry_to_json(const struct mx_entry *e)
 	json_object_object_add(o, "load_started_s", e->load_s >= 0 ? jdouble(e->load_s) : NULL);
 	json_object_object_add(o, "ops", jdouble(e->ops));
 	json_object_object_add(o, "oom_kills", jdouble(e->oom_kills));
+	json_object_object_add(o, "time_to_report_s",
+			       e->t_report_s >= 0 ? jdouble(e->t_report_s) : NULL);
 	json_object_object_add(o, "wall_s", e->wall_s >= 0 ? jdouble(e->wall_s) : NULL);
 	return o;
 }
@@ -199,6 +203,7 @@ static int entry_from_json(struct json_object *o, struct mx_entry *ret)
 	e.ops = jnum(o, "ops", 0);
 	e.oom_kills = jnum(o, "oom_kills", 0);
 	e.wall_s = jnum(o, "wall_s", -1);
+	e.t_report_s = jnum(o, "time_to_report_s", -1);
 	if (!e.cell || !e.kernel || !e.scenario || !e.run_id || !e.dir || !e.verdict) {
 		mx_entry_done(&e);
 		return -EBADMSG;

@@ -42,8 +42,10 @@ struct mx_entry {
 	char *shard;		   /* "1/2", or "all" */
 	double duration_s, load_s; /* load_s: seconds before the load started, -1 unknown */
 	double ops, oom_kills;
-	double wall_s; /* kdrill run's wall time as the matrix measured it (-1: unknown) */
-	bool failure;  /* BUG HANG WARN ANOMALY */
+	double wall_s;	   /* kdrill run's wall time as the matrix measured it (-1: unknown) */
+	double t_report_s; /* failing run: seconds from the load's start to the matching report
+			    * (the repeat engine's time_to_report), -1 unknown */
+	bool failure;	   /* BUG HANG WARN ANOMALY */
 	bool infra;
 };
 

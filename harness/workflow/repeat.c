@@ -335,7 +335,8 @@ int repeat_once(const struct repeat_cell *c, struct repeat_run *ret, char **err)
 	unlink(out);
 	unlink(errp);
 	if (strv_extend(&argv, c->exe ? c->exe : self) < 0 || strv_extend(&argv, "run") < 0 ||
-	    strv_extend(&argv, "--kernel") < 0 || strv_extend(&argv, c->kernel) < 0 ||
+	    (c->kernel &&
+	     (strv_extend(&argv, "--kernel") < 0 || strv_extend(&argv, c->kernel) < 0)) ||
 	    strv_extend(&argv, "--out") < 0 || strv_extend(&argv, c->out_dir) < 0 ||
 	    strv_extend(&argv, "--json") < 0 || strv_extend(&argv, "--quiet") < 0)
 		return -ENOMEM;
@@ -355,6 +356,7 @@ int repeat_once(const struct repeat_cell *c, struct repeat_run *ret, char **err)
 
 	so.stdout_path = out;
 	so.stderr_path = errp;
+	so.pdeathsig = SIGTERM; /* a killed workflow does not leave its run (and VM) behind */
 	pid = spawn_argv(argv, &so);
 	if (pid < 0)
 		return (int)pid;

@@ -35,7 +35,8 @@ enum repeat_outcome {
 const char *repeat_outcome_name(enum repeat_outcome o); /* pass match other infra */
 
 struct repeat_cell {
-	const char *kernel;	 /* kernel ref, as `kdrill run --kernel` takes it */
+	const char *kernel;	 /* kernel ref, as `kdrill run --kernel` takes it; NULL: no
+				  * --kernel (host mode: --host --scratch DIR in extra_args) */
 	const char *scenario;	 /* NAME[:VARIANT] or a scenario file */
 	char *const *params;	 /* "K=V", NULL-terminated; NULL: none */
 	double duration;	 /* seconds; 0: the scenario's own */
