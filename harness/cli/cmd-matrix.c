@@ -122,7 +122,9 @@ static int write_report(const char *store, const char *night_id, const char *out
 	if (!quiet)
 		fputs(summary, stdout);
 	if (ret_exit)
-		*ret_exit = a->counts[MX_NEW_FAILURE] ? KD_EXIT_BAD : KD_EXIT_OK;
+		*ret_exit = a->counts[MX_NEW_FAILURE] ? KD_EXIT_BAD
+			    : a->counts[MX_INFRA]     ? KD_EXIT_INFRA
+						      : KD_EXIT_OK;
 	return 0;
 }
 
