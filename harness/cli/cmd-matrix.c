@@ -43,7 +43,7 @@ static void matrix_usage(FILE *f)
 	    "                  machine) as runs of the plan's cells on kernel --kernel REF\n"
 	    "  --quiet         no line per run\n\n"
 	    "exit: 0 no new failure, 1 a new failure (not a known issue), 125 night not\n"
-	    "      finished (interrupted, or cells left INFRA), 2 usage or bad plan\n",
+	    "      finished (interrupted, budget) or a cell all INFRA, 2 usage or bad plan\n",
 	    f);
 }
 

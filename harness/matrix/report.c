@@ -678,6 +678,7 @@ struct json_object *mx_report_summary_json(const struct mx_analysis *a, const st
 	json_object_object_add(o, "runs", json_object_new_int((int)a->runs));
 	json_object_object_add(o, "failing_runs", json_object_new_int((int)a->fails));
 	json_object_object_add(o, "infra_runs", json_object_new_int((int)a->infra));
+	json_object_object_add(o, "torn_journal_lines", json_object_new_int((int)a->night->torn));
 	for (size_t i = 0; i < a->n_cells; i++) {
 		const struct mx_cellres *c = &a->cells[i];
 		struct json_object *j = json_object_new_object();

@@ -215,6 +215,48 @@ static int entry_from_json(struct json_object *o, struct mx_entry *ret)
 	return 0;
 }
 
+/* Append one line with one write and fsync it; never through a symlink planted at the
+ * journal's path (O_NOFOLLOW); a new journal also gets its directory synced. */
+static int journal_write(const char *path, const char *line)
+{
+	_cleanup_free_ char *buf = strdupf("%s\n", line);
+	bool created = false;
+	int fd, r = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+			  0644);
+		created = true;
+	}
+	if (fd < 0)
+		return -errno;
+	size_t len = strlen(buf);
+	ssize_t n = write(fd, buf, len);
+	if (n < 0)
+		r = -errno;
+	else if ((size_t)n != len)
+		r = -ENOSPC; /* a partial line: no newline, skipped as torn when read */
+	else if (fsync(fd) < 0)
+		r = -errno;
+	close(fd);
+	if (r >= 0 && created) {
+		_cleanup_free_ char *dir = strdup(path);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		if (slash) {
+			*slash = 0;
+			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (dfd >= 0) {
+				fsync(dfd);
+				close(dfd);
+			}
+		}
+	}
+	return r;
+}
+
 int mx_journal_append(const char *store, const char *night, const struct mx_entry *e)
 {
 	_cleanup_free_ char *path = strdupf("%s/nights/%s/journal.jsonl", store, night);
@@ -225,9 +267,8 @@ int mx_journal_append(const char *store, const char *night, const struct mx_entr
 		json_object_put(o);
 		return -ENOMEM;
 	}
-	r = append_line_synced(path,
-			       json_object_to_json_string_ext(
-				   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	r = journal_write(path, json_object_to_json_string_ext(
+				    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return r;
 }
@@ -524,9 +565,12 @@ int mx_store_ingest(const char *store, const char *night, const char *run_dir, c
 		return -EEXIST;
 	}
 	_cleanup_free_ char *runs = strdupf("%s/runs", store);
-	if (!runs || (r = mkdir_p(runs, 0755)) < 0 || (r = copy_tree(run_dir, dst)) < 0 ||
-	    (r = mx_journal_append(store, night, &e)) < 0)
+	if (!runs || (r = mkdir_p(runs, 0755)) < 0 || (r = copy_tree(run_dir, dst)) < 0)
 		*err = strdupf("%s: ingest %s: %s", store, run_dir, strerror(r ? -r : ENOMEM));
+	else if ((r = mx_journal_append(store, night, &e)) < 0) {
+		*err = strdupf("%s: ingest %s: journal: %s", store, run_dir, strerror(-r));
+		rm_rf(dst); /* not journaled: not in the store */
+	}
 	mx_entry_done(&e);
 	return r;
 }

@@ -156,4 +156,21 @@ chrome --window-size=1280,1700 --screenshot="$KDRILL_TMP/report.png" "file://$R/
 	fail "chromium --screenshot"
 [ "$(head -c 8 "$KDRILL_TMP/report.png" | od -An -tx1 | tr -d ' ')" = 89504e470d0a1a0a ] || fail "screenshot is not a PNG"
 [ -n "${MATRIX_SCREENSHOT:-}" ] && cp "$KDRILL_TMP/report.png" "$MATRIX_SCREENSHOT"
+# a journal line torn by a power loss is skipped (and counted); a symlink planted at the
+# journal's path is not written through
+cp -a "$S" "$KDRILL_TMP/torn"
+printf '{"schema":"kdrill-matrix-run/1","cell":"%s dio-unw' "$B" >>"$KDRILL_TMP/torn/nights/n3/journal.jsonl"
+"$KD" report --out "$KDRILL_TMP/torn/report" "$KDRILL_TMP/torn" >/dev/null || fail "report of a torn journal"
+[ "$(jq -r '"\(.torn_journal_lines) \(.runs)"' "$KDRILL_TMP/torn/report/summary.json")" = "1 23" ] ||
+	fail "torn line: $(jq -c '{torn_journal_lines, runs}' "$KDRILL_TMP/torn/report/summary.json")"
+grep -q '1 torn journal lines skipped' "$KDRILL_TMP/torn/report/index.html" || fail "torn line not on the page"
+mv "$KDRILL_TMP/torn/nights/n3/journal.jsonl" "$KDRILL_TMP/elsewhere.jsonl"
+ln -s "$KDRILL_TMP/elsewhere.jsonl" "$KDRILL_TMP/torn/nights/n3/journal.jsonl"
+before=$(md5sum <"$KDRILL_TMP/elsewhere.jsonl")
+out=$("$KD" matrix --store "$KDRILL_TMP/torn" --night n3 --ingest --kernel $A "$plan" \
+	"$(mkrun pass-dio-unwritten 20261203-999999-planted-0001 "$dio")" 2>&1) && fail "ingest wrote through a symlink"
+echo "planted symlink: $out"
+[ "$(md5sum <"$KDRILL_TMP/elsewhere.jsonl")" = "$before" ] || fail "the symlink's target changed"
+[ -e "$KDRILL_TMP/torn/runs/20261203-999999-planted-0001" ] && fail "a refused ingest left its run directory"
+
 echo "ok: report of 3 nights: summary, JSON, JUnit, KCIDB valid, page checked in Chromium ($(stat -c %s "$R/index.html") bytes)"
