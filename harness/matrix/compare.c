@@ -163,6 +163,12 @@ static void classify(const struct mx_store *s, const struct mx_night *night,
 		c->hist_fails += t.fails;
 	}
 
+	/* against a baseline, the baseline's runs tonight are the history that counts first:
+	 * failing there too is not a regression of this kernel */
+	if (c->has_ref && plan && plan->compare == MX_COMPARE_BASELINE) {
+		c->hist_n += c->ref.n;
+		c->hist_fails += c->ref.fails;
+	}
 	const struct mx_tally *t = &c->cur;
 	c->rate = (c->hist_n + t->n) ? (double)(c->hist_fails + t->fails) / (c->hist_n + t->n) : 0;
 	if (t->n == 0)

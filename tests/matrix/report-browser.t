@@ -173,4 +173,21 @@ echo "planted symlink: $out"
 [ "$(md5sum <"$KDRILL_TMP/elsewhere.jsonl")" = "$before" ] || fail "the symlink's target changed"
 [ -e "$KDRILL_TMP/torn/runs/20261203-999999-planted-0001" ] && fail "a refused ingest left its run directory"
 
+# compare = baseline: each kernel against the baseline kernel's cell of the same night
+bplan=$KDRILL_TMP/base.ini
+sed -e 's/^name = lab$/name = base\ncompare = baseline\nbaseline = debian:6.1.0-54-cloud-amd64/' \
+	-e 's/^runs = 4$/runs = 2/' -e 's/{54..55}/{54..56}/' "$plan" >"$bplan"
+S=$KDRILL_TMP/bstore plan=$bplan
+C=debian:6.1.0-56-cloud-amd64
+ingest $A n1 pass-dio-unwritten "$dio" 2; ingest $B n1 bug-crash-selftest "$dio" 2; ingest $C n1 pass-dio-unwritten "$dio" 2
+ingest $A n1 bug-crash-selftest . 2; ingest $B n1 bug-crash-selftest . 2; ingest $C n1 pass-dio-unwritten "$crash_pass" 2
+out=$("$KD" report --out "$KDRILL_TMP/breport" "$S") || fail "baseline report: $out"
+echo "$out"
+bj() { jq -r ".cells[] | select(.cell == \"$1\") | \"\(.change) \(.reference.night)\"" "$KDRILL_TMP/breport/summary.json"; }
+[ "$(bj "$B dio-unwritten")" = "new-failure n1" ] || fail "baseline: B dio: $(bj "$B dio-unwritten")"
+[ "$(bj "$B crash-selftest")" = "still-failing n1" ] || fail "baseline: B crash: $(bj "$B crash-selftest")"
+[ "$(bj "$C crash-selftest")" = "flaky n1" ] || fail "baseline: C crash (2/2 -> 0/2: not enough for fixed): $(bj "$C crash-selftest")"
+[ "$(bj "$A crash-selftest")" = "new-failure null" ] || fail "baseline: the baseline's own cell: $(bj "$A crash-selftest")"
+[ "$(jq -r .compare "$KDRILL_TMP/breport/summary.json")" = baseline ] || fail "compare mode"
+
 echo "ok: report of 3 nights: summary, JSON, JUnit, KCIDB valid, page checked in Chromium ($(stat -c %s "$R/index.html") bytes)"
