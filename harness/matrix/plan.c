@@ -323,7 +323,16 @@ static int parse_scenario_line(struct parser *p, const struct entry *e, struct s
 static int parse_seconds_key(struct parser *p, const struct entry *e, double *ret, bool zero_ok)
 {
 	double v;
-	if (parse_seconds(e->value, &v) < 0 || v < 0 || (!zero_ok && v == 0))
+	int r;
+
+	if (zero_ok && parse_seconds(e->value, &v) >= 0 && v == 0) {
+		*ret = 0;
+		return 0;
+	}
+	r = parse_seconds_range(e->value, KD_DURATION_MIN, KD_DURATION_MAX, &v);
+	if (r == -ERANGE)
+		return fail(p, e->line, "%s: '%s' is out of range (1s..30 days)", e->key, e->value);
+	if (r < 0)
 		return fail(p, e->line, "%s: '%s' is not a duration (30, 1.5, 30s, 5m, 2h)", e->key,
 			    e->value);
 	*ret = v;
@@ -700,9 +709,12 @@ int mx_plan_load(const char *path, struct mx_plan **ret, char **errmsg)
 	int r;
 
 	*errmsg = NULL;
-	r = read_full_file(path, &text, NULL);
+	r = read_regular_file(path, 1u << 20, &text, NULL); /* untrusted: no FIFO, <= 1 MiB */
 	if (r < 0) {
-		*errmsg = strdupf("%s: %s", path, strerror(-r));
+		*errmsg = strdupf("%s: %s", path,
+				  r == -EINVAL	? "not a regular file"
+				  : r == -EFBIG ? "larger than 1 MiB"
+						: strerror(-r));
 		return r;
 	}
 	return mx_plan_parse(path, text, ret, errmsg);

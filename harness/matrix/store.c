@@ -215,48 +215,6 @@ static int entry_from_json(struct json_object *o, struct mx_entry *ret)
 	return 0;
 }
 
-/* Append one line with one write and fsync it; never through a symlink planted at the
- * journal's path (O_NOFOLLOW); a new journal also gets its directory synced. */
-static int journal_write(const char *path, const char *line)
-{
-	_cleanup_free_ char *buf = strdupf("%s\n", line);
-	bool created = false;
-	int fd, r = 0;
-
-	if (!buf)
-		return -ENOMEM;
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0 && errno == ENOENT) {
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
-			  0644);
-		created = true;
-	}
-	if (fd < 0)
-		return -errno;
-	size_t len = strlen(buf);
-	ssize_t n = write(fd, buf, len);
-	if (n < 0)
-		r = -errno;
-	else if ((size_t)n != len)
-		r = -ENOSPC; /* a partial line: no newline, skipped as torn when read */
-	else if (fsync(fd) < 0)
-		r = -errno;
-	close(fd);
-	if (r >= 0 && created) {
-		_cleanup_free_ char *dir = strdup(path);
-		char *slash = dir ? strrchr(dir, '/') : NULL;
-		if (slash) {
-			*slash = 0;
-			int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-			if (dfd >= 0) {
-				fsync(dfd);
-				close(dfd);
-			}
-		}
-	}
-	return r;
-}
-
 int mx_journal_append(const char *store, const char *night, const struct mx_entry *e)
 {
 	_cleanup_free_ char *path = strdupf("%s/nights/%s/journal.jsonl", store, night);
@@ -267,8 +225,10 @@ int mx_journal_append(const char *store, const char *night, const struct mx_entr
 		json_object_put(o);
 		return -ENOMEM;
 	}
-	r = journal_write(path, json_object_to_json_string_ext(
-				    o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	/* one synced write; a symlink planted at the journal's name is refused */
+	r = append_line_synced(path,
+			       json_object_to_json_string_ext(
+				   o, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return r;
 }
@@ -308,7 +268,7 @@ int mx_night_load(const char *store, const char *id, struct mx_night *ret, char 
 	}
 	n.plan_name = jstr(n.meta, "plan");
 	n.plan_hash = jstr(n.meta, "plan_hash");
-	r = read_full_file(jpath, &text, NULL);
+	r = read_regular_file(jpath, MX_JOURNAL_MAX, &text, NULL);
 	if (r == -ENOENT)
 		r = 0;
 	else if (r < 0) {
@@ -670,7 +630,7 @@ int mx_store_merge(const char *out, char *const *sources, size_t *ret_runs, char
 			dm = json_object_from_file(meta);
 			if (!dm) {
 				_cleanup_free_ char *text = NULL;
-				if ((r = read_full_file(splan, &text, NULL)) < 0 ||
+				if ((r = read_regular_file(splan, 1u << 20, &text, NULL)) < 0 ||
 				    (r = write_file_atomic(dplan, text, strlen(text), 0644)) < 0)
 					break;
 				dm = NULL;

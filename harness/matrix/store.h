@@ -23,6 +23,7 @@ struct mx_plan;
 
 #define MX_NIGHT_SCHEMA	  "kdrill-matrix-night/1"
 #define MX_JOURNAL_SCHEMA "kdrill-matrix-run/1"
+#define MX_JOURNAL_MAX	  (256u << 20) /* bytes read of one night's journal */
 
 /* One journal line. */
 struct mx_entry {

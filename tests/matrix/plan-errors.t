@@ -76,6 +76,8 @@ runs = many" "2: runs: 'many' is not an integer"
 expect "[matrix]
 duration = soon" "2: duration: 'soon' is not a duration"
 expect "[matrix]
+duration = 800h" "2: duration: '800h' is out of range (1s..30 days)"
+expect "[matrix]
 colour = blue" "2: [matrix] colour: unknown key"
 expect "[matrix]
 [kernel]

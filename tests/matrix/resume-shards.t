@@ -106,6 +106,11 @@ out=$("$KD" merge --out "$KDRILL_TMP/m2" "$KDRILL_TMP/sh1" "$KDRILL_TMP/other" 2
 	fail "mismatched plans: $rc $out"
 [ -e "$KDRILL_TMP/m2/nights" ] && fail "a refused merge copied something"
 # ---- INFRA: retried up to infra_retries, journaled, shown, exit 125 -------------------
+# a real INFRA: the scratch filesystem (a 1 MiB tmpfs) is too small for mkfs
+tiny=$KDRILL_TMP/tiny
+mkdir -p "$tiny"
+mount -t tmpfs -o size=1M kdrill-matrix-tiny "$tiny" || fail "cannot mount a tmpfs"
+trap 'umount "$tiny" 2>/dev/null' EXIT
 cat >"$KDRILL_TMP/infra.ini" <<PLAN
 [matrix]
 name = infra
@@ -113,19 +118,20 @@ runs = 2
 duration = 2
 infra_retries = 1
 target = host
-scratch = /proc/version/not-a-dir
+scratch = $tiny
 [scenarios]
 scenario = dio-unwritten
 PLAN
 out=$("$KD" matrix --store "$KDRILL_TMP/infra" --night i "$KDRILL_TMP/infra.ini" 2>&1); rc=$?
+umount "$tiny"
 echo "$out"
 [ $rc = 125 ] || fail "an all-INFRA night exited $rc"
 J=$KDRILL_TMP/infra/nights/i/journal.jsonl
 [ "$(jq -r '"\(.round) \(.attempt) \(.verdict)"' "$J" | tr '\n' ,)" = "0 0 INFRA,0 1 INFRA,1 0 INFRA,1 1 INFRA," ] ||
 	fail "INFRA attempts: $(jq -c '[.round, .attempt, .verdict]' "$J")"
-grep -q "INFRA   host dio-unwritten  round 1 (INFRA, retrying)  --scratch /proc/version/not-a-dir: Not a directory" <<<"$out" ||
+grep -q "INFRA   host dio-unwritten  round 1 (INFRA, retrying)  mkfs.ext4 /dev/loop[0-9]* failed" <<<"$out" ||
 	fail "retry line"
-grep -q "infra: host dio-unwritten: 0/0 (4 INFRA: --scratch /proc/version/not-a-dir: Not a directory)" <<<"$out" ||
+grep -q "infra: host dio-unwritten: 0/0 (4 INFRA: mkfs.ext4 /dev/loop[0-9]* failed" <<<"$out" ||
 	fail "infra summary"
 [ "$(jq -r '.counts.infra' "$KDRILL_TMP/infra/report/summary.json")" = 1 ] || fail "infra count"
 
