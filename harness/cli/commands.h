@@ -19,5 +19,8 @@ int cmd_demo(int argc, char **argv);
 int cmd_lava(int argc, char **argv);   /* harness/cli/cmd-lava.c    LAVA jobs: job|dut|collect */   /* harness/cli/cmd-demo.c    make demo */
 int cmd_validate(int argc, char **argv); /* harness/cli/cmd-validate.c  does a fix work? */
 int cmd_bisect(int argc, char **argv);	 /* harness/cli/cmd-bisect.c    which kernel broke it */
+int cmd_matrix(int argc, char **argv);	 /* harness/cli/cmd-matrix.c    nightly matrix of a plan */
+int cmd_merge(int argc, char **argv);	 /* harness/cli/cmd-matrix.c    combine matrix stores */
+int cmd_report(int argc, char **argv);	 /* harness/cli/cmd-matrix.c    a night's report */
 
 #endif

@@ -26,6 +26,9 @@ static const struct {
 	{"cgroup", cmd_cgroup, "create slices, run commands in them, read stats, reap"},
 	{"agent", cmd_agent, "in-guest agent (started by kdrill-agent.service)"},
 	{"lava", cmd_lava, "LAVA lab: write/submit jobs, run on the device, collect results"},
+	{"matrix", cmd_matrix, "run a plan's kernels x scenarios into a results store (nightly)"},
+	{"merge", cmd_merge, "combine matrix stores (shards, nights) into one"},
+	{"report", cmd_report, "write a night's report: HTML, JUnit, JSON, KCIDB, text"},
 	{"demo", cmd_demo, "fetch, build and run every seed scenario; print a table"},
 };
 
