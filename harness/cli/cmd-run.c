@@ -735,7 +735,9 @@ static int crash_line(const char *dir, struct json_object *v, bool fetch, char *
 	r = kd_vmcore_crash_vmlinux(k, &vmlinux, err);
 	if (r < 0)
 		return r;
-	*ret = kd_vmcore_crash_cmdline(vmlinux, realpath(vmcore, abs) ? abs : vmcore);
+	/* a HANG's dump is of a live kernel; anything else may hold a panic */
+	*ret = kd_vmcore_crash_cmdline(vmlinux, realpath(vmcore, abs) ? abs : vmcore,
+				       !js(v, "verdict") || strcmp(js(v, "verdict"), "HANG") != 0);
 	return *ret ? 0 : -ENOMEM;
 }
 

@@ -45,7 +45,7 @@ static bool newer_or_same(const char *a, const char *b)
 int kd_vmcore_crash_vmlinux(const struct kd_kernel *k, char **ret, char **err)
 {
 	_cleanup_free_ char *src = kd_vmcore_debug_vmlinux(k), *out = NULL, *tmp = NULL;
-	_cleanup_free_ char *lockp = NULL, *log = NULL;
+	_cleanup_free_ char *lockp = NULL;
 	_cleanup_close_ int lock = -1;
 	unsigned patched = 0;
 	int r;
@@ -130,11 +130,11 @@ static char *shell_quote(const char *s)
 	return q;
 }
 
-char *kd_vmcore_crash_cmdline(const char *vmlinux, const char *vmcore)
+char *kd_vmcore_crash_cmdline(const char *vmlinux, const char *vmcore, bool panicked)
 {
 	_cleanup_free_ char *a = shell_quote(vmlinux), *b = shell_quote(vmcore);
 
 	if (!a || !b)
 		return NULL;
-	return strdupf("crash %s %s", a, b);
+	return strdupf("crash --zero_excluded%s %s %s", panicked ? "" : " --no_panic", a, b);
 }

@@ -24,7 +24,11 @@ char *kd_vmcore_debug_vmlinux(const struct kd_kernel *k);
  * message in *err when K has no debug vmlinux. */
 int kd_vmcore_crash_vmlinux(const struct kd_kernel *k, char **ret, char **err);
 
-/* "crash VMLINUX VMCORE" quoted for a POSIX shell (single quotes where needed). */
-char *kd_vmcore_crash_cmdline(const char *vmlinux, const char *vmcore);
+/* "crash --zero_excluded [--no_panic] VMLINUX VMCORE" quoted for a POSIX shell (single
+ * quotes where needed).  --zero_excluded: QEMU leaves zero-filled pages out of the dump
+ * (dump_level 1, which is why crash says [PARTIAL DUMP]); they read as zeros instead of
+ * as errors.  --no_panic for a dump with no panic in it (a hang): crash does not search
+ * for a panic task (a bt of every task on a CPU), its context starts at swapper/0. */
+char *kd_vmcore_crash_cmdline(const char *vmlinux, const char *vmcore, bool panicked);
 
 #endif
