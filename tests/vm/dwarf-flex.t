@@ -9,7 +9,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 ok() { echo "ok: $*"; }
 bin=$KDRILL_BIN/kdtest-dwarf
 [ -x "$bin" ] || fail "$bin missing (make extra asan)"
-command -v gdb >/dev/null || { echo "gdb not installed (mk/ensure-deps test)"; exit 77; }
+command -v gdb >/dev/null || { echo "skip: gdb not installed (mk/ensure-deps test)"; exit 77; }
 t=$KDRILL_TMP
 cat >"$t/fx.c" <<'C'
 struct upid { int nr; void *ns; };
