@@ -761,11 +761,10 @@ int cmd_show(int argc, char **argv)
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
 			printf("usage: kdrill show [--out DIR] [--json | --crash] "
 			       "RUN-ID|last|validate-ID|bisect-ID\n"
-			       "  --crash   print the crash command line for the run's vmcore "
-			       "(fetches "
-			       "the\n"
-			       "            kernel's debug vmlinux: debian: refs download the -dbg "
-			       "package once)\n");
+			       "  --crash   print the crash command line for the run's vmcore\n"
+			       "            (gets the kernel's debug vmlinux first: a debian: "
+			       "kernel's\n"
+			       "            -dbg package is downloaded once)\n");
 			return KD_EXIT_OK;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "kdrill show: unknown option '%s'\n", argv[i]);
@@ -903,9 +902,11 @@ int cmd_show(int argc, char **argv)
 		r = crash_line(dir, v, false, &line, &cerr);
 		if (r == 0)
 			printf("crash     %s\n", line);
-		else if (r == -ENOENT && !cerr)
-			printf("crash     kdrill show --crash %s  (fetches the kernel's debug "
+		else if (r != -ENODATA) /* not cached yet (or not to be had: --crash says why) */
+			printf("crash     kdrill show%s%s --crash %s  (fetches the kernel's debug "
 			       "vmlinux)\n",
+			       strcmp(out, results_default_dir()) ? " --out " : "",
+			       strcmp(out, results_default_dir()) ? out : "",
 			       js(v, "run_id") ? js(v, "run_id") : id);
 	}
 	json_object_put(v);

@@ -422,8 +422,7 @@ struct die {
 	bool has_byte_size, has_member_loc, has_type;
 };
 
-static int read_die(struct dw *d, const struct unit *u, struct cur *c, struct die *die,
-		    bool *null)
+static int read_die(struct dw *d, const struct unit *u, struct cur *c, struct die *die, bool *null)
 {
 	uint64_t code = uleb(c);
 	const struct abbrev *a;
@@ -639,8 +638,9 @@ int kd_dwarf_grow_flex_struct(const char *path, const char *sname, const char *m
 		return r;
 	}
 	if (!elf_sections(base, (size_t)st.st_size, &d)) {
-		SETERR(err, "%s: not a 64-bit little-endian ELF file with uncompressed DWARF "
-			    "(.debug_info, .debug_abbrev)",
+		SETERR(err,
+		       "%s: not a 64-bit little-endian ELF file with uncompressed DWARF "
+		       "(.debug_info, .debug_abbrev)",
 		       path);
 		r = -EINVAL;
 		goto out;

@@ -39,7 +39,8 @@ static bool newer_or_same(const char *a, const char *b)
 
 	return stat(a, &sa) == 0 && stat(b, &sb) == 0 &&
 	       (sa.st_mtim.tv_sec > sb.st_mtim.tv_sec ||
-		(sa.st_mtim.tv_sec == sb.st_mtim.tv_sec && sa.st_mtim.tv_nsec >= sb.st_mtim.tv_nsec));
+		(sa.st_mtim.tv_sec == sb.st_mtim.tv_sec &&
+		 sa.st_mtim.tv_nsec >= sb.st_mtim.tv_nsec));
 }
 
 int kd_vmcore_crash_vmlinux(const struct kd_kernel *k, char **ret, char **err)
@@ -73,8 +74,8 @@ int kd_vmcore_crash_vmlinux(const struct kd_kernel *k, char **ret, char **err)
 	}
 	(void)unlink(tmp);
 	{
-		char *av[] = {(char *)"objcopy", (char *)"--remove-section=.rela.debug_*", src,
-			      tmp, NULL};
+		char *av[] = {(char *)"objcopy", (char *)"--remove-section=.rela.debug_*", src, tmp,
+			      NULL};
 		r = run_argv(av, NULL, 0);
 	}
 	if (r != 0) {
@@ -99,8 +100,9 @@ static bool shell_safe(const char *s)
 	if (!*s)
 		return false;
 	for (; *s; s++)
-		if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%",
-			    *s))
+		if (!strchr(
+			"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:,+@%",
+			*s))
 			return false;
 	return true;
 }
