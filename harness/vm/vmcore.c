@@ -24,6 +24,12 @@ char *kd_vmcore_debug_vmlinux(const struct kd_kernel *k)
 {
 	if (k->vmlinux && access(k->vmlinux, R_OK) == 0)
 		return strdup(k->vmlinux);
+	if (k->dir) { /* a cache entry that keeps its kernel's vmlinux */
+		char *p = strdupf("%s/vmlinux", k->dir);
+		if (p && access(p, R_OK) == 0)
+			return p;
+		free(p);
+	}
 	if (k->source && startswith(k->source, "tree ")) {
 		char *p = strdupf("%s/vmlinux", k->source + strlen("tree "));
 		if (p && access(p, R_OK) == 0)
@@ -84,6 +90,11 @@ int kd_vmcore_crash_vmlinux(const struct kd_kernel *k, char **ret, char **err)
 		return r < 0 ? r : -EIO;
 	}
 	r = kd_dwarf_grow_flex_struct(tmp, "pid", "numbers", &patched, err);
+	if (r == -EINVAL)
+		SETERR(err,
+		       "%s: no usable debug info (crash needs a vmlinux built with "
+		       "CONFIG_DEBUG_INFO, uncompressed DWARF)",
+		       src);
 	if (r < 0 || rename(tmp, out) < 0) {
 		r = r < 0 ? r : -errno;
 		(void)unlink(tmp);
