@@ -36,6 +36,14 @@ char *kd_vmcore_debug_vmlinux(const struct kd_kernel *k)
 			return p;
 		free(p);
 	}
+	/* a bzImage with its vmlinux beside it (a kernel build published with both) */
+	if (k->source && startswith(k->source, "path ")) {
+		const char *bz = k->source + strlen("path "), *slash = strrchr(bz, '/');
+		char *p = slash ? strdupf("%.*s/vmlinux", (int)(slash - bz), bz) : NULL;
+		if (p && access(p, R_OK) == 0)
+			return p;
+		free(p);
+	}
 	return NULL;
 }
 
@@ -59,8 +67,8 @@ int kd_vmcore_crash_vmlinux(const struct kd_kernel *k, char **ret, char **err)
 
 	if (!src) {
 		SETERR(err,
-		       "%s: no debug vmlinux known for this kernel (debian: refs: kdrill kernel "
-		       "fetch --debuginfo; tree: refs: TREE/vmlinux)",
+		       "%s: no debug vmlinux known for this kernel (debian: kdrill kernel fetch "
+		       "--debuginfo; tree: TREE/vmlinux; path: a vmlinux next to the bzImage)",
 		       k->ref ? k->ref : "?");
 		return -ENOENT;
 	}

@@ -16,8 +16,9 @@
 #include "kernel.h"
 
 /* The debug vmlinux of kernel K: its -dbg vmlinux (debian: refs fetched with
- * KD_KERNEL_DEBUGINFO), a `vmlinux` kept in its cache entry, or a kernel tree's vmlinux
- * (tree: refs).  NULL when unknown. */
+ * KD_KERNEL_DEBUGINFO), a `vmlinux` kept in its cache entry, a kernel tree's vmlinux
+ * (tree: refs), or the `vmlinux` next to a path: bzImage.  It must have DWARF
+ * (CONFIG_DEBUG_INFO) for crash.  NULL when unknown. */
 char *kd_vmcore_debug_vmlinux(const struct kd_kernel *k);
 
 /* Make (once, cached next to the kernel as vmlinux-crash; locked) the vmlinux to give
