@@ -17,6 +17,7 @@
 #include "scenario.h"
 #include "util.h"
 #include "vm-run.h"
+#include "vmcore.h"
 
 static void run_usage(FILE *f)
 {
@@ -694,12 +695,69 @@ static void print_files(const char *dir)
 	printf("\n");
 }
 
+/* The crash command line for a run's vmcore.  FETCH: download the -dbg vmlinux of a
+ * debian: kernel and make the crash vmlinux when missing (kdrill show --crash); without it
+ * only what is already cached is used.  Returns 0 and the line, -ENOENT (nothing to say
+ * without fetching), -ENODATA (no vmcore) or another error, with a message. */
+static int crash_line(const char *dir, struct json_object *v, bool fetch, char **ret, char **err)
+{
+	_cleanup_(kd_kernel_freep) struct kd_kernel *k = NULL;
+	_cleanup_free_ char *vmcore = strdupf("%s/vmcore.kdump", dir), *vmlinux = NULL;
+	struct json_object *kern;
+	const char *ref = NULL;
+	unsigned flags = 0;
+	char abs[PATH_MAX];
+	int r;
+
+	if (!vmcore)
+		return -ENOMEM;
+	if (access(vmcore, R_OK) < 0) {
+		*err = strdupf("%s: no vmcore in this run (kdrill run --vmcore dumps the guest's "
+			       "memory on a hang or panic)",
+			       dir);
+		return -ENODATA;
+	}
+	if (json_object_object_get_ex(v, "kernel", &kern))
+		ref = js(kern, "ref");
+	if (!ref) {
+		*err = strdupf("%s: verdict.json names no kernel ref", dir);
+		return -EINVAL;
+	}
+	if (fetch)
+		flags = KD_KERNEL_FETCH;
+	r = kd_kernel_resolve(ref, flags, &k, err);
+	if (r < 0)
+		return r;
+	if (fetch && startswith(ref, "debian:") && !k->vmlinux) {
+		fprintf(stderr,
+			"kdrill show: fetching the vmlinux of %s from its -dbg package (a ~280 MB "
+			"download, once; cached)\n",
+			ref);
+		kd_kernel_free(TAKE_PTR(k));
+		r = kd_kernel_resolve(ref, flags | KD_KERNEL_DEBUGINFO, &k, err);
+		if (r < 0)
+			return r;
+	}
+	if (!fetch) {
+		_cleanup_free_ char *p = strdupf("%s/vmlinux-crash", k->dir);
+		if (!p || access(p, R_OK) < 0)
+			return -ENOENT;
+	}
+	r = kd_vmcore_crash_vmlinux(k, &vmlinux, err);
+	if (r < 0)
+		return r;
+	/* a HANG's dump is of a live kernel; anything else may hold a panic */
+	*ret = kd_vmcore_crash_cmdline(vmlinux, realpath(vmcore, abs) ? abs : vmcore,
+				       !js(v, "verdict") || strcmp(js(v, "verdict"), "HANG") != 0);
+	return *ret ? 0 : -ENOMEM;
+}
+
 static const char *const workflow_files[] = {"validate", "bisect"};
 
 int cmd_show(int argc, char **argv)
 {
 	const char *out = results_default_dir(), *id = NULL;
-	bool json = false;
+	bool json = false, crash = false;
 	_cleanup_free_ char *dir = NULL, *err = NULL, *l1 = NULL;
 	struct json_object *v = NULL, *x;
 	int r;
@@ -709,9 +767,15 @@ int cmd_show(int argc, char **argv)
 			out = argv[++i];
 		else if (!strcmp(argv[i], "--json"))
 			json = true;
+		else if (!strcmp(argv[i], "--crash"))
+			crash = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: kdrill show [--out DIR] [--json] RUN-ID|last|validate-ID|"
-			       "bisect-ID\n");
+			printf("usage: kdrill show [--out DIR] [--json | --crash] "
+			       "RUN-ID|last|validate-ID|bisect-ID\n"
+			       "  --crash   print the crash command line for the run's vmcore\n"
+			       "            (gets the kernel's debug vmlinux first: a debian: "
+			       "kernel's\n"
+			       "            -dbg package is downloaded once)\n");
 			return KD_EXIT_OK;
 		} else if (argv[i][0] == '-' && argv[i][1]) {
 			fprintf(stderr, "kdrill show: unknown option '%s'\n", argv[i]);
@@ -720,7 +784,8 @@ int cmd_show(int argc, char **argv)
 			id = argv[i];
 	}
 	if (!id) {
-		fprintf(stderr, "usage: kdrill show [--out DIR] [--json] RUN-ID|last\n");
+		fprintf(stderr, "usage: kdrill show [--out DIR] [--json | --crash] "
+				"RUN-ID|last|validate-ID|bisect-ID\n");
 		return KD_EXIT_USAGE;
 	}
 	r = results_find(out, id, &dir);
@@ -759,6 +824,17 @@ int cmd_show(int argc, char **argv)
 			fprintf(stderr, "%s/verdict.json: %s", dir, strerror(-r));
 		fputc('\n', stderr);
 		return KD_EXIT_INFRA;
+	}
+	if (crash) {
+		_cleanup_free_ char *line = NULL, *cerr = NULL;
+		r = crash_line(dir, v, true, &line, &cerr);
+		json_object_put(v);
+		if (r < 0) {
+			fprintf(stderr, "kdrill show: %s\n", cerr ? cerr : strerror(-r));
+			return r == -ENODATA ? KD_EXIT_USAGE : KD_EXIT_INFRA;
+		}
+		printf("%s\n", line);
+		return KD_EXIT_OK;
 	}
 	if (json) {
 		printf("%s\n", json_object_to_json_string_ext(
@@ -832,6 +908,18 @@ int cmd_show(int argc, char **argv)
 		}
 	}
 	print_files(dir);
+	{
+		_cleanup_free_ char *line = NULL, *cerr = NULL;
+		r = crash_line(dir, v, false, &line, &cerr);
+		if (r == 0)
+			printf("crash     %s\n", line);
+		else if (r != -ENODATA) /* not cached yet (or not to be had: --crash says why) */
+			printf("crash     kdrill show%s%s --crash %s  (fetches the kernel's debug "
+			       "vmlinux)\n",
+			       strcmp(out, results_default_dir()) ? " --out " : "",
+			       strcmp(out, results_default_dir()) ? out : "",
+			       js(v, "run_id") ? js(v, "run_id") : id);
+	}
 	json_object_put(v);
 	return KD_EXIT_OK;
 }
