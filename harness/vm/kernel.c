@@ -1077,14 +1077,15 @@ static int resolve_build(const char *ref, unsigned flags, struct kd_kernel **ret
 static void kbuild_list(FILE *f)
 {
 	_cleanup_free_ char *dir = kbuild_refs_dir();
-	_cleanup_(closedirp_) DIR *d = NULL;
-	struct dirent *de;
+	struct dirent **names = NULL;
 	bool head = false;
+	int n;
 
-	if (!dir || !(d = opendir(dir)))
+	if (!dir || (n = scandir(dir, &names, NULL, alphasort)) < 0)
 		return;
-	while ((de = readdir(d))) {
+	for (int i = 0; i < n; free(names[i]), i++) {
 		_cleanup_free_ char *l = NULL, *entry = NULL, *krp = NULL, *rel = NULL;
+		const struct dirent *de = names[i];
 		if (de->d_name[0] == '.')
 			continue;
 		l = strdupf("%s/%s", dir, de->d_name);
@@ -1105,6 +1106,7 @@ static void kbuild_list(FILE *f)
 		else
 			fprintf(f, "  build:%-41s %-28s %s\n", de->d_name, rel, entry);
 	}
+	free(names);
 }
 
 int kd_kernel_resolve(const char *ref, unsigned flags, struct kd_kernel **ret, char **err)
