@@ -9,9 +9,15 @@
 # Also: a ref that was never built is a usage error (exit 2) before anything boots.
 # INJECT_CASE="NNN:scenario[:variant]:LINE" picks the case (LINE: an ERE the injected
 # kernel's console must show).
+# Skips (77) unless the slim stock tree is built (make kernel-tree; then only the one patch
+# is rebuilt, incrementally) or KDRILL_BUILD_KERNEL=1 (builds everything first).
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
 vm_require
+if [ "${KDRILL_BUILD_KERNEL-}" != 1 ] && ! "$KDRILL_TOP/kvm/build-kernel" --path >/dev/null; then
+	echo "skip: the slim kernel is not built; build it with: make kernels (or KDRILL_BUILD_KERNEL=1 ./tests/run vm/inject)"
+	exit 77
+fi
 
 IFS=: read -r nnn sc variant line <<<"${INJECT_CASE:-003:nfs-rotate:v3:NFS: Invalid unlock attempted}"
 name=$sc${variant:+.$variant}
