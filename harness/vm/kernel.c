@@ -968,7 +968,8 @@ int kd_kernel_ref_check(const char *ref, char **err)
 		bool inject = startswith(ref, "inject:");
 		a = ref + (inject ? strlen("inject:") : strlen("build:"));
 		if (!*a || *a == '.' || strchr(a, '/') || (inject && !isdigit((unsigned char)*a))) {
-			SETERR(err, "%s: expected build:stock, build:debug or inject:NNN[-name][+debug]",
+			SETERR(err,
+			       "%s: expected build:stock, build:debug or inject:NNN[-name][+debug]",
 			       ref);
 			return -EINVAL;
 		}
@@ -1035,7 +1036,8 @@ static char *kbuild_find(const char *ref, char **err)
 		fl = strchr(rest, '+');
 		if (strcmp(fl ? fl : "", flavor))
 			continue;
-		if (strncmp(rest, spec, sl) || (rest[sl] != 0 && rest[sl] != '-' && rest[sl] != '+'))
+		if (strncmp(rest, spec, sl) ||
+		    (rest[sl] != 0 && rest[sl] != '-' && rest[sl] != '+'))
 			continue;
 		if (found) {
 			SETERR(err, "%s: ambiguous (%s, %s)", ref, found, n);
