@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kdrill kernel list | fetch [--debuginfo] REF | show REF */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,7 +16,8 @@ static void usage(FILE *f)
 		"       kdrill kernel fetch [--debuginfo] REF\n"
 		"       kdrill kernel show REF\n"
 		"REF: debian:6.1.0-54-cloud-amd64 | path:/boot/vmlinuz-X[,modules=/lib/modules/X]\n"
-		"     | tree:/src/linux\n"
+		"     | tree:/src/linux | build:stock | build:debug | inject:NNN[-name][+debug]\n"
+		"     (build:/inject: are the kernels `make kernels` built from kvm/inject/)\n"
 		"Kernels are cached under $KDRILL_CACHE/kernels (default ~/.cache/kdrill).\n"
 		"'show' reports which options of kvm/kdrill.config the kernel has and what a\n"
 		"missing one costs.  Exit: 0 ok, 2 usage, 125 unusable ref.\n");
@@ -77,7 +79,7 @@ int cmd_kernel(int argc, char **argv)
 	r = kd_kernel_resolve(argv[optind], flags, &k, &err);
 	if (r < 0) {
 		fprintf(stderr, "kdrill kernel: %s\n", err ? err : strerror(-r));
-		return KD_EXIT_INFRA;
+		return r == -ENOPKG ? KD_EXIT_USAGE : KD_EXIT_INFRA;
 	}
 	if (!strcmp(verb, "fetch"))
 		printf("%s %s %s\n", k->key, k->release ? k->release : "?", k->dir);

@@ -395,7 +395,8 @@ int cmd_run(int argc, char **argv)
 		if (r < 0) {
 			fprintf(stderr, "kdrill run: --kernel %s: %s\n", kernel,
 				err ? err : strerror(-r));
-			rc = KD_EXIT_INFRA;
+			/* a kernel that was never built here is the caller's mistake */
+			rc = r == -ENOPKG ? KD_EXIT_USAGE : KD_EXIT_INFRA;
 			goto out;
 		}
 		vo.kernel = kern;

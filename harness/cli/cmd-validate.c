@@ -540,8 +540,9 @@ int cmd_validate(int argc, char **argv)
 		if (r < 0) {
 			fprintf(stderr, "kdrill validate: --%s %s: %s\n", s ? "after" : "before",
 				ks[s].ref, e ? e : strerror(-r));
-			/* a malformed ref is the caller's mistake, not "cannot test" */
-			if (kd_kernel_ref_check(ks[s].ref, NULL) < 0)
+			/* a malformed ref, or a build:/inject: kernel never built, is the
+			 * caller's mistake, not "cannot test" */
+			if (r == -ENOPKG || kd_kernel_ref_check(ks[s].ref, NULL) < 0)
 				rc = KD_EXIT_USAGE;
 			goto out;
 		}

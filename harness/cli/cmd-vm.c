@@ -130,7 +130,7 @@ static int boot(int argc, char **argv)
 	r = kd_kernel_resolve(kref, KD_KERNEL_FETCH, &k, &err);
 	if (r < 0) {
 		fprintf(stderr, "kdrill vm: %s\n", err ? err : strerror(-r));
-		return KD_EXIT_INFRA;
+		return r == -ENOPKG ? KD_EXIT_USAGE : KD_EXIT_INFRA;
 	}
 	if (busybox) {
 		r = kd_kernel_bench_initrd(k, &initrd, &err);
@@ -244,7 +244,7 @@ static int probe(int argc, char **argv)
 	r = kd_kernel_resolve(kref, KD_KERNEL_FETCH, &k, &err);
 	if (r < 0) {
 		fprintf(stderr, "kdrill vm: %s\n", err ? err : strerror(-r));
-		return KD_EXIT_INFRA;
+		return r == -ENOPKG ? KD_EXIT_USAGE : KD_EXIT_INFRA;
 	}
 	accel = kd_vm_pick_accel(k->vmlinuz, &why, &cached);
 	printf("%s%s%s%s\n", accel, why ? " (" : "", why ? why : "", why ? ")" : "");

@@ -927,7 +927,8 @@ int kd_kernel_ref_check(const char *ref, char **err)
 	const char *a;
 
 	if (!*ref) {
-		SETERR(err, "empty kernel ref (debian:NAME, path:FILE[,modules=DIR], tree:DIR)");
+		SETERR(err, "empty kernel ref (debian:NAME, path:FILE[,modules=DIR], tree:DIR, "
+			    "build:FLAVOR, inject:NNN)");
 		return -EINVAL;
 	}
 	if (startswith(ref, "debian:")) {
@@ -963,10 +964,151 @@ int kd_kernel_ref_check(const char *ref, char **err)
 		}
 		return 0;
 	}
+	if (startswith(ref, "build:") || startswith(ref, "inject:")) {
+		bool inject = startswith(ref, "inject:");
+		a = ref + (inject ? strlen("inject:") : strlen("build:"));
+		if (!*a || *a == '.' || strchr(a, '/') || (inject && !isdigit((unsigned char)*a))) {
+			SETERR(err,
+			       "%s: expected build:stock, build:debug or inject:NNN[-name][+debug]",
+			       ref);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	if (ref[0] == '/' || ref[0] == '.')
 		return 0;
-	SETERR(err, "%s: unknown kernel ref (debian:NAME, path:FILE[,modules=DIR], tree:DIR)", ref);
+	SETERR(err,
+	       "%s: unknown kernel ref (debian:NAME, path:FILE[,modules=DIR], tree:DIR, "
+	       "build:FLAVOR, inject:NNN)",
+	       ref);
 	return -EINVAL;
+}
+
+/* ---- kernels built here: build:FLAVOR, inject:NNN[-name][+FLAVOR] (kvm/make-kernels) ---- */
+
+static char *kbuild_refs_dir(void)
+{
+	return strdupf("%s/kbuild/refs", kd_cachedir());
+}
+
+/* The kvm/make-kernels ref name ("stock", "inject-000-ext4-ioend-igrab+debug") for REF,
+ * or NULL with *err set: build:FLAVOR is the name itself; inject:SPEC[+FLAVOR] matches
+ * the one name "inject-SPEC[-*][+FLAVOR]" (SPEC: the patch number, or number-name). */
+static char *kbuild_find(const char *ref, char **err)
+{
+	_cleanup_free_ char *dir = kbuild_refs_dir(), *spec = NULL, *found = NULL;
+	_cleanup_(closedirp_) DIR *d = NULL;
+	const char *flavor = "";
+	struct dirent *de;
+	char *plus;
+	bool inject = startswith(ref, "inject:");
+
+	if (!dir)
+		return NULL;
+	spec = strdup(ref + (inject ? strlen("inject:") : strlen("build:")));
+	if (!spec)
+		return NULL;
+	if (!*spec || strchr(spec, '/') || spec[0] == '.') {
+		SETERR(err, "%s: expected build:stock, build:debug or inject:NNN[-name][+debug]",
+		       ref);
+		return NULL;
+	}
+	if (!inject) {
+		_cleanup_free_ char *l = strdupf("%s/%s", dir, spec);
+		if (l && access(l, F_OK) == 0)
+			return TAKE_PTR(spec);
+		SETERR(err, "%s: not built (make kernels%s)", ref,
+		       strcmp(spec, "stock") ? " KERNELS_DEBUG=1" : "");
+		return NULL;
+	}
+	plus = strchr(spec, '+');
+	if (plus) {
+		flavor = strdupa(plus);
+		*plus = 0;
+	}
+	d = opendir(dir);
+	while (d && (de = readdir(d))) {
+		const char *n = de->d_name, *rest, *fl;
+		size_t sl = strlen(spec);
+		if (!startswith(n, "inject-"))
+			continue;
+		rest = n + strlen("inject-");
+		fl = strchr(rest, '+');
+		if (strcmp(fl ? fl : "", flavor))
+			continue;
+		if (strncmp(rest, spec, sl) ||
+		    (rest[sl] != 0 && rest[sl] != '-' && rest[sl] != '+'))
+			continue;
+		if (found) {
+			SETERR(err, "%s: ambiguous (%s, %s)", ref, found, n);
+			return NULL;
+		}
+		found = strdup(n);
+		if (!found)
+			return NULL;
+	}
+	if (!found)
+		SETERR(err, "%s: not built (make kernels%s; kvm/inject/ has the patches)", ref,
+		       *flavor ? " KERNELS_DEBUG=1" : "");
+	return TAKE_PTR(found);
+}
+
+static int resolve_build(const char *ref, unsigned flags, struct kd_kernel **ret, char **err)
+{
+	_cleanup_free_ char *dir = kbuild_refs_dir(), *name = NULL, *link = NULL, *entry = NULL;
+	_cleanup_free_ char *bz = NULL;
+
+	if (!dir)
+		return -ENOMEM;
+	name = kbuild_find(ref, err);
+	if (!name)
+		return err && *err ? -ENOPKG : -ENOMEM;
+	link = strdupf("%s/%s", dir, name);
+	if (!link)
+		return -ENOMEM;
+	entry = realpath(link, NULL);
+	bz = entry ? strdupf("%s/bzImage", entry) : NULL;
+	if (!bz || access(bz, R_OK) < 0) {
+		SETERR(err, "%s: %s is gone (make kernels)", ref, link);
+		return -ENOPKG;
+	}
+	return resolve_file(ref, bz, false, flags, ret, err);
+}
+
+/* kd_kernel_list(): the refs kvm/make-kernels published */
+static void kbuild_list(FILE *f)
+{
+	_cleanup_free_ char *dir = kbuild_refs_dir();
+	struct dirent **names = NULL;
+	bool head = false;
+	int n;
+
+	if (!dir || (n = scandir(dir, &names, NULL, alphasort)) < 0)
+		return;
+	for (int i = 0; i < n; free(names[i]), i++) {
+		_cleanup_free_ char *l = NULL, *entry = NULL, *krp = NULL, *rel = NULL;
+		const struct dirent *de = names[i];
+		if (de->d_name[0] == '.')
+			continue;
+		l = strdupf("%s/%s", dir, de->d_name);
+		entry = l ? realpath(l, NULL) : NULL;
+		if (!entry)
+			continue;
+		krp = strdupf("%s/kernel.release", entry);
+		if (!krp || read_full_file(krp, &rel, NULL) < 0)
+			continue;
+		rel[strcspn(rel, "\n")] = 0;
+		if (!head) {
+			fprintf(f, "built here (make kernels; %s):\n", dir);
+			head = true;
+		}
+		if (startswith(de->d_name, "inject-"))
+			fprintf(f, "  inject:%-40s %-28s %s\n", de->d_name + strlen("inject-"), rel,
+				entry);
+		else
+			fprintf(f, "  build:%-41s %-28s %s\n", de->d_name, rel, entry);
+	}
+	free(names);
 }
 
 int kd_kernel_resolve(const char *ref, unsigned flags, struct kd_kernel **ret, char **err)
@@ -982,11 +1124,14 @@ int kd_kernel_resolve(const char *ref, unsigned flags, struct kd_kernel **ret, c
 		r = resolve_file(ref, ref + strlen("path:"), false, flags, &k, err);
 	else if (startswith(ref, "tree:"))
 		r = resolve_file(ref, ref + strlen("tree:"), true, flags, &k, err);
+	else if (startswith(ref, "build:") || startswith(ref, "inject:"))
+		r = resolve_build(ref, flags, &k, err);
 	else if (ref[0] == '/' || ref[0] == '.')
 		r = resolve_file(ref, ref, false, flags, &k, err);
 	else {
 		SETERR(err,
-		       "%s: unknown kernel ref (debian:NAME, path:FILE[,modules=DIR], tree:DIR)",
+		       "%s: unknown kernel ref (debian:NAME, path:FILE[,modules=DIR], tree:DIR, "
+		       "build:FLAVOR, inject:NNN)",
 		       ref);
 		return -EINVAL;
 	}
@@ -1179,5 +1324,6 @@ int kd_kernel_list(FILE *f)
 	if (!n)
 		fprintf(f, "no kernels in %s (kdrill kernel fetch debian:6.1.0-54-cloud-amd64)\n",
 			kd);
+	kbuild_list(f);
 	return (int)n;
 }

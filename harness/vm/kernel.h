@@ -5,10 +5,13 @@
  *   debian:6.1.0-54-cloud-amd64          apt-get download linux-image-<name>, extracted
  *   path:/boot/vmlinuz-X[,modules=DIR]   a bzImage file; DIR = /lib/modules/X (copied, depmod'ed)
  *   tree:/src/linux                      arch/x86/boot/bzImage + modules_install into the cache
+ *   build:stock, build:debug             the slim kernels kvm/make-kernels built ($cache/kbuild/refs)
+ *   inject:NNN[-name][+debug]            the same with bug-injection patch kvm/inject/NNN-name.patch
  *
  * Cache: $KDRILL_CACHE/kernels/<key>/ with kernel.json; <key> is derived from content
  * (package version, or sha256 of the bzImage).  Errors come back as negative errno plus
- * an allocated message in *err (never printed here).
+ * an allocated message in *err (never printed here); -ENOPKG: a build:/inject: kernel
+ * that `make kernels` has not built (a usage error for the commands).
  */
 #ifndef KDRILL_KERNEL_H
 #define KDRILL_KERNEL_H

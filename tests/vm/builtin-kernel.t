@@ -1,6 +1,7 @@
 #!/bin/bash
-# A kernel built here with everything the guest needs built in (kvm/build-kernel, `make
-# kernel-tree`: linux-source-6.1 + kvm/kdrill.config, null_blk (+ what it selects) as modules):
+# The slim kernel built here with everything the guest needs built in (kvm/build-kernel,
+# `make kernel-tree`: linux-source-6.1, allnoconfig + kvm/slim.config + kvm/kdrill.config,
+# null_blk (+ what it selects) as the one module; an O= object tree):
 #  - `kernel show` finds every option of kvm/kdrill.config (none MISSING);
 #  - `--kernel path:TREE/arch/x86/boot/bzImage` alone (config found from the tree): the
 #    guest boots with no initramfs and no modules disk, root=/dev/vda; a short seed -> PASS
@@ -9,13 +10,16 @@
 #    depmod'ed), initramfs + modules disk; the same seed -> PASS;
 #  - hang-selftest -> HANG with the jbd2 commit thread in the summary, crash-selftest -> BUG
 #    through the built-in pvpanic, and no failed modprobe in the guest journal.
-# Skips (77) unless the kernel is built; KDRILL_BUILD_KERNEL=1 builds it first (~1 h here).
+# Skips (77) unless the kernel is built (make kernel-tree); KDRILL_BUILD_KERNEL=1 builds it
+# first.
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
 vm_require
 
 if [ "${KDRILL_BUILD_KERNEL-}" = 1 ]; then
+	t0=$(date +%s)
 	tree=$("$KDRILL_TOP/kvm/build-kernel") || fail "kvm/build-kernel failed" # stdout: the tree only
+	echo "kernel ready in $(($(date +%s) - t0)) s"
 elif ! tree=$("$KDRILL_TOP/kvm/build-kernel" --path); then
 	echo "skip: the kdrill test kernel is not built; build it with: make kernel-tree (or KDRILL_BUILD_KERNEL=1 ./tests/run vm/builtin-kernel)"
 	exit 77
