@@ -762,6 +762,17 @@ static void progress(struct runner *rn, bool final)
 	}
 }
 
+/* The scenario's `until`: every minimum it names is reached (none named: never). */
+static bool until_reached(struct runner *rn)
+{
+	const struct sc_until *u = &rn->sc->until;
+
+	if (!u->ops && !u->oom_kills && !u->restarts)
+		return false;
+	return total_ops(rn) >= u->ops && rn->oom_kills >= u->oom_kills &&
+	       total_restarts(rn) >= u->restarts;
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct runner *rn = userdata;
@@ -773,6 +784,15 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	kd_detector_flush(rn->det);
 	sample(rn);
 	progress(rn, false);
+	if (!rn->stopping && until_reached(rn)) {
+		const struct sc_until *u = &rn->sc->until;
+		_cleanup_free_ char *why = strdupf(
+		    "until reached (ops %llu>=%llu, oom_kills %llu>=%llu, restarts %u>=%llu)",
+		    (unsigned long long)total_ops(rn), (unsigned long long)u->ops,
+		    (unsigned long long)rn->oom_kills, (unsigned long long)u->oom_kills,
+		    total_restarts(rn), (unsigned long long)u->restarts);
+		begin_stop(rn, why ? why : "until reached");
+	}
 	/* next tick a second from now, not from the scheduled time: after a stall do
 	 * not fire a burst of catch-up ticks */
 	(void)usec;
