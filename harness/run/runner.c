@@ -786,11 +786,23 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	progress(rn, false);
 	if (!rn->stopping && until_reached(rn)) {
 		const struct sc_until *u = &rn->sc->until;
-		_cleanup_free_ char *why = strdupf(
-		    "until reached (ops %llu>=%llu, oom_kills %llu>=%llu, restarts %u>=%llu)",
-		    (unsigned long long)total_ops(rn), (unsigned long long)u->ops,
-		    (unsigned long long)rn->oom_kills, (unsigned long long)u->oom_kills,
-		    total_restarts(rn), (unsigned long long)u->restarts);
+		const struct {
+			const char *name;
+			uint64_t min, now;
+		} c[] = {{"ops", u->ops, total_ops(rn)},
+			 {"oom_kills", u->oom_kills, rn->oom_kills},
+			 {"restarts", u->restarts, total_restarts(rn)}};
+		_cleanup_free_ char *why = strdup("until reached:");
+
+		for (size_t i = 0; why && i < ELEMENTSOF(c); i++) {
+			char *n;
+			if (!c[i].min)
+				continue;
+			n = strdupf("%s %s %llu>=%llu", why, c[i].name, (unsigned long long)c[i].now,
+				    (unsigned long long)c[i].min);
+			free(why);
+			why = n;
+		}
 		begin_stop(rn, why ? why : "until reached");
 	}
 	/* next tick a second from now, not from the scheduled time: after a stall do

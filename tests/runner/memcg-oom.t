@@ -41,7 +41,7 @@ vj '[.reproducers[] | select(.kind == "repro") | .exit_codes["137"] // 0] | add 
 [ "$(vj '[.reports[] | select(.role == "failure")] | length')" = 0 ] || fail "a failure report"
 # stats sampled every second for both slices, with the kills visible
 [ "$(vj .stop_reason)" != duration ] || fail "the run went to its 90 s bound: until never reached"
-vj .stop_reason | grep -q '^until reached' || fail "stop reason: $(vj .stop_reason)"
+vj .stop_reason | grep -q "^until reached" || fail "stop reason: $(vj .stop_reason)"
 [ "$(grep -c '"slice":"memcg-0"' "$RUN_DIR/stats.jsonl")" -ge 2 ] || fail "too few stats samples"
 tail -n 1 "$RUN_DIR/stats.jsonl" | jq -e '.oom_kill >= 0' >/dev/null || fail "stats line"
 check_no_leftovers $pid
