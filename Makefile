@@ -31,15 +31,20 @@ V       ?=
 
 HARNESS_DIRS = $(sort $(patsubst %/,%,$(filter-out harness/scenarios/,$(wildcard harness/*/))))
 
+# The library flags are computed lazily, once, when the first compile or link needs them:
+# every object waits (order-only) for `deps`, which installs the -dev packages on a fresh
+# machine, so the flags must not be taken when the Makefile is read.
 PKGS      := libsystemd json-c inih libcgroup liburing
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+pkgconf = $(shell pkg-config $(1) $(PKGS))$(if $(filter 0,$(.SHELLSTATUS)),,$(error \
+          pkg-config $(1) $(PKGS) failed (missing -dev packages? make deps)))
+PKG_CFLAGS = $(eval PKG_CFLAGS := $$(call pkgconf,--cflags))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $$(call pkgconf,--libs))$(PKG_LIBS)
 
 WARN    := -Wall -Wextra -Werror -Wformat=2 -Wno-format-nonliteral -Wshadow -Wvla
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
+ALL_CFLAGS = -std=gnu11 $(WARN) -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64 -pthread \
               $(addprefix -I,$(HARNESS_DIRS)) -Icgroups -Irepro/lib $(PKG_CFLAGS) $(CFLAGS)
-LDLIBS_ALL := $(PKG_LIBS) -laio -lpthread -lm
+LDLIBS_ALL = $(PKG_LIBS) -laio -lpthread -lm
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS    += -fsanitize=address,undefined
@@ -77,7 +82,7 @@ PROGS := $(KDRILL) $(REPRO_BINS)
         asan clang print-%
 all: $(PROGS)
 
-$(O)/%.o: %.c
+$(O)/%.o: %.c | deps
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  CC      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<

@@ -705,6 +705,59 @@ bool pid_alive(pid_t pid)
 	return pid > 0 && (kill(pid, 0) == 0 || errno == EPERM);
 }
 
+/* When did process PID start (CLOCK_REALTIME usec, 1 s resolution: btime)?  0: unknown. */
+static uint64_t proc_start_usec(const char *stat)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	unsigned long long start = 0, btime = 0;
+	const char *p = strrchr(stat, ')');
+	char *line = NULL;
+	size_t cap = 0;
+	long tck = sysconf(_SC_CLK_TCK);
+
+	/* after "pid (comm)": state is field 3, starttime field 22 */
+	for (int field = 2; p && field < 22; field++)
+		p = strchr(p + 1, ' ');
+	if (!p || sscanf(p + 1, "%llu", &start) != 1 || tck <= 0)
+		return 0;
+	if (!(f = fopen("/proc/stat", "re")))
+		return 0;
+	while (getline(&line, &cap, f) > 0)
+		if (sscanf(line, "btime %llu", &btime) == 1)
+			break;
+	free(line);
+	if (!btime)
+		return 0;
+	return (uint64_t)btime * 1000000ULL + (uint64_t)start * 1000000ULL / (uint64_t)tck;
+}
+
+/* pid_alive() says yes for zombies: a SIGKILLed kdrill whose parent has not reaped it
+ * yet owns nothing any more.  created_usec (when the leftover -- a cgroup, a temporary
+ * directory -- was made, CLOCK_REALTIME usec, 0 unknown) guards pid reuse: a process that
+ * started after the leftover was made is not its owner.  An inode time (ctime) is never
+ * earlier than the creation, so a real owner (which started before it made the leftover)
+ * always stays "alive". */
+bool pid_owner_alive(pid_t pid, uint64_t created_usec)
+{
+	_cleanup_free_ char *f = NULL, *s = NULL;
+	const char *p;
+	uint64_t started;
+
+	if (!pid_alive(pid))
+		return false;
+	f = strdupf("/proc/%d/stat", (int)pid);
+	if (!f || read_one_line(f, &s) < 0)
+		return true; /* cannot tell: assume alive, never reap a live owner */
+	p = strrchr(s, ')');
+	if (p && p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X'))
+		return false;
+	/* 2 s of slack: btime has 1 s resolution */
+	if (created_usec && (started = proc_start_usec(s)) &&
+	    started > created_usec + 2 * 1000000ULL)
+		return false;
+	return true;
+}
+
 /* In a forked child: write s to path (no allocation; errno set on failure). */
 static int child_write(const char *path, const char *s)
 {

@@ -156,6 +156,10 @@ int spawn_exec_status(int fd);
 int run_argv(char *const argv[], char **out, uint64_t timeout_usec);
 int wait_status_to_exit(int status); /* WEXITSTATUS or 128+WTERMSIG */
 bool pid_alive(pid_t pid);
+/* Is pid (named in a leftover's name) still the live owner of a leftover made at
+ * created_usec (CLOCK_REALTIME, 0 unknown)?  No for a dead pid, a zombie, or a pid reused
+ * by a process that started after the leftover was made.  When it cannot tell: yes. */
+bool pid_owner_alive(pid_t pid, uint64_t created_usec);
 
 /* Where kdrill's data (scenarios, units, kvm material) lives: $KDRILL_DATA, else the
  * source tree next to the binary (bin/../), else PREFIX/share/kdrill.  Returns a

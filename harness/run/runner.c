@@ -762,6 +762,17 @@ static void progress(struct runner *rn, bool final)
 	}
 }
 
+/* The scenario's `until`: every minimum it names is reached (none named: never). */
+static bool until_reached(struct runner *rn)
+{
+	const struct sc_until *u = &rn->sc->until;
+
+	if (!u->ops && !u->oom_kills && !u->restarts)
+		return false;
+	return total_ops(rn) >= u->ops && rn->oom_kills >= u->oom_kills &&
+	       total_restarts(rn) >= u->restarts;
+}
+
 static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct runner *rn = userdata;
@@ -773,6 +784,27 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	kd_detector_flush(rn->det);
 	sample(rn);
 	progress(rn, false);
+	if (!rn->stopping && until_reached(rn)) {
+		const struct sc_until *u = &rn->sc->until;
+		const struct {
+			const char *name;
+			uint64_t min, now;
+		} c[] = {{"ops", u->ops, total_ops(rn)},
+			 {"oom_kills", u->oom_kills, rn->oom_kills},
+			 {"restarts", u->restarts, total_restarts(rn)}};
+		_cleanup_free_ char *why = strdup("until reached:");
+
+		for (size_t i = 0; why && i < ELEMENTSOF(c); i++) {
+			char *n;
+			if (!c[i].min)
+				continue;
+			n = strdupf("%s %s %llu>=%llu", why, c[i].name, (unsigned long long)c[i].now,
+				    (unsigned long long)c[i].min);
+			free(why);
+			why = n;
+		}
+		begin_stop(rn, why ? why : "until reached");
+	}
 	/* next tick a second from now, not from the scheduled time: after a stall do
 	 * not fire a burst of catch-up ticks */
 	(void)usec;

@@ -393,6 +393,32 @@ static int do_scenario_key(struct parser *p, const struct entry *e, const char *
 		sc->stop_on = (enum sc_stop_on)x;
 		return 0;
 	}
+	if (!strcmp(k, "until")) {
+		_cleanup_strv_ char **w = NULL;
+		int r = split_words(v, &w);
+		if (r < 0)
+			return r;
+		sc->until = (struct sc_until){0};
+		STRV_FOREACH (c, w) {
+			static const char *const names[] = {"ops", "oom_kills", "restarts", NULL};
+			uint64_t *dst[] = {&sc->until.ops, &sc->until.oom_kills, &sc->until.restarts};
+			const char *ge = strstr(*c, ">=");
+			size_t i;
+			uint64_t x;
+
+			for (i = 0; names[i]; i++)
+				if (ge && (size_t)(ge - *c) == strlen(names[i]) &&
+				    !strncmp(*c, names[i], strlen(names[i])))
+					break;
+			if (!ge || !names[i] || parse_u64(ge + 2, &x) < 0 || x < 1 || x > 1000000000)
+				return fail(p, e->line,
+					    "until: '%s' is not COUNTER>=N (ops, oom_kills, restarts; "
+					    "N 1..1e9)",
+					    *c);
+			*dst[i] = x;
+		}
+		return 0;
+	}
 	if (!strcmp(k, "modes")) {
 		_cleanup_strv_ char **w = NULL;
 		int r = split_words(v, &w);

@@ -115,6 +115,11 @@ struct scenario {
 	double timeout; /* default duration, seconds */
 	double grace;	/* after the duration: reproducers get this long to exit */
 	enum sc_stop_on stop_on;
+	/* until: end the run early once every nonzero minimum is reached (the duration
+	 * stays the bound); all 0 = run for the duration */
+	struct sc_until {
+		uint64_t ops, oom_kills, restarts;
+	} until;
 	bool host_ok;
 	char *host_refusal; /* why host mode cannot run it (NULL if host_ok) */
 	/* sends sysrq (crashes or stalls the kernel on purpose): host mode only with --dut,

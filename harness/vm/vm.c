@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* QEMU launch + VM watcher.  See vm.h. */
+#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <inttypes.h>
 #include <json-c/json.h>
 #include <math.h>
@@ -846,7 +848,7 @@ const char *kd_vm_pick_accel(const char *kernel, char **why, bool *from_cache)
 		return !strcmp(a, "kvm") ? "kvm" : "tcg";
 	}
 	/* probe: the kernel alone, no disks; any console line within 10 s = KVM works */
-	dir = strdup("/tmp/kdrill-kvmprobe.XXXXXX");
+	dir = strdupf("/tmp/kdrill-kvmprobe-%d.XXXXXX", (int)getpid());
 	if ((fd = open(kvmdev, O_RDWR | O_CLOEXEC)) < 0)
 		*why = strdupf("%s: %s", kvmdev, strerror(errno));
 	else if (close(fd), dir && mkdtemp(dir)) {
@@ -938,11 +940,13 @@ static char *build_cmdline(const struct kd_vm_opts *o)
 {
 	unsigned h = o->hung_task_secs ? o->hung_task_secs : 20;
 	/* RCU stall H/2 < soft lockup 2*thresh (~0.7 H) < hung task H, floored so that a
-	 * busy TCG host does not produce false stall reports: RCU >= 10 s, soft lockup >= 10 s */
+	 * busy TCG host does not produce false stall reports: RCU >= 10 s, soft lockup >= 10 s.
+	 * no_timer_check: on a loaded TCG host the early IO-APIC timer check can miss its ticks
+	 * and panic ("IO-APIC + timer doesn't work!") before anything ran. */
 	unsigned rcu = h / 2 < 10 ? 10 : h / 2;
 	unsigned wd = (h * 7 / 10) / 2 < 5 ? 5 : (h * 7 / 10) / 2;
 	char *s =
-	    strdupf("console=ttyS0 ignore_loglevel panic=-1 printk.time=1 rw "
+	    strdupf("console=ttyS0 ignore_loglevel panic=-1 printk.time=1 rw no_timer_check "
 		    "rcupdate.rcu_cpu_stall_timeout=%u watchdog_thresh=%u "
 		    "sysctl.kernel.hung_task_timeout_secs=%u "
 		    "sysctl.kernel.hung_task_all_cpu_backtrace=1 "
@@ -1060,6 +1064,127 @@ static void remove_scratch(const struct kd_vm_opts *o)
 	}
 }
 
+/* ---- leftovers of a VM run whose kdrill died (SIGKILL) ----------------------------
+ * A run keeps its QEMU sockets in /tmp/kdrill-vm-<pid>.XXXXXX (and the KVM probe in
+ * /tmp/kdrill-kvmprobe-<pid>.XXXXXX) and lists there, in "disks", the raw disk files it
+ * made (scratch disks, the results disk), which a clean end removes.  QEMU dies with its
+ * kdrill (PR_SET_PDEATHSIG), so what a SIGKILL leaves is these directories and the disks.
+ * A later VM start removes them once the owner pid is dead -- or reused by a process that
+ * started after the directory was made (pid_owner_alive) -- like the cgroup leftovers. */
+static const char *const leftover_prefixes[] = {"kdrill-vm-", "kdrill-kvmprobe-", NULL};
+
+/* Only what a run makes: <dir>/scratchN.raw and <dir>/results.raw, regular files. */
+static bool reapable_disk(const char *path)
+{
+	const char *b = strrchr(path, '/');
+	struct stat st;
+	size_t n;
+
+	if (path[0] != '/' || !b)
+		return false;
+	b++;
+	n = strlen(b);
+	if (strcmp(b, "results.raw") &&
+	    !(startswith(b, "scratch") && n > strlen("scratch.raw") && endswith(b, ".raw") &&
+	      strspn(b + 7, "0123456789") == n - strlen("scratch.raw")))
+		return false;
+	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static int write_disk_list(const char *sockdir, const struct kd_vm_opts *o)
+{
+	_cleanup_free_ char *list = strdup(""), *p = strdupf("%s/disks", sockdir);
+	char real[PATH_MAX];
+
+	if (!list || !p)
+		return -ENOMEM;
+	if (!realpath(o->out_dir, real))
+		return -errno;
+	for (size_t i = 0; i < o->n_scratch; i++) {
+		char *n = strdupf("%s%s/scratch%zu.raw\n", list, real, i);
+		if (!n)
+			return -ENOMEM;
+		free(list);
+		list = n;
+	}
+	if (o->results_disk) {
+		char rreal[PATH_MAX], *n;
+		if (!realpath(o->results_disk, rreal))
+			return -errno;
+		if (!(n = strdupf("%s%s\n", list, rreal)))
+			return -ENOMEM;
+		free(list);
+		list = n;
+	}
+	return write_file_atomic(p, list, strlen(list), 0600);
+}
+
+/* Reap one /tmp/<name> if it is a leftover of a dead owner: 1 reaped, 0 not, <0 error. */
+static int reap_one(const char *name, char **what)
+{
+	_cleanup_free_ char *dir = NULL, *list_path = NULL, *list = NULL, *n = NULL;
+	const char *const *pfx;
+	unsigned disks = 0;
+	struct stat st;
+	char *end, *save = NULL;
+	long pid;
+
+	for (pfx = leftover_prefixes; *pfx && !startswith(name, *pfx); pfx++)
+		;
+	if (!*pfx)
+		return 0;
+	errno = 0;
+	pid = strtol(name + strlen(*pfx), &end, 10);
+	if (errno || pid <= 0 || pid > INT32_MAX || *end != '.' || pid == getpid())
+		return 0;
+	dir = strdupf("/tmp/%s", name);
+	list_path = strdupf("/tmp/%s/disks", name);
+	if (!dir || !list_path)
+		return -ENOMEM;
+	/* ours (mkdtemp: 0700, our uid), a real directory, not a planted link */
+	if (lstat(dir, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid() ||
+	    (st.st_mode & 077))
+		return 0;
+	if (pid_owner_alive((pid_t)pid, (uint64_t)st.st_ctim.tv_sec * 1000000ULL +
+					    (uint64_t)st.st_ctim.tv_nsec / 1000))
+		return 0;
+	if (read_full_file(list_path, &list, NULL) < 0)
+		list = NULL;
+	for (char *l = list ? strtok_r(list, "\n", &save) : NULL; l;
+	     l = strtok_r(NULL, "\n", &save))
+		if (reapable_disk(l) && unlink(l) == 0)
+			disks++;
+	if (rm_rf(dir) < 0)
+		return 0;
+	n = strdupf("%s%s%s (pid %ld, %u raw disk%s)", *what ? *what : "", *what ? "; " : "",
+		    dir, pid, disks, disks == 1 ? "" : "s");
+	if (!n)
+		return -ENOMEM;
+	free(*what);
+	*what = TAKE_PTR(n);
+	return 1;
+}
+
+int kd_vm_reap_leftovers(char **ret_what)
+{
+	char *what = NULL;
+	struct dirent *de;
+	int n = 0, r = 0;
+	DIR *d = opendir("/tmp");
+
+	if (!d)
+		return -errno;
+	while (r >= 0 && (de = readdir(d)))
+		if ((r = reap_one(de->d_name, &what)) > 0)
+			n += r;
+	closedir(d);
+	if (ret_what)
+		*ret_what = what;
+	else
+		free(what);
+	return r < 0 && n == 0 ? r : n;
+}
+
 static int setup_conn(struct kd_vm *vm, struct conn *c, const char *name)
 {
 	_cleanup_free_ char *p = strdupf("%s/%s", vm->sockdir, name);
@@ -1115,7 +1240,15 @@ int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
 			fprintf(stderr, "kdrill: KVM not usable (%s): using TCG\n", why);
 	}
 	res->accel = strdup(accel);
-	vm.sockdir = strdup("/tmp/kdrill-vm.XXXXXX");
+	{
+		_cleanup_free_ char *what = NULL;
+		int reaped = kd_vm_reap_leftovers(&what);
+
+		if (reaped > 0)
+			fprintf(stderr, "kdrill: reaped %d leftover(s) of dead kdrill VM runs: %s\n",
+				reaped, what ? what : "");
+	}
+	vm.sockdir = strdupf("/tmp/kdrill-vm-%d.XXXXXX", (int)getpid());
 	if (!vm.sockdir || !mkdtemp(vm.sockdir)) {
 		r = -errno;
 		free(vm.sockdir);
@@ -1131,6 +1264,8 @@ int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
 	    (r = setup_conn(&vm, &vm.qmpc, "qmp")) < 0)
 		goto fail;
 	r = make_scratch(o);
+	if (r >= 0)
+		r = write_disk_list(vm.sockdir, o);
 	if (r < 0) {
 		res->reason = strdupf("scratch disks in %s: %s", o->out_dir, strerror(-r));
 		goto out;

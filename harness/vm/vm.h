@@ -90,6 +90,10 @@ struct kd_vm_result {
 
 const char *kd_vm_end_name(enum kd_vm_end e);
 int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res);
+/* Remove what VM runs of dead kdrill processes left (their /tmp/kdrill-vm-<pid>.* socket
+ * directory and the raw disks it lists); returns how many runs were reaped (negative errno
+ * on failure) and, in *what (may be NULL), the directories and disk counts, for one line. */
+int kd_vm_reap_leftovers(char **what);
 void kd_vm_result_clear(struct kd_vm_result *res);
 /* Map a result to a kdrill exit code: failure report -> 1, clean poweroff -> 0, else 125.
  * *title gets the deciding report title or reason (static/borrowed). */

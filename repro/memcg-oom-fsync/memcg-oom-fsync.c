@@ -52,6 +52,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -73,6 +76,7 @@ static uint64_t opt_hog_step = 1 * MIB;
 static uint64_t opt_hog_pct;
 static uint64_t opt_file_max = 128 * 1024;
 static uint64_t opt_parkers = 1;
+static uint64_t opt_hog_procs;
 
 static const char *const hog_kinds[] = {"memfd", "mlock", "anon", NULL};
 
@@ -100,6 +104,12 @@ static const struct repro_option options[] = {
      &opt_file_max, 16 * 1024, 64 * MIB, NULL},
     {"parkers", "N", "threads that append+fsync in a loop (default 1)", REPRO_ARG_U64, &opt_parkers,
      0, 16, NULL},
+    {"hog-procs", "N",
+     "N child processes hog too, beside the hog thread: each grows memory at full speed and "
+     "appends+fsyncs near the limit, so a victim is most likely a child in fsync; a killed "
+     "child is replaced at once (many OOM kills per second), while the paced hog thread "
+     "makes this process the victim now and then (default 0)",
+     REPRO_ARG_U64, &opt_hog_procs, 0, 16, NULL},
     {0},
 };
 
@@ -136,6 +146,8 @@ enum {
 	C_VERIFIED_FILES,
 	C_VERIFIED_BLOCKS,
 	C_VERIFY_SKIPPED,
+	C_HOG_PROC_KILLS,
+	C_HOG_PROC_STARTS,
 	C__MAX
 };
 
@@ -170,6 +182,8 @@ static const char *const counters[] = {
     [C_VERIFIED_FILES] = "verified_files",
     [C_VERIFIED_BLOCKS] = "verified_blocks",
     [C_VERIFY_SKIPPED] = "verify_skipped_files",
+    [C_HOG_PROC_KILLS] = "hog_proc_kills",
+    [C_HOG_PROC_STARTS] = "hog_proc_starts",
     NULL,
 };
 
@@ -188,6 +202,7 @@ static void count_max(unsigned idx, uint64_t v)
 
 static struct memcg_info memcg;
 static char *idir;	 /* instance directory (workdir when no --instance) */
+static int idir_fd = -1; /* open on idir, for the hog children's files */
 static int lock_fd = -1; /* flock'ed for the life of the process */
 static int manifest_fd = -1;
 static uint64_t generation = 1;
@@ -779,7 +794,9 @@ static void *hog_main(void *arg)
 		return NULL;
 	}
 	while (repro_running()) {
-		bool slow = memcg.limited && atomic_load(&near_limit);
+		/* with --hog-procs the children fill the memcg; this one only creeps, so that the
+		 * process becomes the largest, and the victim, now and then */
+		bool slow = memcg.limited && (opt_hog_procs || atomic_load(&near_limit));
 		uint64_t step = slow ? opt_hog_step / 4 : opt_hog_step, rate;
 
 		step = step / BS * BS;
@@ -825,6 +842,108 @@ static void *hog_main(void *arg)
 	munmap(map, reserve);
 	if (fd >= 0)
 		close(fd);
+	return NULL;
+}
+
+/* --hog-procs: a child process that grows memory the OOM reaper cannot free at full speed
+ * (no pacing: the kill is the point) and appends 4 KiB + fsync between steps, so that the
+ * memcg's OOM victim -- this child, which holds most of the memory -- is most likely in
+ * fsync -> jbd2_log_wait_commit when it is killed (the seed's victim state).  It never
+ * returns: killed by the OOM killer, or _exit at its cap or when the parent is gone. */
+static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent)
+{
+	uint64_t fsync_from = memcg.limited ? memcg.limit / 4 * 3 : 0;
+	bool use_memfd = !strcmp(opt_hog, "memfd"), use_mlock = !strcmp(opt_hog, "mlock");
+	char path[16];
+	unsigned char blk[BS];
+	uint64_t size = 0, off = 0;
+	unsigned char *map;
+	int mfd = -1, fd;
+
+	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() != parent)
+		_exit(0);
+	if (use_memfd && (mfd = memfd_create("kdrill-hog", MFD_CLOEXEC)) < 0)
+		_exit(3);
+	map = mmap(NULL, cap, PROT_READ | PROT_WRITE,
+		   use_memfd ? MAP_SHARED | MAP_NORESERVE : MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   mfd, 0);
+	if (map == MAP_FAILED)
+		_exit(3);
+	/* no stdio after fork() in a threaded process: "hogproc" + id (< 16) by hand */
+	memcpy(path, "hogproc", 7);
+	path[7] = (char)('a' + id % 26);
+	path[8] = 0;
+	fd = openat(idir_fd, path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	memset(blk, 0x5a, sizeof(blk));
+	while (size < cap) {
+		uint64_t step = opt_hog_step / BS * BS;
+
+		if (step > cap - size)
+			step = cap - size;
+		if (use_memfd && ftruncate(mfd, (off_t)(size + step)) < 0)
+			_exit(3);
+		memset(map + size, 0xa5, step);
+		if (use_mlock)
+			(void)mlock(map + size, step);
+		size += step;
+		/* fsync only in the last quarter before the limit: it is where the kill comes */
+		if (fd >= 0 && size >= fsync_from && pwrite(fd, blk, BS, (off_t)off) == BS) {
+			(void)fsync(fd);
+			off = off + BS >= PARKER_MAX ? 0 : off + BS;
+		}
+	}
+	_exit(0); /* at the cap without a kill: not in a limited memcg */
+}
+
+/* --hog-procs: keep N hog children alive, count their OOM kills. */
+static void *hog_procs_main(void *arg)
+{
+	pid_t *kids = calloc(opt_hog_procs, sizeof(*kids));
+	uint64_t cap = memcg.limited ? memcg.limit + memcg.limit / 4 : opt_hog_max;
+	pid_t self = getpid();
+
+	(void)arg;
+	if (!kids)
+		return NULL;
+	cap = cap / BS * BS;
+	while (repro_running()) {
+		for (unsigned i = 0; i < opt_hog_procs; i++) {
+			int st;
+
+			if (kids[i] > 0) {
+				pid_t r = waitpid(kids[i], &st, WNOHANG);
+				if (r == 0)
+					continue;
+				if (r == kids[i] && WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL)
+					repro_count(C_HOG_PROC_KILLS, 1);
+				else if (r == kids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0)
+					repro_count(C_HOG_CYCLES, 1);
+				kids[i] = 0;
+			}
+			kids[i] = fork();
+			if (kids[i] == 0)
+				hog_child(i, cap, self);
+			if (kids[i] < 0) {
+				repro_errno(errno);
+				kids[i] = 0;
+			} else {
+				repro_count(C_HOG_PROC_STARTS, 1);
+			}
+		}
+		repro_sleep_usec(5000);
+	}
+	for (unsigned i = 0; i < opt_hog_procs; i++)
+		if (kids[i] > 0) {
+			kill(kids[i], SIGKILL);
+			(void)waitpid(kids[i], NULL, 0);
+		}
+	free(kids);
+	for (unsigned i = 0; i < opt_hog_procs; i++) {
+		char path[] = "hogprocX";
+		path[7] = (char)('a' + i % 26);
+		(void)unlinkat(idir_fd, path, 0);
+	}
 	return NULL;
 }
 
@@ -942,6 +1061,9 @@ static int setup(void)
 				(void)truncate(mp, 0);
 		}
 	}
+	idir_fd = open(idir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (idir_fd < 0)
+		return repro_unsuitable("open %s: %s", idir, strerror(errno));
 	repro_count(C_GENERATION, generation);
 	{
 		_cleanup_free_ char *mp = strdupf("%s/manifest", idir);
@@ -972,6 +1094,8 @@ static int run(void)
 		r = repro_thread_start("parker", parker_main, (void *)(uintptr_t)i);
 	if (r == 0)
 		r = repro_thread_start("hog", hog_main, NULL);
+	if (r == 0 && opt_hog_procs)
+		r = repro_thread_start("hog-procs", hog_procs_main, NULL);
 	if (r < 0)
 		repro_stop();
 	while (repro_running())
@@ -1012,6 +1136,8 @@ static void cleanup(void)
 		close(manifest_fd);
 	if (lock_fd >= 0)
 		close(lock_fd);
+	if (idir_fd >= 0)
+		close(idir_fd);
 	memcg_info_done(&memcg);
 	free(idir);
 }

@@ -91,3 +91,25 @@ c() { jq -r ".counters.$1" <<<"$r"; }
 grep -q 'previous generation 1 .* was killed' "$KDRILL_TMP/2.err" || fail "no 'was killed' line"
 echo "ok: OOM-killed (oom_kill $kills), restart verified $(c prev_verified_files) fsynced files" \
 	"($(c prev_verified_blocks) blocks), $(jq -r .race_window_hits <<<"$r") ops under pressure"
+
+# 3. --hog-procs: hog children fill the memcg at full speed and are OOM-killed and replaced
+#    while the process itself (its own hog stopped at 20 % of the room) lives on.
+k0=$(awk '$1 == "oom_kill" { print $2 }' "$CG/memory.oom_control")
+(
+	echo $BASHPID >"$CG/cgroup.procs" || exit 99
+	exec timeout -s KILL 60 "$P" --dir "$D" --duration 10 --instance procs --threads 2 \
+		--hog-procs 2 --hog-limit-pct 20 --json
+) >"$KDRILL_TMP/3.out" 2>"$KDRILL_TMP/3.err"
+rc=$?
+cat "$KDRILL_TMP/3.err"
+r=$(res "$KDRILL_TMP/3.out")
+k1=$(awk '$1 == "oom_kill" { print $2 }' "$CG/memory.oom_control")
+echo "$r" | jq -c '.counters | {hog_proc_starts, hog_proc_kills, creates, fsyncs}'
+[ $rc = 0 ] || fail "--hog-procs: exit $rc, expected 0 (only the children are OOM victims)"
+[ "$(c hog_proc_kills)" -ge 1 ] || fail "--hog-procs: no hog child OOM-killed in 10 s"
+[ "$(c hog_proc_starts)" -gt "$(c hog_proc_kills)" ] || fail "--hog-procs: killed children not replaced"
+[ "$((k1 - k0))" -ge "$(c hog_proc_kills)" ] || fail "--hog-procs: memory.oom_control counts $((k1 - k0)) kills, the program $(c hog_proc_kills)"
+[ "$(jq -r '.anomalies | length' <<<"$r")" = 0 ] || fail "anomalies: $(jq -c .anomalies <<<"$r")"
+[ -z "$(ls "$D"/memcg-oom-fsync.iprocs/hogproc* 2>/dev/null)" ] || fail "hog children's files left behind"
+pgrep -f "instance procs" >/dev/null && fail "a hog child outlived the run"
+echo "ok: --hog-procs: $(c hog_proc_kills) hog children OOM-killed in 10 s ($((k1 - k0)) in memory.oom_control)"

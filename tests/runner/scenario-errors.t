@@ -38,6 +38,15 @@ expect "[scenario]
 name = t
 timeout = soon" "3: timeout: 'soon' is not a duration"
 expect "$good
+[scenario]
+until = oom_kills>=1 bogus>=2" "10: until: 'bogus>=2' is not COUNTER>=N"
+expect "$good
+[scenario]
+until = restarts>=0" "10: until: 'restarts>=0' is not COUNTER>=N"
+expect "$good
+[scenario]
+until = ops=5" "10: until: 'ops=5' is not COUNTER>=N"
+expect "$good
 [fs.data]
 mount = \${nope}" "10: mount: unknown parameter '\${nope}'"
 expect "$good

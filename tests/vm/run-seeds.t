@@ -1,7 +1,7 @@
 #!/bin/bash
 # kdrill run --kernel: a short run of each seed scenario in the guest on the stock Debian
 # kernel -> PASS with reproducer counters > 0.  memcg-oom-jbd2 scaled for a 2-vCPU TCG
-# guest: OOM kills > 0 and restarts done by systemd (the systemd cgroup backend), then
+# guest, run until the first OOM kill and restart (bounded): OOM kills > 0 and restarts done by systemd (the systemd cgroup backend), then
 # again with --cgroup-backend v2 (kdrill's own supervisor on the guest's cgroup v2).
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
@@ -45,15 +45,19 @@ v=$(ls -d "$out"/*-nfs-rotate.v42-*/)
 grep -q 'vers=4.2\|nfs4' "$v/journal.txt" "$v"/*.jsonl 2>/dev/null || echo "note: v4.2 mount not visible in the logs"
 echo "seeds: $(($(date +%s) - t0)) s"
 
-memcg_run() { # BACKEND [RUN-ARGS...]: a short OOM-storm run, PASS; $v = its run dir
+memcg_run() { # BACKEND [RUN-ARGS...]: an OOM-storm run until a worker was OOM-killed and
+	# restarted (the scenario's `until`), bounded by 120 s; PASS; $v = its run dir
 	local b=$1
 	shift
-	vm_run_expect "$VM_KERNEL" "$out" memcg-oom-jbd2 0 PASS --duration 15 \
-		--param slices=3 --param workers=4 "$@"
+	vm_run_expect "$VM_KERNEL" "$out" memcg-oom-jbd2 0 PASS --duration 120 \
+		--param until="oom_kills>=1 restarts>=1" --param slices=3 --param workers=4 "$@"
 	v=$(check_pass memcg-oom-jbd2) || { echo "$v"; exit 1; }
 	[ "$(json "$v/verdict.json" .cgroup_backend)" = "$b" ] || fail "memcg $b: backend $(json "$v/verdict.json" .cgroup_backend)"
 	[ "$(json "$v/verdict.json" .counters.oom_kills)" -gt 0 ] || fail "memcg ($b): no OOM kills"
 	[ "$(json "$v/verdict.json" .counters.restarts)" -gt 0 ] || fail "memcg ($b): no restarts"
+	json "$v/verdict.json" .stop_reason | grep -q '^until reached' ||
+		fail "memcg ($b): stop reason '$(json "$v/verdict.json" .stop_reason)', expected until reached"
+	echo "memcg-oom-jbd2 $b: until reached after $(json "$v/verdict.json" .duration_s) s"
 }
 
 t0=$(date +%s)
