@@ -46,6 +46,12 @@ final)
 			fi
 		done
 	done
+	# the scenario files, where kdrill's datadir lookup finds them from /usr/local/bin
+	# (host mode inside the guest: a LAVA device runs kdrill run --host there)
+	SC=$S/usr/local/share/kdrill/harness/scenarios
+	rm -rf "$SC"
+	mkdir -p "$SC"
+	cp "$KVM"/../harness/scenarios/*.ini "$SC/"
 	E=$S/etc/systemd/system
 	have_agent=0
 	if [ -d "$UNITS" ]; then

@@ -98,7 +98,7 @@ int lava_job_write(const struct lava_job *j, FILE *f)
 	 * in seconds instead of at the test timeout. */
 	image(f, "kernel", j->kernel_url, NULL,
 	      "-kernel {kernel} -no-reboot -device virtio-rng-pci -smp 2"
-	      " -append \"console=ttyS0,115200 kdrill.rootserial=kdroot rw loglevel=4 panic=-1"
+	      " -append \"console=ttyS0,115200 kdrill.rootserial=kdroot rw loglevel=6 panic=-1"
 	      " printk.time=1 kdrill.lava=1 systemd.unit=kdrill-lava.target"
 	      " systemd.hostname=kdrill-dut sysctl.kernel.hung_task_timeout_secs=30"
 	      " sysctl.kernel.sysrq=1\"");

@@ -145,7 +145,8 @@ static int bins_key(char **ret, char **err)
 {
 	_cleanup_strv_ char **files = NULL;
 	_cleanup_(globfreep) glob_t g = {0};
-	const char *pats[] = {"/*", "/units/*", "/units/*/*", "/kvm/image.sh"};
+	const char *pats[] = {"/*", "/units/*", "/units/*/*", "/kvm/image.sh",
+			      "/harness/scenarios/*.ini"};
 	int r;
 
 	for (size_t i = 0; i < ELEMENTSOF(pats); i++) {
