@@ -128,6 +128,8 @@ struct kd_detector {
 	bool line_cut;
 	uint64_t lineno; /* lines completed so far */
 	bool kmsg;	 /* saw a /dev/kmsg record header */
+	bool ansi;	 /* saw a line starting with an ANSI escape (dmesg --color=always) */
+	struct sbuf plain; /* the current line without its ANSI escapes */
 	bool banner_seen, reboot_expected, crashed;
 	struct ctx ctx[MAX_CTX];
 	uint64_t stamp;
@@ -434,6 +436,33 @@ static size_t clean_copy(const char *s, size_t n, struct sbuf *out)
 		}
 	}
 	return bad;
+}
+
+/* Copy s[0..n) into out without ANSI CSI sequences (ESC [ params final) and
+ * other two-byte ESC sequences.  Returns the new length, SIZE_MAX on ENOMEM. */
+static size_t strip_ansi(const char *s, size_t n, struct sbuf *out)
+{
+	out->n = 0;
+	if (sbuf_add(out, "", 0) < 0)
+		return SIZE_MAX;
+	for (size_t i = 0; i < n;) {
+		const char *esc = memchr(s + i, 0x1b, n - i);
+		size_t run = esc ? (size_t)(esc - s) - i : n - i;
+		if (run && sbuf_add(out, s + i, run) < 0)
+			return SIZE_MAX;
+		i += run;
+		if (!esc)
+			break;
+		i++;
+		if (i < n && s[i] == '[') {
+			i++;
+			while (i < n && ((unsigned char)s[i] < 0x40 || (unsigned char)s[i] > 0x7e))
+				i++;
+		}
+		if (i < n)
+			i++; /* the final byte (or the byte after a lone ESC) */
+	}
+	return out->n;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1667,6 +1696,20 @@ static int process_line(struct kd_detector *d, const char *s, size_t n)
 		s++;
 		n--;
 	}
+	/* dmesg --color=always colours the timestamp, the subsystem prefix and the
+	 * text separately: drop the escapes before the prefix parse.  Only input that
+	 * has shown a line starting with ESC pays for the extra scan. */
+	if (n && (s[0] == 0x1b || d->ansi) && memchr(s, 0x1b, n)) {
+		d->ansi = true;
+		if ((n = strip_ansi(s, n, &d->plain)) == SIZE_MAX)
+			return nomem(d);
+		s = d->plain.p;
+		while (n && ((unsigned char)s[0] < 0x20 || (unsigned char)s[0] >= 0x80) &&
+		       s[0] != '\t') {
+			s++;
+			n--;
+		}
+	}
 	if (d->kmsg && n > 1 && s[0] == ' ') {
 		/* /dev/kmsg dictionary continuation: " SUBSYSTEM=pci" */
 		size_t i = 1;
@@ -1776,6 +1819,7 @@ void kd_detector_free(struct kd_detector *d)
 	free(d->blocked);
 	free(d->line.p);
 	free(d->scratch.p);
+	free(d->plain.p);
 	free(d->pfx4);
 	free(d->plen);
 	free(d->chain);
