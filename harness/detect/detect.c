@@ -32,6 +32,7 @@
 #define MAX_REPORT_LINES   4000		/* a report longer than this is cut */
 #define MAX_OOM_LINES	   20000	/* OOM reports carry task tables */
 #define MAX_BLOCKED	   4096		/* blocked tasks kept for the summary */
+#define BLOCKED_TAB	   (2 * MAX_BLOCKED) /* their hash table (half full at most) */
 #define FOREIGN_TOLERANCE  2		/* non-body lines tolerated inside a stack */
 #define SYSRQ_RESUME_LINES 2000		/* window for a cut sysrq-w dump to resume */
 #define MARK_WINDOW	   4		/* cut-here/separator to header distance */
@@ -135,8 +136,13 @@ struct kd_detector {
 	uint64_t stamp;
 	struct entry **reports;
 	size_t n_reports, a_reports;
+	/* signature hash -> index + 1 into reports (open addressing, power of two,
+	 * at most half full): dedup stays O(1) per report however many there are */
+	uint32_t *sig_tab;
+	size_t sig_cap;
 	struct kd_blocked **blocked;
 	size_t n_blocked, a_blocked;
+	uint16_t *blocked_tab; /* hash(comm, pid) -> index + 1, BLOCKED_TAB slots */
 	bool blocked_dirty;
 	ssize_t summary_idx;
 	/* a sysrq-w dump cut by an interleaved block (the hung-task NMI backtraces of
@@ -801,6 +807,27 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 	return 0;
 }
 
+static int sig_tab_grow(struct kd_detector *d)
+{
+	size_t cap = d->sig_cap ? d->sig_cap * 2 : 64;
+	uint32_t *t = calloc(cap, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_reports; i++) {
+		const struct entry *e = d->reports[i];
+		if (e->r.cls == KD_CLASS_SUMMARY)
+			continue;
+		size_t k = (size_t)e->hash & (cap - 1);
+		while (t[k])
+			k = (k + 1) & (cap - 1);
+		t[k] = (uint32_t)(i + 1);
+	}
+	free(d->sig_tab);
+	d->sig_tab = t;
+	d->sig_cap = cap;
+	return 0;
+}
+
 static int emit(struct kd_detector *d, struct kd_report *tmp)
 {
 	char *norm = normalize(tmp->title);
@@ -811,26 +838,31 @@ static int emit(struct kd_detector *d, struct kd_report *tmp)
 	if (!sig)
 		return -ENOMEM;
 	uint64_t h = fnv(sig);
-	for (size_t i = 0; i < d->n_reports; i++) {
-		struct entry *e = d->reports[i];
-		if (e->hash == h && !strcmp(e->r.signature, sig) && e->r.cls != KD_CLASS_SUMMARY) {
-			free(sig);
-			e->r.count++;
-			/* a complete copy replaces a corrupted first sighting */
-			if (e->r.corrupted && !tmp->corrupted) {
-				unsigned c = e->r.count;
-				char *keep = TAKE_PTR(e->r.signature);
-				kd_report_clear(&e->r);
-				e->r = *tmp;
-				memset(tmp, 0, sizeof(*tmp));
-				e->r.count = c;
-				e->r.signature = keep;
-			}
-			kd_report_clear(tmp);
-			if (d->cb)
-				d->cb(&e->r, false, d->userdata);
-			return 0;
+	if ((d->n_reports + 1) * 2 > d->sig_cap && sig_tab_grow(d) < 0) {
+		free(sig);
+		return -ENOMEM;
+	}
+	size_t slot = (size_t)h & (d->sig_cap - 1);
+	for (; d->sig_tab[slot]; slot = (slot + 1) & (d->sig_cap - 1)) {
+		struct entry *e = d->reports[d->sig_tab[slot] - 1];
+		if (e->hash != h || strcmp(e->r.signature, sig))
+			continue;
+		free(sig);
+		e->r.count++;
+		/* a complete copy replaces a corrupted first sighting */
+		if (e->r.corrupted && !tmp->corrupted) {
+			unsigned c = e->r.count;
+			char *keep = TAKE_PTR(e->r.signature);
+			kd_report_clear(&e->r);
+			e->r = *tmp;
+			memset(tmp, 0, sizeof(*tmp));
+			e->r.count = c;
+			e->r.signature = keep;
 		}
+		kd_report_clear(tmp);
+		if (d->cb)
+			d->cb(&e->r, false, d->userdata);
+		return 0;
 	}
 	if (d->n_reports == d->a_reports) {
 		size_t na = d->a_reports ? d->a_reports * 2 : 16;
@@ -852,6 +884,7 @@ static int emit(struct kd_detector *d, struct kd_report *tmp)
 	e->r.signature = sig;
 	e->r.count = 1;
 	e->hash = h;
+	d->sig_tab[slot] = (uint32_t)(d->n_reports + 1);
 	d->reports[d->n_reports++] = e;
 	if (d->cb)
 		d->cb(&e->r, true, d->userdata);
@@ -861,16 +894,28 @@ static int emit(struct kd_detector *d, struct kd_report *tmp)
 /* ------------------------------------------------------------------------ */
 /* Blocked tasks (hung-task reports and sysrq-w dumps) for the summary        */
 
+static size_t blocked_slot(const char *comm, size_t comm_n, uint64_t pid)
+{
+	uint64_t h = 1469598103934665603ull ^ pid;
+	for (size_t i = 0; i < comm_n; i++)
+		h = (h ^ (unsigned char)comm[i]) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29)) & (BLOCKED_TAB - 1);
+}
+
 static int blocked_add(struct kd_detector *d, const char *comm, size_t comm_n, uint64_t pid,
 		       char *const *stack, size_t nstack, uint64_t line, bool from_report)
 {
 	struct kd_blocked *b = NULL;
-	for (size_t i = 0; i < d->n_blocked; i++)
-		if (d->blocked[i]->pid == pid && strlen(d->blocked[i]->comm) == comm_n &&
-		    !memcmp(d->blocked[i]->comm, comm, comm_n)) {
-			b = d->blocked[i];
+	if (!d->blocked_tab && !(d->blocked_tab = calloc(BLOCKED_TAB, sizeof(*d->blocked_tab))))
+		return -ENOMEM;
+	size_t slot = blocked_slot(comm, comm_n, pid);
+	for (; d->blocked_tab[slot]; slot = (slot + 1) & (BLOCKED_TAB - 1)) {
+		struct kd_blocked *x = d->blocked[d->blocked_tab[slot] - 1];
+		if (x->pid == pid && strlen(x->comm) == comm_n && !memcmp(x->comm, comm, comm_n)) {
+			b = x;
 			break;
 		}
+	}
 	if (!b) {
 		if (d->n_blocked >= MAX_BLOCKED)
 			return 0;
@@ -890,6 +935,7 @@ static int blocked_add(struct kd_detector *d, const char *comm, size_t comm_n, u
 		b->pid = pid;
 		b->line = line;
 		d->blocked[d->n_blocked++] = b;
+		d->blocked_tab[slot] = (uint16_t)d->n_blocked;
 	} else if (!nstack && b->stack && b->stack[0]) {
 		return 0; /* keep the stack we have */
 	}
@@ -1814,9 +1860,11 @@ void kd_detector_free(struct kd_detector *d)
 		free(d->reports[i]);
 	}
 	free(d->reports);
+	free(d->sig_tab);
 	for (size_t i = 0; i < d->n_blocked; i++)
 		blocked_free(d->blocked[i]);
 	free(d->blocked);
+	free(d->blocked_tab);
 	free(d->line.p);
 	free(d->scratch.p);
 	free(d->plain.p);
