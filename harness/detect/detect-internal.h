@@ -75,6 +75,21 @@ extern const size_t kd_n_rules;
 extern const struct kd_rule kd_comm_rules[];
 extern const size_t kd_n_comm_rules;
 
+/* Categories of generic frames (detect-rules.c); a report kind skips some of
+ * them when it looks for the guilty frame (a lock primitive is plumbing in a
+ * deadlock or hang report, but may be the bad access in a KASAN report). */
+enum {
+	KD_SKIP_SCHED = 1 << 0,	   /* scheduler, waiting, sleeping */
+	KD_SKIP_LOCK = 1 << 1,	   /* locking primitives, lockdep entry points */
+	KD_SKIP_PLUMBING = 1 << 2, /* workqueue/kthread/boot, syscall/irq/exception entry (all arches) */
+	KD_SKIP_VFS = 1 << 3,	   /* generic VFS and block wrappers */
+	KD_SKIP_MM = 1 << 4,	   /* allocators, copy_*_user, mem and str helpers, generic mm */
+	KD_SKIP_REPORT = 1 << 5,   /* report machinery: printers, BUG/WARN, sanitizer/hardening hooks */
+	KD_SKIP_ALL = (1 << 6) - 1,
+	KD_SKIP_STALL = 1 << 6, /* stall detection: RCU, tick, hrtimer, NMI backtrace plumbing */
+};
+bool kd_frame_skip(const char *fn, unsigned cats);
+
 /* Generic frames (scheduler, locking, workqueue/kthread, syscall entry, VFS/mm
  * wrappers, reporting plumbing).  Entries ending in '*' match as prefixes. */
 bool kd_frame_is_generic(const char *fn);

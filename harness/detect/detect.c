@@ -102,6 +102,7 @@ struct rep {
 	bool killed; /* oom: saw "Killed process" */
 	bool line2_pending;
 	bool skip_frame; /* next frame line is "Preemption disabled at:" info */
+	bool frozen;	 /* rcu stall: the stalled CPU's stack is done, ignore later stacks */
 	/* sysrq-w dump: the task being collected */
 	struct kd_blocked *cur;
 };
@@ -208,13 +209,39 @@ static char *fn_dup(const char *s, size_t n)
 	return kd_strndup(s, n);
 }
 
+/* A symbolized inline frame: "[ws]func path/file.h:123 [inline]" (syzkaller
+ * and decode_stacktrace.sh output name the inlined callee on its own line). */
+static int parse_inline_frame(const char *t, size_t n, char **fn, bool *unreliable)
+{
+	static const char tail[] = " [inline]";
+	if (n < sizeof(tail) + 4 || memcmp(t + n - (sizeof(tail) - 1), tail, sizeof(tail) - 1))
+		return 0;
+	const char *e = t + n - (sizeof(tail) - 1), *p = t;
+	while (p < e && (*p == ' ' || *p == ':'))
+		p++;
+	if (p + 1 < e && *p == '?' && p[1] == ' ')
+		return 0;
+	const char *b = p;
+	while (p < e && is_fn_char(*p))
+		p++;
+	if (p == b || p >= e || *p != ' ' || isdigit((unsigned char)*b))
+		return 0;
+	const char *loc = p + 1, *colon = memchr(loc, ':', (size_t)(e - loc));
+	if (!colon || colon + 1 >= e || !isdigit((unsigned char)colon[1]) || memchr(loc, ' ', (size_t)(colon - loc)))
+		return 0;
+	if (!(*fn = fn_dup(b, (size_t)(p - b))))
+		return -ENOMEM;
+	*unreliable = false;
+	return 1;
+}
+
 /* Parse "func+0x1f/0x2a" (possibly "[<addr>] ", "? ", "] " before it) somewhere
  * in t.  Returns 1 with *fn (malloc'ed) and *unreliable, 0 if not a frame. */
 static int parse_frame(const char *t, size_t n, char **fn, bool *unreliable)
 {
 	const char *plus = find(t, n, "+0x");
 	if (!plus)
-		return 0;
+		return parse_inline_frame(t, n, fn, unreliable);
 	const char *e = t + n;
 	const char *q = plus + 3;
 	while (q < e && isxdigit((unsigned char)*q))
@@ -640,14 +667,31 @@ static bool is_plumbing(const char *fn)
 	return false;
 }
 
+/* Frame categories a report kind skips when looking for the guilty frame. */
+static unsigned skip_cats(const struct rep *r)
+{
+	switch (r->rule->kind) {
+	case KK_SANITIZER:
+	case KK_UBSAN:
+		/* the bad access may be inside a lock primitive (a freed lock) */
+		return KD_SKIP_ALL & ~KD_SKIP_LOCK;
+	case KK_RCU:
+	case KK_HARDLOCKUP:
+		return KD_SKIP_ALL | KD_SKIP_STALL;
+	default:
+		return KD_SKIP_ALL;
+	}
+}
+
 /* The guilty frame: first non-generic frame, preferring `first` (RIP/header);
  * if every frame is generic, the first one that is not scheduler/report plumbing. */
 static const char *guilty(struct rep *r, const char *first)
 {
-	if (first && !kd_frame_is_generic(first))
+	unsigned cats = skip_cats(r);
+	if (first && !kd_frame_skip(first, cats))
 		return first;
 	for (size_t i = 0; i < r->nstack; i++)
-		if (!kd_frame_is_generic(r->stack[i]))
+		if (!kd_frame_skip(r->stack[i], cats))
 			return r->stack[i];
 	if (first && !is_plumbing(first))
 		return first;
@@ -1132,12 +1176,22 @@ static size_t span_digits(const char *p, const char *e)
 	return k;
 }
 
+static bool parse_task_line(const char *t, size_t n, const char **comm, size_t *cn, uint64_t *pid);
+
 /* Pick up the task from well-known body lines. */
 static void body_task(struct rep *r, const char *t, size_t n)
 {
 	const char *e = t + n, *p, *c;
 	if (r->task)
 		return;
+	if (has_prefix(t, n, "task:")) { /* sched_show_task(): "task:comm state:R ... pid:N" */
+		const char *comm;
+		size_t cn;
+		uint64_t pid;
+		if (parse_task_line(t, n, &comm, &cn, &pid))
+			r->task = strdupf("%.*s:%llu", (int)cn, comm, (unsigned long long)pid);
+		return;
+	}
 	if ((p = find(t, n, " PID: ")) && (c = find(t, n, " Comm: "))) { /* CPU: 0 PID: 1 Comm: x */
 		const char *cs = c + 7, *ce = cs;
 		while (ce < e && *ce != ' ')
@@ -1564,6 +1618,25 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 		r->after_backtrace = true;
 	}
 
+	if (r->rule->kind == KK_RCU) {
+		/* The stalled CPU's backtrace is what matters.  A self-detected stall
+		 * prints the detecting interrupt first (<IRQ> dump_stack ... timer
+		 * interrupt </IRQ>), then the interrupted code: drop the interrupt part
+		 * unless the interrupted RIP was already shown.  The grace-period
+		 * kthread's own stack (starvation report) and later dumps are not it. */
+		if (!r->rip && !r->frozen &&
+		    (has_prefix(s, sn, "</IRQ>") || has_prefix(s, sn, "<EOI>") ||
+		     has_prefix(s, sn, "</NMI>")))
+			rep_reset_stack(r);
+		else if (find(s, sn, " kthread starved for ") || find(s, sn, "kthread stack dump") ||
+			 find(s, sn, "Stack dump where RCU GP kthread"))
+			r->frozen = r->rip || r->nstack;
+		if (r->frozen && fr > 0) {
+			free(fn);
+			fn = NULL;
+			fr = 0;
+		}
+	}
 	if (fr > 0) {
 		if (riplike) {
 			if (!r->rip && !(r->want_backtrace && !r->after_backtrace))
