@@ -49,6 +49,9 @@ enum kd_kind {
 	KK_FS_EXT4_ERROR,   /* EXT4-fs error (device X): func:line: ... */
 	KK_FS_LINE,	    /* one-line report with a fixed title (fs errors, OOM) */
 	KK_PAGECACHE_INVAL, /* Page cache invalidation failure (+ File: line) */
+	KK_FIXED,	    /* fixed title (the stem), frame from the stack but not in the title */
+	KK_PREEMPTIBLE,	    /* BUG: using __this_cpu_read() in preemptible [N] code: comm/pid */
+	KK_SLUB,	    /* BUG cache (Not tainted): reason (SLUB debug) */
 };
 
 /* How a report ends. */

@@ -103,6 +103,8 @@ struct rep {
 	bool line2_pending;
 	bool skip_frame; /* next frame line is "Preemption disabled at:" info */
 	bool frozen;	 /* rcu stall: the stalled CPU's stack is done, ignore later stacks */
+	bool want_at;	 /* lockdep: the next "at:" lines name the lock site */
+	char *atfn;	 /* lockdep: first non-generic function of those "at:" lines */
 	/* sysrq-w dump: the task being collected */
 	struct kd_blocked *cur;
 };
@@ -540,6 +542,7 @@ static void rep_free(struct rep *r)
 	free(r->what);
 	free(r->rip);
 	free(r->hfunc);
+	free(r->atfn);
 	for (size_t i = 0; i < r->nstack; i++)
 		free(r->stack[i]);
 	free(r->stack);
@@ -726,6 +729,22 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 	const char *what = r->what ? r->what : r->rule->what;
 	(void)d;
 	char *own_what = NULL;
+	const char *h = r->header ? r->header : "";
+	if (!what && r->rule->kind == KK_PREEMPTIBLE) {
+		/* "BUG: using __this_cpu_read() in preemptible [00000000] code: syz/123" */
+		const char *in = strstr(h, " in preemptible");
+		own_what = strdupf("%.*s in preemptible code", in ? (int)(in - h) : (int)strlen(h), h);
+		if (!own_what)
+			return -ENOMEM;
+		what = own_what;
+	} else if (!what && r->rule->kind == KK_SLUB) {
+		/* "BUG kmalloc-64 (Not tainted): Poison overwritten" -> "BUG: Poison overwritten" */
+		const char *c = strstr(h, "): ");
+		own_what = strdupf("BUG: %s", c ? c + 3 : h + 4);
+		if (!own_what)
+			return -ENOMEM;
+		what = own_what;
+	}
 	if (!what) {
 		own_what = what_from_header(r->header ? r->header : "BUG");
 		if (!own_what)
@@ -746,8 +765,19 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 	case KK_HUNG:
 	case KK_CANT_DIE:
 	case KK_LOCKDEP:
+		/* the lock site ("... is trying to acquire lock: ... at: f", "takes: ... at: f") */
+		frame = r->atfn ? r->atfn : guilty(r, NULL);
+		break;
 	case KK_LOCKDEP_NOBT:
+	case KK_PREEMPTIBLE:
+	case KK_SLUB:
 		frame = guilty(r, NULL);
+		break;
+	case KK_FIXED: /* a frame only if the stack has one that is not generic */
+		for (size_t i = 0; !frame && i < r->nstack; i++)
+			if (!kd_frame_skip(r->stack[i], skip_cats(r)))
+				frame = r->stack[i];
+		need_frame = false;
 		break;
 	case KK_RCU_USAGE:
 		frame = guilty(r, NULL);
@@ -786,7 +816,12 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		else if (r->nstack)
 			frame = r->stack[0];
 	}
-	if (r->rule->kind == KK_PANIC) {
+	if (r->rule->kind == KK_PANIC && out->cls == KD_CLASS_WARNING) {
+		/* panic_on_warn: the panic is the warning's (its own line was not seen) */
+		title = frame ? strdupf("WARNING in %s", frame) : strdup("WARNING");
+	} else if (r->rule->kind == KK_FIXED) {
+		title = strdup(what);
+	} else if (r->rule->kind == KK_PANIC) {
 		const char *m = r->header ? strstr(r->header, "not syncing") : NULL;
 		m = m ? m + 11 : "";
 		while (*m == ':' || *m == ' ')
@@ -807,7 +842,6 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		free(vc);
 	} else if (r->rule->kind == KK_SANITIZER || r->rule->kind == KK_UBSAN) {
 		/* "KASAN: use-after-free Read in func" */
-		const char *h = r->header ? r->header : "";
 		const char *k = strstr(h, what);
 		k = k ? k + strlen(what) : h;
 		while (*k == ':' || *k == ' ')
@@ -1253,11 +1287,25 @@ static int header_fields(struct rep *r, const char *t, size_t n)
 	case KK_WARNING_OLD:
 		if (parse_frame(t, n, &fn, &unrel) > 0)
 			r->hfunc = fn;
+		if ((p = find(t, n, ", CPU#")) != NULL && (p = memchr(p, ':', (size_t)(e - p))) &&
+		    (q = memrchr(p, '/', (size_t)(e - p)))) { /* ", CPU#1: comm/pid" */
+			p += p + 1 < e && p[1] == ' ' ? 2 : 1;
+			set_task(r, p, (size_t)(q - p), q + 1, span_digits(q + 1, e));
+		}
+		break;
+	case KK_PREEMPTIBLE:
+		if ((p = find(t, n, " code: ")) != NULL && (q = memrchr(p, '/', (size_t)(e - p)))) {
+			p += 7;
+			set_task(r, p, (size_t)(q - p), q + 1, span_digits(q + 1, e));
+		}
 		break;
 	case KK_SANITIZER:
 		if ((p = find(t, n, " in ")) != NULL) {
 			struct sbuf b = {0};
 			p += 4;
+			/* old KASAN: "... in func+0x1/0x2 at addr ffff8800..." */
+			if ((q = find(p, (size_t)(e - p), " at addr ")) != NULL)
+				e = q;
 			while (p < e) { /* "foo+0x1/0x2 / bar+0x3/0x4" -> "foo / bar" */
 				q = p;
 				while (q < e && *q != ' ')
@@ -1417,6 +1465,8 @@ static int finish_report(struct kd_detector *d, struct ctx *c, bool cut)
 	}
 	struct kd_report out = {0};
 	out.cls = (enum kd_class)r->cls;
+	if (r->rule->kind == KK_PANIC && r->header && strstr(r->header, "panic_on_warn set"))
+		out.cls = KD_CLASS_WARNING;
 	out.first_line = r->first;
 	out.last_line = r->last;
 	if (r->rule->kind == KK_OOM_INVOKED || r->rule->kind == KK_OOM_CONSTRAINT)
@@ -1555,7 +1605,52 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 	bool riplike = has_prefix(s, sn, "RIP: ") || has_prefix(s, sn, "RIP  [") ||
 		       has_prefix(s, sn, "EIP: ") || has_prefix(s, sn, "EIP  [") ||
 		       has_prefix(s, sn, "EIP is at ") || has_prefix(s, sn, "pc : ") ||
-		       has_prefix(s, sn, "IP: ") || has_prefix(s, sn, "NIP ");
+		       has_prefix(s, sn, "IP: ") || has_prefix(s, sn, "NIP ") ||
+		       has_prefix(s, sn, "PC is at ") || has_prefix(s, sn, "epc : ") ||
+		       has_prefix(s, sn, "Krnl PSW : ");
+	if (fr > 0 && !unrel && sn > 13 && !memcmp(s + sn - 13, " (unreliable)", 13))
+		unrel = true; /* powerpc: the first frame comes from the stack pointer */
+	if (fr > 0 && r->rule->kind == KK_SLUB && has_prefix(s, sn, "INFO: ")) {
+		free(fn); /* "INFO: Allocated in f+0x1/0x2 age=..": tracking, not the stack */
+		fn = NULL;
+		fr = 0;
+	}
+	if (r->rule->kind == KK_LOCKDEP) {
+		/* lockdep names the lock site on "at:" lines after "is trying to acquire
+		 * lock:", "takes:" or "lock(s) held by": take the first non-lock function */
+		const char *at;
+		if (find(s, sn, "is trying to acquire lock:") ||
+		    (sn >= 6 && !memcmp(s + sn - 6, "takes:", 6)) || find(s, sn, " held by "))
+			r->want_at = !r->atfn && !r->after_backtrace;
+		else if (r->want_at && (at = find(s, sn, "at: ")) != NULL) {
+			char *afn = NULL;
+			bool au;
+			const char *a = at + 4;
+			size_t an = sn - (size_t)(a - s);
+			int ar = parse_frame(a, an, &afn, &au);
+			if (ar < 0) {
+				free(fn);
+				return nomem(d);
+			}
+			if (ar == 0) { /* "at: func" with no offset */
+				size_t k = 0;
+				while (k < an && is_fn_char(a[k]))
+					k++;
+				if (k && !(afn = fn_dup(a, k))) {
+					free(fn);
+					return nomem(d);
+				}
+			}
+			if (afn && !kd_frame_skip(afn, KD_SKIP_ALL)) {
+				r->atfn = afn;
+				r->want_at = false;
+			} else {
+				free(afn);
+			}
+		} else if (r->want_at) {
+			r->want_at = false;
+		}
+	}
 	bool body = fr > 0 || (ru != NULL) || kd_line_is_body(s, sn);
 
 	if (r->rule->kind == KK_SYSRQ_W) {
@@ -1669,8 +1764,10 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 		/* lockdep-style reports carry long free-text explanations before
 		 * their stack; crash/warning/hang headers are followed by body lines */
 		enum kd_kind k = r->rule->kind;
-		unsigned prestack =
-		    k == KK_LOCKDEP || k == KK_LOCKDEP_NOBT || k == KK_RCU_USAGE ? 400 : 16;
+		unsigned prestack = k == KK_LOCKDEP || k == KK_LOCKDEP_NOBT || k == KK_RCU_USAGE ||
+					    k == KK_SLUB || k == KK_FIXED || k == KK_PREEMPTIBLE
+					? 400
+					: 16;
 		if (r->in_stack || r->foreign >= prestack) {
 			if (c->key || ++r->foreign > FOREIGN_TOLERANCE ||
 			    (r->in_stack && r->stack_closed))
