@@ -1293,6 +1293,12 @@ static int header_fields(struct rep *r, const char *t, size_t n)
 			set_task(r, p, (size_t)(q - p), q + 1, span_digits(q + 1, e));
 		}
 		break;
+	case KK_FIXED:
+		/* unwinder: "... at ffffc900 in comm:pid has bad value" */
+		if ((p = find(t, n, " in ")) != NULL && (q = find(p, (size_t)(e - p), " has ")) != NULL &&
+		    !(r->task = kd_strndup(p + 4, (size_t)(q - p - 4))))
+			return -ENOMEM;
+		break;
 	case KK_PREEMPTIBLE:
 		if ((p = find(t, n, " code: ")) != NULL && (q = memrchr(p, '/', (size_t)(e - p)))) {
 			p += 7;
@@ -1424,7 +1430,7 @@ static struct rep *rep_new(struct kd_detector *d, struct ctx *c, const struct kd
 		free(r);
 		return NULL;
 	}
-	r->want_backtrace = ru->kind == KK_LOCKDEP || ru->kind == KK_RCU_USAGE;
+	r->want_backtrace = ru->kind == KK_LOCKDEP || ru->kind == KK_RCU_USAGE || ru->kind == KK_SLUB;
 	if (c->cut_line && d->lineno - c->cut_line <= MARK_WINDOW && ru->cls >= 0)
 		r->first = c->cut_line;
 	else if (c->sep_line && d->lineno - c->sep_line <= MARK_WINDOW && ru->cls >= 0)
@@ -1708,7 +1714,8 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 	bool skip = r->skip_frame;
 	r->skip_frame = has_prefix(s, sn, "Preemption disabled at") ||
 			has_prefix(s, sn, "Preemption disabled at:");
-	if (has_prefix(s, sn, "stack backtrace:")) {
+	if (has_prefix(s, sn, "stack backtrace:") ||
+	    (r->rule->kind == KK_SLUB && !r->after_backtrace && has_prefix(s, sn, "Call Trace"))) {
 		rep_reset_stack(r);
 		r->after_backtrace = true;
 	}
