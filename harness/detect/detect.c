@@ -1241,10 +1241,12 @@ static void body_task(struct rep *r, const char *t, size_t n)
 	} else if ((p = find(t, n, ", pid: ")) && (c = find(t, n, ", name: "))) {
 		set_task(r, c + 8, (size_t)(e - c - 8), p + 7, span_digits(p + 7, e));
 	} else if ((p = find(t, n, " by task ")) != NULL) {
-		const char *cs = p + 9, *sl = cs;
-		while (sl < e && *sl != '/' && *sl != ' ')
-			sl++;
-		if (sl < e && *sl == '/')
+		/* "by task kworker/u5:1/5012": the pid follows the last '/' */
+		const char *cs = p + 9, *ce = cs;
+		while (ce < e && *ce != ' ')
+			ce++;
+		const char *sl = memrchr(cs, '/', (size_t)(ce - cs));
+		if (sl && span_digits(sl + 1, ce) == (size_t)(ce - sl - 1) && ce > sl + 1)
 			set_task(r, cs, (size_t)(sl - cs), sl + 1, span_digits(sl + 1, e));
 	} else if (has_prefix(t, n, "File: ") && (p = find(t, n, " PID: ")) &&
 		   (c = find(t, n, " Comm: "))) {
@@ -1318,7 +1320,10 @@ static int header_fields(struct rep *r, const char *t, size_t n)
 					q++;
 				const char *plus = memchr(p, '+', (size_t)(q - p));
 				size_t l = plus ? (size_t)(plus - p) : (size_t)(q - p);
-				if (*p == '[' || *p == '(') /* module name, file:line */
+				for (size_t k = 0; k < l; k++) /* module name, file:line, "at addr" */
+					if (!is_fn_char(p[k]) && !(l == 1 && p[k] == '/'))
+						l = 0;
+				if (l && p[l - 1] == '.') /* not a name: "0x1f." */
 					l = 0;
 				if ((l && sbuf_add(&b, p, l) < 0) ||
 				    (l && q < e && sbuf_add(&b, " ", 1) < 0)) {
@@ -1546,6 +1551,8 @@ static bool absorbs(const struct rep *r, const struct kd_rule *ru)
 		return true;
 	if (r->in_stack)
 		return false;
+	if (ru == r->rule && r->nlines == 0 && ru->end != KE_LINE)
+		return true; /* symbolized reports repeat the header: "in inline_fn file.h:N [inline]", "in fn+off" */
 	if (rc == KD_CLASS_CRASH &&
 	    (ru->kind == KK_OOPS || ru->kind == KK_TRAP || ru->kind == KK_GPF ||
 	     ru->kind == KK_PF || ru->kind == KK_PF_NULL))
@@ -1614,6 +1621,13 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 		       has_prefix(s, sn, "IP: ") || has_prefix(s, sn, "NIP ") ||
 		       has_prefix(s, sn, "PC is at ") || has_prefix(s, sn, "epc : ") ||
 		       has_prefix(s, sn, "Krnl PSW : ");
+	if (fr == 0 && riplike) { /* symbolized "RIP: 0010:func include/x.h:12 [inline]" */
+		const char *cs = memchr(s, ':', sn);
+		const char *c2 = cs ? memchr(cs + 1, ':', sn - (size_t)(cs + 1 - s)) : NULL;
+		if (c2 && parse_inline_frame(c2 + 1, sn - (size_t)(c2 + 1 - s), &fn, &unrel) < 0)
+			return nomem(d);
+		fr = fn ? 1 : 0;
+	}
 	if (fr > 0 && !unrel && sn > 13 && !memcmp(s + sn - 13, " (unreliable)", 13))
 		unrel = true; /* powerpc: the first frame comes from the stack pointer */
 	if (fr > 0 && r->rule->kind == KK_SLUB && has_prefix(s, sn, "INFO: ")) {
