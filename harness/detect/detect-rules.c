@@ -80,6 +80,7 @@ const struct kd_rule kd_rules[] = {
     {"Oops: divide error", NULL, C_CRASH, KK_TRAP, KE_STACK, "divide error"},
     {"double fault: ", NULL, C_CRASH, KK_TRAP, KE_STACK, "PANIC: double fault"},
     {"PANIC: double fault", NULL, C_CRASH, KK_TRAP, KE_STACK, "PANIC: double fault"},
+    {"traps: PANIC: double fault", NULL, C_CRASH, KK_TRAP, KE_STACK, "PANIC: double fault"},
     {"Oops: double fault", NULL, C_CRASH, KK_TRAP, KE_STACK, "PANIC: double fault"},
     {"BUG: stack guard page was hit", NULL, C_CRASH, KK_TRAP, KE_STACK,
      "BUG: stack guard page was hit"},
@@ -96,6 +97,8 @@ const struct kd_rule kd_rules[] = {
     {"INFO: task ", " can't die for more than ", C_HANG, KK_CANT_DIE, KE_STACK,
      "INFO: task can't die"},
     {"watchdog: BUG: soft lockup", NULL, C_HANG, KK_SOFTLOCKUP, KE_STACK, "BUG: soft lockup"},
+    /* 4.x kernel/watchdog.c: pr_fmt was "NMI watchdog: " */
+    {"NMI watchdog: BUG: soft lockup", NULL, C_HANG, KK_SOFTLOCKUP, KE_STACK, "BUG: soft lockup"},
     {"BUG: soft lockup", NULL, C_HANG, KK_SOFTLOCKUP, KE_STACK, "BUG: soft lockup"},
     {"watchdog: Watchdog detected hard LOCKUP", NULL, C_HANG, KK_HARDLOCKUP, KE_STACK,
      "BUG: hard lockup"},
