@@ -98,21 +98,70 @@ static void on_report(const struct kd_report *r, bool first, void *userdata)
 		print_report(r, s);
 }
 
-/* Read fd to EOF (or, with --follow, forever) into the detector. */
-static int scan_fd(int fd, struct kd_detector *d, struct scan *s)
+/* --follow on a regular file at EOF, like tail -F: a file truncated below the
+ * read offset is read again from its start; a file renamed away (rotation)
+ * is left for the new file at `path` once that exists.  Returns 1 if reading
+ * should go on at once, 0 to wait, <0 on error.  A partial last line is ended
+ * first so that it does not glue onto the next file's first line. */
+static int follow_reopen(const char *path, int *fdp, struct kd_detector *d, bool *partial,
+			 char *buf)
+{
+	struct stat fst, pst;
+	if (fstat(*fdp, &fst) < 0)
+		return -errno;
+	off_t off = lseek(*fdp, 0, SEEK_CUR);
+	bool truncated = off > 0 && fst.st_size < off;
+	bool rotated = path && stat(path, &pst) == 0 &&
+		       (pst.st_ino != fst.st_ino || pst.st_dev != fst.st_dev);
+	if (!truncated && !rotated)
+		return 0;
+	/* what was appended to the old file between our last read and the rename */
+	for (ssize_t n; rotated && (n = read(*fdp, buf, READ_CHUNK)) != 0;) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		int r = kd_detector_feed(d, buf, (size_t)n);
+		if (r < 0)
+			return r;
+		*partial = buf[n - 1] != '\n';
+	}
+	if (*partial) {
+		int r = kd_detector_feed(d, "\n", 1);
+		if (r < 0)
+			return r;
+		*partial = false;
+	}
+	if (rotated) {
+		int nfd = open(path, O_RDONLY | O_CLOEXEC);
+		if (nfd < 0)
+			return errno == ENOENT ? 0 : -errno;
+		close(*fdp);
+		*fdp = nfd;
+		return 1;
+	}
+	if (lseek(*fdp, 0, SEEK_SET) < 0)
+		return -errno;
+	return 1;
+}
+
+/* Read fd to EOF (or, with --follow, forever) into the detector.  `path` is
+ * the followed file's name (NULL for stdin), to notice rotation. */
+static int scan_fd(int *fdp, const char *path, struct kd_detector *d, struct scan *s)
 {
 	_cleanup_free_ char *buf = malloc(READ_CHUNK);
 	if (!buf)
 		return -ENOMEM;
 	struct stat st;
-	bool regular = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+	bool regular = fstat(*fdp, &st) == 0 && S_ISREG(st.st_mode);
 	uint64_t last_data = now_usec();
-	bool flushed = true;
+	bool flushed = true, partial = false;
 	for (;;) {
 		if (stop)
 			return 0;
 		if (s->follow && !regular) {
-			struct pollfd p = {.fd = fd, .events = POLLIN};
+			struct pollfd p = {.fd = *fdp, .events = POLLIN};
 			int pr = poll(&p, 1, 250);
 			if (pr < 0 && errno != EINTR)
 				return -errno;
@@ -126,7 +175,7 @@ static int scan_fd(int fd, struct kd_detector *d, struct scan *s)
 				continue;
 			}
 		}
-		ssize_t n = read(fd, buf, READ_CHUNK);
+		ssize_t n = read(*fdp, buf, READ_CHUNK);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -135,8 +184,13 @@ static int scan_fd(int fd, struct kd_detector *d, struct scan *s)
 		if (n == 0) {
 			if (!s->follow || !regular)
 				return 0;
+			int r = follow_reopen(path, fdp, d, &partial, buf);
+			if (r < 0)
+				return r;
+			if (r > 0)
+				continue;
 			if (!flushed && now_usec() - last_data >= QUIET_USEC) {
-				int r = kd_detector_flush(d);
+				r = kd_detector_flush(d);
 				if (r < 0)
 					return r;
 				flushed = true;
@@ -148,6 +202,7 @@ static int scan_fd(int fd, struct kd_detector *d, struct scan *s)
 		int r = kd_detector_feed(d, buf, (size_t)n);
 		if (r < 0)
 			return r;
+		partial = buf[n - 1] != '\n';
 		last_data = now_usec();
 		flushed = false;
 	}
@@ -252,7 +307,7 @@ int cmd_scan(int argc, char **argv)
 			fprintf(stderr, "kdrill scan: %s\n", strerror(-r));
 			return KD_EXIT_INFRA;
 		}
-		r = scan_fd(fd, d, &s);
+		r = scan_fd(&fd, is_stdin ? NULL : path, d, &s);
 		if (r >= 0)
 			r = kd_detector_finish(d);
 		if (r < 0) {

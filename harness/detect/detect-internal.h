@@ -49,6 +49,9 @@ enum kd_kind {
 	KK_FS_EXT4_ERROR,   /* EXT4-fs error (device X): func:line: ... */
 	KK_FS_LINE,	    /* one-line report with a fixed title (fs errors, OOM) */
 	KK_PAGECACHE_INVAL, /* Page cache invalidation failure (+ File: line) */
+	KK_FIXED,	    /* fixed title (the stem), frame from the stack but not in the title */
+	KK_PREEMPTIBLE,	    /* BUG: using __this_cpu_read() in preemptible [N] code: comm/pid */
+	KK_SLUB,	    /* BUG cache (Not tainted): reason (SLUB debug) */
 };
 
 /* How a report ends. */
@@ -74,6 +77,21 @@ extern const size_t kd_n_rules;
 /* Rules whose prefix may follow "comm " / "comm: " (first word is a task name). */
 extern const struct kd_rule kd_comm_rules[];
 extern const size_t kd_n_comm_rules;
+
+/* Categories of generic frames (detect-rules.c); a report kind skips some of
+ * them when it looks for the guilty frame (a lock primitive is plumbing in a
+ * deadlock or hang report, but may be the bad access in a KASAN report). */
+enum {
+	KD_SKIP_SCHED = 1 << 0,	   /* scheduler, waiting, sleeping */
+	KD_SKIP_LOCK = 1 << 1,	   /* locking primitives, lockdep entry points */
+	KD_SKIP_PLUMBING = 1 << 2, /* workqueue/kthread/boot, syscall/irq/exception entry (all arches) */
+	KD_SKIP_VFS = 1 << 3,	   /* generic VFS and block wrappers */
+	KD_SKIP_MM = 1 << 4,	   /* allocators, copy_*_user, mem and str helpers, generic mm */
+	KD_SKIP_REPORT = 1 << 5,   /* report machinery: printers, BUG/WARN, sanitizer/hardening hooks */
+	KD_SKIP_ALL = (1 << 6) - 1,
+	KD_SKIP_STALL = 1 << 6, /* stall detection: RCU, tick, hrtimer, NMI backtrace plumbing */
+};
+bool kd_frame_skip(const char *fn, unsigned cats);
 
 /* Generic frames (scheduler, locking, workqueue/kthread, syscall entry, VFS/mm
  * wrappers, reporting plumbing).  Entries ending in '*' match as prefixes. */

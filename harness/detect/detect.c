@@ -32,6 +32,7 @@
 #define MAX_REPORT_LINES   4000		/* a report longer than this is cut */
 #define MAX_OOM_LINES	   20000	/* OOM reports carry task tables */
 #define MAX_BLOCKED	   4096		/* blocked tasks kept for the summary */
+#define BLOCKED_TAB	   (2 * MAX_BLOCKED) /* their hash table (half full at most) */
 #define FOREIGN_TOLERANCE  2		/* non-body lines tolerated inside a stack */
 #define SYSRQ_RESUME_LINES 2000		/* window for a cut sysrq-w dump to resume */
 #define MARK_WINDOW	   4		/* cut-here/separator to header distance */
@@ -101,6 +102,9 @@ struct rep {
 	bool killed; /* oom: saw "Killed process" */
 	bool line2_pending;
 	bool skip_frame; /* next frame line is "Preemption disabled at:" info */
+	bool frozen;	 /* rcu stall: the stalled CPU's stack is done, ignore later stacks */
+	bool want_at;	 /* lockdep: the next "at:" lines name the lock site */
+	char *atfn;	 /* lockdep: first non-generic function of those "at:" lines */
 	/* sysrq-w dump: the task being collected */
 	struct kd_blocked *cur;
 };
@@ -128,13 +132,20 @@ struct kd_detector {
 	bool line_cut;
 	uint64_t lineno; /* lines completed so far */
 	bool kmsg;	 /* saw a /dev/kmsg record header */
+	bool ansi;	 /* saw a line starting with an ANSI escape (dmesg --color=always) */
+	struct sbuf plain; /* the current line without its ANSI escapes */
 	bool banner_seen, reboot_expected, crashed;
 	struct ctx ctx[MAX_CTX];
 	uint64_t stamp;
 	struct entry **reports;
 	size_t n_reports, a_reports;
+	/* signature hash -> index + 1 into reports (open addressing, power of two,
+	 * at most half full): dedup stays O(1) per report however many there are */
+	uint32_t *sig_tab;
+	size_t sig_cap;
 	struct kd_blocked **blocked;
 	size_t n_blocked, a_blocked;
+	uint16_t *blocked_tab; /* hash(comm, pid) -> index + 1, BLOCKED_TAB slots */
 	bool blocked_dirty;
 	ssize_t summary_idx;
 	/* a sysrq-w dump cut by an interleaved block (the hung-task NMI backtraces of
@@ -200,13 +211,39 @@ static char *fn_dup(const char *s, size_t n)
 	return kd_strndup(s, n);
 }
 
+/* A symbolized inline frame: "[ws]func path/file.h:123 [inline]" (syzkaller
+ * and decode_stacktrace.sh output name the inlined callee on its own line). */
+static int parse_inline_frame(const char *t, size_t n, char **fn, bool *unreliable)
+{
+	static const char tail[] = " [inline]";
+	if (n < sizeof(tail) + 4 || memcmp(t + n - (sizeof(tail) - 1), tail, sizeof(tail) - 1))
+		return 0;
+	const char *e = t + n - (sizeof(tail) - 1), *p = t;
+	while (p < e && (*p == ' ' || *p == ':'))
+		p++;
+	if (p + 1 < e && *p == '?' && p[1] == ' ')
+		return 0;
+	const char *b = p;
+	while (p < e && is_fn_char(*p))
+		p++;
+	if (p == b || p >= e || *p != ' ' || isdigit((unsigned char)*b))
+		return 0;
+	const char *loc = p + 1, *colon = memchr(loc, ':', (size_t)(e - loc));
+	if (!colon || colon + 1 >= e || !isdigit((unsigned char)colon[1]) || memchr(loc, ' ', (size_t)(colon - loc)))
+		return 0;
+	if (!(*fn = fn_dup(b, (size_t)(p - b))))
+		return -ENOMEM;
+	*unreliable = false;
+	return 1;
+}
+
 /* Parse "func+0x1f/0x2a" (possibly "[<addr>] ", "? ", "] " before it) somewhere
  * in t.  Returns 1 with *fn (malloc'ed) and *unreliable, 0 if not a frame. */
 static int parse_frame(const char *t, size_t n, char **fn, bool *unreliable)
 {
 	const char *plus = find(t, n, "+0x");
 	if (!plus)
-		return 0;
+		return parse_inline_frame(t, n, fn, unreliable);
 	const char *e = t + n;
 	const char *q = plus + 3;
 	while (q < e && isxdigit((unsigned char)*q))
@@ -436,6 +473,33 @@ static size_t clean_copy(const char *s, size_t n, struct sbuf *out)
 	return bad;
 }
 
+/* Copy s[0..n) into out without ANSI CSI sequences (ESC [ params final) and
+ * other two-byte ESC sequences.  Returns the new length, SIZE_MAX on ENOMEM. */
+static size_t strip_ansi(const char *s, size_t n, struct sbuf *out)
+{
+	out->n = 0;
+	if (sbuf_add(out, "", 0) < 0)
+		return SIZE_MAX;
+	for (size_t i = 0; i < n;) {
+		const char *esc = memchr(s + i, 0x1b, n - i);
+		size_t run = esc ? (size_t)(esc - s) - i : n - i;
+		if (run && sbuf_add(out, s + i, run) < 0)
+			return SIZE_MAX;
+		i += run;
+		if (!esc)
+			break;
+		i++;
+		if (i < n && s[i] == '[') {
+			i++;
+			while (i < n && ((unsigned char)s[i] < 0x40 || (unsigned char)s[i] > 0x7e))
+				i++;
+		}
+		if (i < n)
+			i++; /* the final byte (or the byte after a lone ESC) */
+	}
+	return out->n;
+}
+
 /* ------------------------------------------------------------------------ */
 /* Reports                                                                   */
 
@@ -478,6 +542,7 @@ static void rep_free(struct rep *r)
 	free(r->what);
 	free(r->rip);
 	free(r->hfunc);
+	free(r->atfn);
 	for (size_t i = 0; i < r->nstack; i++)
 		free(r->stack[i]);
 	free(r->stack);
@@ -605,14 +670,31 @@ static bool is_plumbing(const char *fn)
 	return false;
 }
 
+/* Frame categories a report kind skips when looking for the guilty frame. */
+static unsigned skip_cats(const struct rep *r)
+{
+	switch (r->rule->kind) {
+	case KK_SANITIZER:
+	case KK_UBSAN:
+		/* the bad access may be inside a lock primitive (a freed lock) */
+		return KD_SKIP_ALL & ~KD_SKIP_LOCK;
+	case KK_RCU:
+	case KK_HARDLOCKUP:
+		return KD_SKIP_ALL | KD_SKIP_STALL;
+	default:
+		return KD_SKIP_ALL;
+	}
+}
+
 /* The guilty frame: first non-generic frame, preferring `first` (RIP/header);
  * if every frame is generic, the first one that is not scheduler/report plumbing. */
 static const char *guilty(struct rep *r, const char *first)
 {
-	if (first && !kd_frame_is_generic(first))
+	unsigned cats = skip_cats(r);
+	if (first && !kd_frame_skip(first, cats))
 		return first;
 	for (size_t i = 0; i < r->nstack; i++)
-		if (!kd_frame_is_generic(r->stack[i]))
+		if (!kd_frame_skip(r->stack[i], cats))
 			return r->stack[i];
 	if (first && !is_plumbing(first))
 		return first;
@@ -647,6 +729,22 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 	const char *what = r->what ? r->what : r->rule->what;
 	(void)d;
 	char *own_what = NULL;
+	const char *h = r->header ? r->header : "";
+	if (!what && r->rule->kind == KK_PREEMPTIBLE) {
+		/* "BUG: using __this_cpu_read() in preemptible [00000000] code: syz/123" */
+		const char *in = strstr(h, " in preemptible");
+		own_what = strdupf("%.*s in preemptible code", in ? (int)(in - h) : (int)strlen(h), h);
+		if (!own_what)
+			return -ENOMEM;
+		what = own_what;
+	} else if (!what && r->rule->kind == KK_SLUB) {
+		/* "BUG kmalloc-64 (Not tainted): Poison overwritten" -> "BUG: Poison overwritten" */
+		const char *c = strstr(h, "): ");
+		own_what = strdupf("BUG: %s", c ? c + 3 : h + 4);
+		if (!own_what)
+			return -ENOMEM;
+		what = own_what;
+	}
 	if (!what) {
 		own_what = what_from_header(r->header ? r->header : "BUG");
 		if (!own_what)
@@ -667,8 +765,19 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 	case KK_HUNG:
 	case KK_CANT_DIE:
 	case KK_LOCKDEP:
+		/* the lock site ("... is trying to acquire lock: ... at: f", "takes: ... at: f") */
+		frame = r->atfn ? r->atfn : guilty(r, NULL);
+		break;
 	case KK_LOCKDEP_NOBT:
+	case KK_PREEMPTIBLE:
+	case KK_SLUB:
 		frame = guilty(r, NULL);
+		break;
+	case KK_FIXED: /* a frame only if the stack has one that is not generic */
+		for (size_t i = 0; !frame && i < r->nstack; i++)
+			if (!kd_frame_skip(r->stack[i], skip_cats(r)))
+				frame = r->stack[i];
+		need_frame = false;
 		break;
 	case KK_RCU_USAGE:
 		frame = guilty(r, NULL);
@@ -707,7 +816,12 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		else if (r->nstack)
 			frame = r->stack[0];
 	}
-	if (r->rule->kind == KK_PANIC) {
+	if (r->rule->kind == KK_PANIC && out->cls == KD_CLASS_WARNING) {
+		/* panic_on_warn: the panic is the warning's (its own line was not seen) */
+		title = frame ? strdupf("WARNING in %s", frame) : strdup("WARNING");
+	} else if (r->rule->kind == KK_FIXED) {
+		title = strdup(what);
+	} else if (r->rule->kind == KK_PANIC) {
 		const char *m = r->header ? strstr(r->header, "not syncing") : NULL;
 		m = m ? m + 11 : "";
 		while (*m == ':' || *m == ' ')
@@ -728,7 +842,6 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		free(vc);
 	} else if (r->rule->kind == KK_SANITIZER || r->rule->kind == KK_UBSAN) {
 		/* "KASAN: use-after-free Read in func" */
-		const char *h = r->header ? r->header : "";
 		const char *k = strstr(h, what);
 		k = k ? k + strlen(what) : h;
 		while (*k == ':' || *k == ' ')
@@ -772,6 +885,27 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 	return 0;
 }
 
+static int sig_tab_grow(struct kd_detector *d)
+{
+	size_t cap = d->sig_cap ? d->sig_cap * 2 : 64;
+	uint32_t *t = calloc(cap, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	for (size_t i = 0; i < d->n_reports; i++) {
+		const struct entry *e = d->reports[i];
+		if (e->r.cls == KD_CLASS_SUMMARY)
+			continue;
+		size_t k = (size_t)e->hash & (cap - 1);
+		while (t[k])
+			k = (k + 1) & (cap - 1);
+		t[k] = (uint32_t)(i + 1);
+	}
+	free(d->sig_tab);
+	d->sig_tab = t;
+	d->sig_cap = cap;
+	return 0;
+}
+
 static int emit(struct kd_detector *d, struct kd_report *tmp)
 {
 	char *norm = normalize(tmp->title);
@@ -782,26 +916,31 @@ static int emit(struct kd_detector *d, struct kd_report *tmp)
 	if (!sig)
 		return -ENOMEM;
 	uint64_t h = fnv(sig);
-	for (size_t i = 0; i < d->n_reports; i++) {
-		struct entry *e = d->reports[i];
-		if (e->hash == h && !strcmp(e->r.signature, sig) && e->r.cls != KD_CLASS_SUMMARY) {
-			free(sig);
-			e->r.count++;
-			/* a complete copy replaces a corrupted first sighting */
-			if (e->r.corrupted && !tmp->corrupted) {
-				unsigned c = e->r.count;
-				char *keep = TAKE_PTR(e->r.signature);
-				kd_report_clear(&e->r);
-				e->r = *tmp;
-				memset(tmp, 0, sizeof(*tmp));
-				e->r.count = c;
-				e->r.signature = keep;
-			}
-			kd_report_clear(tmp);
-			if (d->cb)
-				d->cb(&e->r, false, d->userdata);
-			return 0;
+	if ((d->n_reports + 1) * 2 > d->sig_cap && sig_tab_grow(d) < 0) {
+		free(sig);
+		return -ENOMEM;
+	}
+	size_t slot = (size_t)h & (d->sig_cap - 1);
+	for (; d->sig_tab[slot]; slot = (slot + 1) & (d->sig_cap - 1)) {
+		struct entry *e = d->reports[d->sig_tab[slot] - 1];
+		if (e->hash != h || strcmp(e->r.signature, sig))
+			continue;
+		free(sig);
+		e->r.count++;
+		/* a complete copy replaces a corrupted first sighting */
+		if (e->r.corrupted && !tmp->corrupted) {
+			unsigned c = e->r.count;
+			char *keep = TAKE_PTR(e->r.signature);
+			kd_report_clear(&e->r);
+			e->r = *tmp;
+			memset(tmp, 0, sizeof(*tmp));
+			e->r.count = c;
+			e->r.signature = keep;
 		}
+		kd_report_clear(tmp);
+		if (d->cb)
+			d->cb(&e->r, false, d->userdata);
+		return 0;
 	}
 	if (d->n_reports == d->a_reports) {
 		size_t na = d->a_reports ? d->a_reports * 2 : 16;
@@ -823,6 +962,7 @@ static int emit(struct kd_detector *d, struct kd_report *tmp)
 	e->r.signature = sig;
 	e->r.count = 1;
 	e->hash = h;
+	d->sig_tab[slot] = (uint32_t)(d->n_reports + 1);
 	d->reports[d->n_reports++] = e;
 	if (d->cb)
 		d->cb(&e->r, true, d->userdata);
@@ -832,16 +972,28 @@ static int emit(struct kd_detector *d, struct kd_report *tmp)
 /* ------------------------------------------------------------------------ */
 /* Blocked tasks (hung-task reports and sysrq-w dumps) for the summary        */
 
+static size_t blocked_slot(const char *comm, size_t comm_n, uint64_t pid)
+{
+	uint64_t h = 1469598103934665603ull ^ pid;
+	for (size_t i = 0; i < comm_n; i++)
+		h = (h ^ (unsigned char)comm[i]) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29)) & (BLOCKED_TAB - 1);
+}
+
 static int blocked_add(struct kd_detector *d, const char *comm, size_t comm_n, uint64_t pid,
 		       char *const *stack, size_t nstack, uint64_t line, bool from_report)
 {
 	struct kd_blocked *b = NULL;
-	for (size_t i = 0; i < d->n_blocked; i++)
-		if (d->blocked[i]->pid == pid && strlen(d->blocked[i]->comm) == comm_n &&
-		    !memcmp(d->blocked[i]->comm, comm, comm_n)) {
-			b = d->blocked[i];
+	if (!d->blocked_tab && !(d->blocked_tab = calloc(BLOCKED_TAB, sizeof(*d->blocked_tab))))
+		return -ENOMEM;
+	size_t slot = blocked_slot(comm, comm_n, pid);
+	for (; d->blocked_tab[slot]; slot = (slot + 1) & (BLOCKED_TAB - 1)) {
+		struct kd_blocked *x = d->blocked[d->blocked_tab[slot] - 1];
+		if (x->pid == pid && strlen(x->comm) == comm_n && !memcmp(x->comm, comm, comm_n)) {
+			b = x;
 			break;
 		}
+	}
 	if (!b) {
 		if (d->n_blocked >= MAX_BLOCKED)
 			return 0;
@@ -861,6 +1013,7 @@ static int blocked_add(struct kd_detector *d, const char *comm, size_t comm_n, u
 		b->pid = pid;
 		b->line = line;
 		d->blocked[d->n_blocked++] = b;
+		d->blocked_tab[slot] = (uint16_t)d->n_blocked;
 	} else if (!nstack && b->stack && b->stack[0]) {
 		return 0; /* keep the stack we have */
 	}
@@ -1057,12 +1210,22 @@ static size_t span_digits(const char *p, const char *e)
 	return k;
 }
 
+static bool parse_task_line(const char *t, size_t n, const char **comm, size_t *cn, uint64_t *pid);
+
 /* Pick up the task from well-known body lines. */
 static void body_task(struct rep *r, const char *t, size_t n)
 {
 	const char *e = t + n, *p, *c;
 	if (r->task)
 		return;
+	if (has_prefix(t, n, "task:")) { /* sched_show_task(): "task:comm state:R ... pid:N" */
+		const char *comm;
+		size_t cn;
+		uint64_t pid;
+		if (parse_task_line(t, n, &comm, &cn, &pid))
+			r->task = strdupf("%.*s:%llu", (int)cn, comm, (unsigned long long)pid);
+		return;
+	}
 	if ((p = find(t, n, " PID: ")) && (c = find(t, n, " Comm: "))) { /* CPU: 0 PID: 1 Comm: x */
 		const char *cs = c + 7, *ce = cs;
 		while (ce < e && *ce != ' ')
@@ -1078,10 +1241,12 @@ static void body_task(struct rep *r, const char *t, size_t n)
 	} else if ((p = find(t, n, ", pid: ")) && (c = find(t, n, ", name: "))) {
 		set_task(r, c + 8, (size_t)(e - c - 8), p + 7, span_digits(p + 7, e));
 	} else if ((p = find(t, n, " by task ")) != NULL) {
-		const char *cs = p + 9, *sl = cs;
-		while (sl < e && *sl != '/' && *sl != ' ')
-			sl++;
-		if (sl < e && *sl == '/')
+		/* "by task kworker/u5:1/5012": the pid follows the last '/' */
+		const char *cs = p + 9, *ce = cs;
+		while (ce < e && *ce != ' ')
+			ce++;
+		const char *sl = memrchr(cs, '/', (size_t)(ce - cs));
+		if (sl && span_digits(sl + 1, ce) == (size_t)(ce - sl - 1) && ce > sl + 1)
 			set_task(r, cs, (size_t)(sl - cs), sl + 1, span_digits(sl + 1, e));
 	} else if (has_prefix(t, n, "File: ") && (p = find(t, n, " PID: ")) &&
 		   (c = find(t, n, " Comm: "))) {
@@ -1124,18 +1289,41 @@ static int header_fields(struct rep *r, const char *t, size_t n)
 	case KK_WARNING_OLD:
 		if (parse_frame(t, n, &fn, &unrel) > 0)
 			r->hfunc = fn;
+		if ((p = find(t, n, ", CPU#")) != NULL && (p = memchr(p, ':', (size_t)(e - p))) &&
+		    (q = memrchr(p, '/', (size_t)(e - p)))) { /* ", CPU#1: comm/pid" */
+			p += p + 1 < e && p[1] == ' ' ? 2 : 1;
+			set_task(r, p, (size_t)(q - p), q + 1, span_digits(q + 1, e));
+		}
+		break;
+	case KK_FIXED:
+		/* unwinder: "... at ffffc900 in comm:pid has bad value" */
+		if ((p = find(t, n, " in ")) != NULL && (q = find(p, (size_t)(e - p), " has ")) != NULL &&
+		    !(r->task = kd_strndup(p + 4, (size_t)(q - p - 4))))
+			return -ENOMEM;
+		break;
+	case KK_PREEMPTIBLE:
+		if ((p = find(t, n, " code: ")) != NULL && (q = memrchr(p, '/', (size_t)(e - p)))) {
+			p += 7;
+			set_task(r, p, (size_t)(q - p), q + 1, span_digits(q + 1, e));
+		}
 		break;
 	case KK_SANITIZER:
 		if ((p = find(t, n, " in ")) != NULL) {
 			struct sbuf b = {0};
 			p += 4;
+			/* old KASAN: "... in func+0x1/0x2 at addr ffff8800..." */
+			if ((q = find(p, (size_t)(e - p), " at addr ")) != NULL)
+				e = q;
 			while (p < e) { /* "foo+0x1/0x2 / bar+0x3/0x4" -> "foo / bar" */
 				q = p;
 				while (q < e && *q != ' ')
 					q++;
 				const char *plus = memchr(p, '+', (size_t)(q - p));
 				size_t l = plus ? (size_t)(plus - p) : (size_t)(q - p);
-				if (*p == '[' || *p == '(') /* module name, file:line */
+				for (size_t k = 0; k < l; k++) /* module name, file:line, "at addr" */
+					if (!is_fn_char(p[k]) && !(l == 1 && p[k] == '/'))
+						l = 0;
+				if (l && p[l - 1] == '.') /* not a name: "0x1f." */
 					l = 0;
 				if ((l && sbuf_add(&b, p, l) < 0) ||
 				    (l && q < e && sbuf_add(&b, " ", 1) < 0)) {
@@ -1247,7 +1435,7 @@ static struct rep *rep_new(struct kd_detector *d, struct ctx *c, const struct kd
 		free(r);
 		return NULL;
 	}
-	r->want_backtrace = ru->kind == KK_LOCKDEP || ru->kind == KK_RCU_USAGE;
+	r->want_backtrace = ru->kind == KK_LOCKDEP || ru->kind == KK_RCU_USAGE || ru->kind == KK_SLUB;
 	if (c->cut_line && d->lineno - c->cut_line <= MARK_WINDOW && ru->cls >= 0)
 		r->first = c->cut_line;
 	else if (c->sep_line && d->lineno - c->sep_line <= MARK_WINDOW && ru->cls >= 0)
@@ -1288,6 +1476,8 @@ static int finish_report(struct kd_detector *d, struct ctx *c, bool cut)
 	}
 	struct kd_report out = {0};
 	out.cls = (enum kd_class)r->cls;
+	if (r->rule->kind == KK_PANIC && r->header && strstr(r->header, "panic_on_warn set"))
+		out.cls = KD_CLASS_WARNING;
 	out.first_line = r->first;
 	out.last_line = r->last;
 	if (r->rule->kind == KK_OOM_INVOKED || r->rule->kind == KK_OOM_CONSTRAINT)
@@ -1361,6 +1551,8 @@ static bool absorbs(const struct rep *r, const struct kd_rule *ru)
 		return true;
 	if (r->in_stack)
 		return false;
+	if (ru == r->rule && r->nlines == 0 && ru->end != KE_LINE)
+		return true; /* symbolized reports repeat the header: "in inline_fn file.h:N [inline]", "in fn+off" */
 	if (rc == KD_CLASS_CRASH &&
 	    (ru->kind == KK_OOPS || ru->kind == KK_TRAP || ru->kind == KK_GPF ||
 	     ru->kind == KK_PF || ru->kind == KK_PF_NULL))
@@ -1426,7 +1618,59 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 	bool riplike = has_prefix(s, sn, "RIP: ") || has_prefix(s, sn, "RIP  [") ||
 		       has_prefix(s, sn, "EIP: ") || has_prefix(s, sn, "EIP  [") ||
 		       has_prefix(s, sn, "EIP is at ") || has_prefix(s, sn, "pc : ") ||
-		       has_prefix(s, sn, "IP: ") || has_prefix(s, sn, "NIP ");
+		       has_prefix(s, sn, "IP: ") || has_prefix(s, sn, "NIP ") ||
+		       has_prefix(s, sn, "PC is at ") || has_prefix(s, sn, "epc : ") ||
+		       has_prefix(s, sn, "Krnl PSW : ");
+	if (fr == 0 && riplike) { /* symbolized "RIP: 0010:func include/x.h:12 [inline]" */
+		const char *cs = memchr(s, ':', sn);
+		const char *c2 = cs ? memchr(cs + 1, ':', sn - (size_t)(cs + 1 - s)) : NULL;
+		if (c2 && parse_inline_frame(c2 + 1, sn - (size_t)(c2 + 1 - s), &fn, &unrel) < 0)
+			return nomem(d);
+		fr = fn ? 1 : 0;
+	}
+	if (fr > 0 && !unrel && sn > 13 && !memcmp(s + sn - 13, " (unreliable)", 13))
+		unrel = true; /* powerpc: the first frame comes from the stack pointer */
+	if (fr > 0 && r->rule->kind == KK_SLUB && has_prefix(s, sn, "INFO: ")) {
+		free(fn); /* "INFO: Allocated in f+0x1/0x2 age=..": tracking, not the stack */
+		fn = NULL;
+		fr = 0;
+	}
+	if (r->rule->kind == KK_LOCKDEP) {
+		/* lockdep names the lock site on "at:" lines after "is trying to acquire
+		 * lock:", "takes:" or "lock(s) held by": take the first non-lock function */
+		const char *at;
+		if (find(s, sn, "is trying to acquire lock:") ||
+		    (sn >= 6 && !memcmp(s + sn - 6, "takes:", 6)) || find(s, sn, " held by "))
+			r->want_at = !r->atfn && !r->after_backtrace;
+		else if (r->want_at && (at = find(s, sn, "at: ")) != NULL) {
+			char *afn = NULL;
+			bool au;
+			const char *a = at + 4;
+			size_t an = sn - (size_t)(a - s);
+			int ar = parse_frame(a, an, &afn, &au);
+			if (ar < 0) {
+				free(fn);
+				return nomem(d);
+			}
+			if (ar == 0) { /* "at: func" with no offset */
+				size_t k = 0;
+				while (k < an && is_fn_char(a[k]))
+					k++;
+				if (k && !(afn = fn_dup(a, k))) {
+					free(fn);
+					return nomem(d);
+				}
+			}
+			if (afn && !kd_frame_skip(afn, KD_SKIP_ALL)) {
+				r->atfn = afn;
+				r->want_at = false;
+			} else {
+				free(afn);
+			}
+		} else if (r->want_at) {
+			r->want_at = false;
+		}
+	}
 	bool body = fr > 0 || (ru != NULL) || kd_line_is_body(s, sn);
 
 	if (r->rule->kind == KK_SYSRQ_W) {
@@ -1484,11 +1728,31 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 	bool skip = r->skip_frame;
 	r->skip_frame = has_prefix(s, sn, "Preemption disabled at") ||
 			has_prefix(s, sn, "Preemption disabled at:");
-	if (has_prefix(s, sn, "stack backtrace:")) {
+	if (has_prefix(s, sn, "stack backtrace:") ||
+	    (r->rule->kind == KK_SLUB && !r->after_backtrace && has_prefix(s, sn, "Call Trace"))) {
 		rep_reset_stack(r);
 		r->after_backtrace = true;
 	}
 
+	if (r->rule->kind == KK_RCU) {
+		/* The stalled CPU's backtrace is what matters.  A self-detected stall
+		 * prints the detecting interrupt first (<IRQ> dump_stack ... timer
+		 * interrupt </IRQ>), then the interrupted code: drop the interrupt part
+		 * unless the interrupted RIP was already shown.  The grace-period
+		 * kthread's own stack (starvation report) and later dumps are not it. */
+		if (!r->rip && !r->frozen &&
+		    (has_prefix(s, sn, "</IRQ>") || has_prefix(s, sn, "<EOI>") ||
+		     has_prefix(s, sn, "</NMI>")))
+			rep_reset_stack(r);
+		else if (find(s, sn, " kthread starved for ") || find(s, sn, "kthread stack dump") ||
+			 find(s, sn, "Stack dump where RCU GP kthread"))
+			r->frozen = r->rip || r->nstack;
+		if (r->frozen && fr > 0) {
+			free(fn);
+			fn = NULL;
+			fr = 0;
+		}
+	}
 	if (fr > 0) {
 		if (riplike) {
 			if (!r->rip && !(r->want_backtrace && !r->after_backtrace))
@@ -1521,8 +1785,10 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 		/* lockdep-style reports carry long free-text explanations before
 		 * their stack; crash/warning/hang headers are followed by body lines */
 		enum kd_kind k = r->rule->kind;
-		unsigned prestack =
-		    k == KK_LOCKDEP || k == KK_LOCKDEP_NOBT || k == KK_RCU_USAGE ? 400 : 16;
+		unsigned prestack = k == KK_LOCKDEP || k == KK_LOCKDEP_NOBT || k == KK_RCU_USAGE ||
+					    k == KK_SLUB || k == KK_FIXED || k == KK_PREEMPTIBLE
+					? 400
+					: 16;
 		if (r->in_stack || r->foreign >= prestack) {
 			if (c->key || ++r->foreign > FOREIGN_TOLERANCE ||
 			    (r->in_stack && r->stack_closed))
@@ -1667,6 +1933,20 @@ static int process_line(struct kd_detector *d, const char *s, size_t n)
 		s++;
 		n--;
 	}
+	/* dmesg --color=always colours the timestamp, the subsystem prefix and the
+	 * text separately: drop the escapes before the prefix parse.  Only input that
+	 * has shown a line starting with ESC pays for the extra scan. */
+	if (n && (s[0] == 0x1b || d->ansi) && memchr(s, 0x1b, n)) {
+		d->ansi = true;
+		if ((n = strip_ansi(s, n, &d->plain)) == SIZE_MAX)
+			return nomem(d);
+		s = d->plain.p;
+		while (n && ((unsigned char)s[0] < 0x20 || (unsigned char)s[0] >= 0x80) &&
+		       s[0] != '\t') {
+			s++;
+			n--;
+		}
+	}
 	if (d->kmsg && n > 1 && s[0] == ' ') {
 		/* /dev/kmsg dictionary continuation: " SUBSYSTEM=pci" */
 		size_t i = 1;
@@ -1771,11 +2051,14 @@ void kd_detector_free(struct kd_detector *d)
 		free(d->reports[i]);
 	}
 	free(d->reports);
+	free(d->sig_tab);
 	for (size_t i = 0; i < d->n_blocked; i++)
 		blocked_free(d->blocked[i]);
 	free(d->blocked);
+	free(d->blocked_tab);
 	free(d->line.p);
 	free(d->scratch.p);
+	free(d->plain.p);
 	free(d->pfx4);
 	free(d->plen);
 	free(d->chain);
