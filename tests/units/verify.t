@@ -15,6 +15,7 @@ mkroot() { # DIR: a root with the stock units, env(1) and stubs for /usr/local/b
 	mkdir -p "$R/usr/lib/systemd" "$R/usr/bin" "$R/usr/local/bin" "$R/etc/systemd/system"
 	cp -a /usr/lib/systemd/system "$R/usr/lib/systemd/"
 	cp /usr/bin/env "$R/usr/bin/"
+	mkdir -p "$R/bin" && printf '#!/bin/sh\n' >"$R/bin/bash" && chmod 755 "$R/bin/bash" # kdrill-lava-shell.service
 	for b in kdrill kdcg-hog; do printf '#!/bin/sh\n' >"$R/usr/local/bin/$b"; chmod 755 "$R/usr/local/bin/$b"; done
 	cp -r "$top"/units/. "$R/etc/systemd/system/"
 	rm -f "$R/etc/systemd/system/README.md"
