@@ -470,6 +470,12 @@ static int collect_job(const struct lopts *o, const char *job, const char *outdi
 			const struct kd_report *rep =
 			    dead_report(l.console + c->con_start, c->con_end - c->con_start, &d);
 			enum verdict vd = rep ? report_verdict(rep) : V_INFRA;
+			/* "the bug we hunt": the scenario's signature, as for a local run */
+			_cleanup_free_ char *serr = NULL;
+			struct scenario *sc = NULL;
+			bool match = rep && scenario_load(c->scenario, NULL, &sc, &serr) >= 0 &&
+				     report_matches_signature(sc, rep);
+			scenario_free(sc);
 			_cleanup_free_ char *reason =
 			    rep ? strdupf("%s (device console, LAVA job %s)", rep->title, job)
 				: strdupf("LAVA job %s: no verdict from the device and no kernel "
@@ -489,6 +495,7 @@ static int collect_job(const struct lopts *o, const char *job, const char *outdi
 			json_object_object_add(v, "exit_code",
 					       json_object_new_int(verdict_exit_code(vd)));
 			json_object_object_add(v, "reason", json_object_new_string(reason));
+			json_object_object_add(v, "match", json_object_new_boolean(match));
 			if (rep) {
 				struct json_object *arr = json_object_new_array();
 				json_object_array_add(arr, kd_report_to_json(rep));
