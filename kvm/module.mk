@@ -9,3 +9,16 @@ kernel-tree:
 	$(Q)./kvm/build-kernel
 kernels:
 	$(Q)./kvm/make-kernels $(if $(filter 1,$(KERNELS_DEBUG)),--debug)
+
+# kvm/lava/: a real local LAVA instance for kdrill's LAVA jobs (docs/lava.md).
+#   make lava-lab        install the lava group of mk/packages.txt, start the lab (idempotent)
+#   make lava-lab-down   stop what lava-lab started
+#   make check-lava      the lab, then tests/lava/ (which make check skips without LAVA)
+.PHONY: lava-lab lava-lab-down check-lava
+lava-lab:
+	$(Q)./kvm/lava/lava-lab up
+lava-lab-down:
+	$(Q)./kvm/lava/lava-lab down
+check-lava: check-build lava-lab
+	$(Q)KDRILL_TOP=$(CURDIR) KDRILL_BIN=$(CURDIR)/build/asan/bin KDRILL_RELBIN=$(CURDIR)/bin \
+	    ./tests/run lava/
