@@ -206,16 +206,15 @@ static json_object *base_verdict(const struct scenario *sc, const char *run_id, 
 	return v;
 }
 
-/* Merge: host console reports + VM end + the guest runner's verdict -> verdict.json */
-static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *vres,
-				  json_object *guest, const char *run_id, const char *run_dir,
-				  uint64_t t0_real, double wall, struct run_result *res)
+json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *vr,
+			      const struct kd_vm_result *vres, json_object *guest, const char *run_id,
+			      const char *run_dir, uint64_t t0_real, double wall,
+			      struct run_result *res)
 {
-	const struct scenario *sc = vr->sc;
-	const struct kd_kernel *k = vr->o->kernel;
+	const struct kd_kernel *k = vr->kernel;
 	json_object *v = guest ? json_object_get(guest)
 			       : base_verdict(sc, run_id, t0_real,
-					      vr->o->duration > 0 ? vr->o->duration : sc->timeout);
+					      vr->duration > 0 ? vr->duration : sc->timeout);
 	json_object *reports = json_object_new_array(), *kern, *vmj, *x;
 	struct report_tally t = {.reports = reports};
 	enum verdict verdict, gv = V_INFRA;
@@ -274,7 +273,7 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 	}
 	if (!js(kern, "release"))
 		json_object_object_add(kern, "release",
-				       json_object_new_string(vr->guest_kernel ? vr->guest_kernel
+				       json_object_new_string(vr->kernel_release ? vr->kernel_release
 							      : k->release     ? k->release
 									       : "?"));
 	json_object_object_add(kern, "ref", json_object_new_string(k->ref));
@@ -300,7 +299,7 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 	/* the guest run directory's files: complete (job done), partial (collected at a
 	 * hang, mid-run), none */
 	json_object_object_add(vmj, "guest_files",
-			       json_object_new_string(vr->guest_files ? vr->guest_files : "none"));
+			       json_object_new_string(vr->files ? vr->files : "none"));
 	if (guest)
 		json_object_object_add(vmj, "guest_verdict",
 				       json_object_new_string(verdict_name(gv)));
@@ -445,8 +444,16 @@ verdict:
 	}
 	if (!guest && vr.guest_verdict)
 		guest = json_object_get(vr.guest_verdict);
-	res->json = merge_verdict(&vr, &vres, guest, res->run_id, res->run_dir, t0_real,
-				  (double)(now_usec() - t0) / 1e6, res);
+	{
+		struct vm_guest g = {.kernel = o->kernel,
+				     .duration = o->duration,
+				     .files = vr.guest_files,
+				     .kernel_release = vr.guest_kernel,
+				     .done_status = vr.done_status,
+				     .done_error = vr.done_error};
+		res->json = vm_merge_verdict(sc, &g, &vres, guest, res->run_id, res->run_dir,
+					     t0_real, (double)(now_usec() - t0) / 1e6, res);
+	}
 	res->interrupted = vres.end == KD_VM_END_INTERRUPTED;
 	json_object_put(guest);
 	r = results_write(out_root, res->run_dir, res->json);

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * kdverdict — test driver for the verdict code without QEMU or root.
+ *
+ *   kdverdict vm-merge SCENARIO [--param K=V]... [--console FILE] --end NAME [--ready]
+ *                      [--guest VERDICT.json] [--done N] [--done-error TEXT]
+ *                      [--files complete|partial] [--end-reason TEXT]
+ *
+ * feeds FILE (a recorded guest console) to a detector, builds the VM's end state and the
+ * guest runner's verdict.json as a VM run would have them, and prints the verdict.json
+ * the host writes for that run (harness/vm/vm-run.c vm_merge_verdict()).
+ */
+#include <getopt.h>
+#include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+#include "kernel.h"
+#include "scenario.h"
+#include "util.h"
+#include "vm-run.h"
+#include "vm.h"
+
+static int usage(void)
+{
+	fprintf(stderr, "usage: kdverdict vm-merge SCENARIO [--param K=V]... [--console FILE] "
+			"--end NAME [--ready] [--guest FILE] [--done N] [--done-error TEXT] "
+			"[--files complete|partial] [--end-reason TEXT]\n");
+	return 2;
+}
+
+static int end_from_name(const char *s, enum kd_vm_end *ret)
+{
+	for (int e = KD_VM_END_POWEROFF; e <= KD_VM_END_INTERRUPTED; e++)
+		if (!strcmp(kd_vm_end_name((enum kd_vm_end)e), s)) {
+			*ret = (enum kd_vm_end)e;
+			return 0;
+		}
+	return -1;
+}
+
+static int vm_merge(int argc, char **argv)
+{
+	static const struct option opts[] = {
+	    {"param", required_argument, NULL, 'p'},	  {"console", required_argument, NULL, 'c'},
+	    {"end", required_argument, NULL, 'e'},	  {"ready", no_argument, NULL, 'r'},
+	    {"guest", required_argument, NULL, 'g'},	  {"done", required_argument, NULL, 'd'},
+	    {"done-error", required_argument, NULL, 'E'}, {"files", required_argument, NULL, 'f'},
+	    {"end-reason", required_argument, NULL, 'R'}, {0},
+	};
+	_cleanup_strv_ char **params = NULL;
+	_cleanup_free_ char *err = NULL;
+	const char *console = NULL, *guest_path = NULL;
+	struct kd_vm_result vres = {.collected = -1, .job_status = -1};
+	struct kd_kernel k = {.ref = (char *)"debian:6.1.0-54-cloud-amd64",
+			      .key = (char *)"debian-6.1.0-54-cloud-amd64-KEY",
+			      .release = (char *)"6.1.0-54-cloud-amd64",
+			      .source = (char *)"debian 6.1.170-1"};
+	struct vm_guest g = {.kernel = &k, .done_status = -1};
+	struct scenario *sc = NULL;
+	struct run_result res = {0};
+	json_object *guest = NULL, *v;
+	bool have_end = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (strv_extend(&params, optarg) < 0)
+				return 1;
+			break;
+		case 'c':
+			console = optarg;
+			break;
+		case 'e':
+			if (end_from_name(optarg, &vres.end) < 0)
+				return usage();
+			have_end = true;
+			break;
+		case 'r':
+			vres.ready = true;
+			break;
+		case 'g':
+			guest_path = optarg;
+			break;
+		case 'd':
+			g.done_status = atoi(optarg);
+			break;
+		case 'E':
+			g.done_error = optarg;
+			break;
+		case 'f':
+			g.files = optarg;
+			break;
+		case 'R':
+			vres.reason = strdup(optarg);
+			break;
+		default:
+			return usage();
+		}
+	}
+	if (optind + 1 != argc || !have_end)
+		return usage();
+	if (scenario_load(argv[optind], params, &sc, &err) < 0) {
+		fprintf(stderr, "kdverdict: %s\n", err ? err : argv[optind]);
+		return 2;
+	}
+	if (vres.ready)
+		g.kernel_release = "6.1.0-54-cloud-amd64";
+	vres.accel = strdup("tcg");
+	vres.t_ready = 4.4;
+	vres.t_end = 30.0;
+	if (kd_detector_new(&vres.det, NULL, NULL) < 0)
+		return 1;
+	if (console) {
+		_cleanup_free_ char *text = NULL;
+		size_t len = 0;
+		if (read_full_file(console, &text, &len) < 0) {
+			fprintf(stderr, "kdverdict: %s: %m\n", console);
+			return 1;
+		}
+		kd_detector_feed(vres.det, text, len);
+	}
+	kd_detector_finish(vres.det);
+	if (guest_path) {
+		_cleanup_free_ char *text = NULL;
+		if (read_full_file(guest_path, &text, NULL) < 0 || !(guest = json_tokener_parse(text))) {
+			fprintf(stderr, "kdverdict: %s: not JSON\n", guest_path);
+			return 1;
+		}
+	}
+	v = vm_merge_verdict(sc, &g, &vres, guest, "RUN-ID", "RUN-DIR", 1795000000000000ULL, 31.0,
+			     &res);
+	printf("%s\n",
+	       json_object_to_json_string_ext(v, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(v);
+	json_object_put(guest);
+	run_result_done(&res);
+	kd_vm_result_clear(&vres);
+	scenario_free(sc);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage();
+	if (!strcmp(argv[1], "vm-merge"))
+		return vm_merge(argc - 1, argv + 1);
+	return usage();
+}
