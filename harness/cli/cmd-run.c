@@ -448,7 +448,11 @@ int cmd_run(int argc, char **argv)
 			if (!quiet)
 				fprintf(stderr, "%-8s %s%s  %s\n         %s\n",
 					verdict_name(res.verdict), t->label,
-					res.match ? " (signature match)" : "",
+					res.match ? " (signature match)"
+					: res.verdict == V_BUG || res.verdict == V_HANG ||
+						res.verdict == V_WARN
+					    ? " (not the scenario's signature)"
+					    : "",
 					res.reason ? res.reason : "", res.run_dir);
 			fflush(stdout);
 			run_result_done(&res);

@@ -1438,6 +1438,11 @@ static void free_patterns(struct sc_pattern *a, size_t n)
 	free(a);
 }
 
+double scenario_duration(const struct scenario *sc, double requested)
+{
+	return requested > 0 ? requested : sc->timeout;
+}
+
 void scenario_free(struct scenario *sc)
 {
 	if (!sc)

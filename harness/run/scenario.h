@@ -160,6 +160,8 @@ struct scenario {
 int scenario_load(const char *name_or_path, char *const *overrides, struct scenario **ret,
 		  char **errmsg);
 void scenario_free(struct scenario *sc);
+/* The run length: the requested one (--duration, > 0) or the scenario's default. */
+double scenario_duration(const struct scenario *sc, double requested);
 static inline void scenario_freep(struct scenario **sc)
 {
 	if (*sc)

@@ -206,6 +206,61 @@ static json_object *base_verdict(const struct scenario *sc, const char *run_id, 
 	return v;
 }
 
+static bool is_report_verdict_name(enum verdict v)
+{
+	return v == V_BUG || v == V_HANG || v == V_WARN;
+}
+
+static double jnum(json_object *o, const char *k)
+{
+	json_object *v;
+	return o && json_object_object_get_ex(o, k, &v) ? json_object_get_double(v) : 0;
+}
+
+/* The guest runner's outcome, from its verdict.json, as verdict_decide() input: the
+ * guest decided its own ANOMALY / INFRA with the same function; the host re-applies the
+ * rules with the console's reports added (and the no-work rule, whatever the guest's
+ * version said). */
+static void guest_outcome(struct verdict_in *in, json_object *guest, enum verdict gv)
+{
+	json_object *repros, *counters = NULL, *x;
+	const char *greason = js(guest, "reason");
+
+	if (gv == V_INFRA)
+		in->infra = greason ? greason : "the guest runner failed";
+	else if (is_report_verdict_name(gv)) {
+		in->other = gv;
+		in->other_reason = greason;
+	}
+	in->units_started = json_object_object_get_ex(guest, "load_started_s", &x) &&
+			    !json_object_is_type(x, json_type_null);
+	if (json_object_object_get_ex(guest, "reproducers", &repros) &&
+	    json_object_is_type(repros, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(repros); i++) {
+			json_object *r = json_object_array_get_idx(repros, i);
+			const char *kind = js(r, "kind");
+			bool ran = jnum(r, "ops") > 0 ||
+				   (json_object_object_get_ex(r, "ran", &x) && json_object_get_boolean(x));
+			if (kind && !strcmp(kind, "repro")) {
+				in->repros++;
+				in->repros_ran += ran;
+			}
+			/* anomalies the guest counted (a full scratch excuses them there) */
+			if (gv == V_ANOMALY && json_object_object_get_ex(r, "anomaly", &x) &&
+			    json_object_get_boolean(x) && in->anomalies++ == 0)
+				in->anomaly = js(r, "name");
+		}
+	if (gv == V_ANOMALY && !in->anomalies) {
+		in->anomalies = 1;
+		in->anomaly = "?";
+	}
+	json_object_object_get_ex(guest, "counters", &counters);
+	in->duration_s = jnum(guest, "duration_s");
+	in->ops = (uint64_t)jnum(counters, "ops");
+	in->oom_kills = (uint64_t)jnum(counters, "oom_kills");
+	in->restarts = (unsigned)jnum(counters, "restarts");
+}
+
 json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *vr,
 			      const struct kd_vm_result *vres, json_object *guest, const char *run_id,
 			      const char *run_dir, uint64_t t0_real, double wall,
@@ -214,56 +269,34 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 	const struct kd_kernel *k = vr->kernel;
 	json_object *v = guest ? json_object_get(guest)
 			       : base_verdict(sc, run_id, t0_real,
-					      vr->duration > 0 ? vr->duration : sc->timeout);
+					      scenario_duration(sc, vr->duration));
 	json_object *reports = json_object_new_array(), *kern, *vmj, *x;
 	struct report_tally t = {.reports = reports};
-	enum verdict verdict, gv = V_INFRA;
-	_cleanup_free_ char *reason = NULL;
+	struct verdict_in in = {.reports = &t};
+	struct verdict_out out;
+	enum verdict gv = V_INFRA;
+	_cleanup_free_ char *end_reason = NULL;
 	size_t n = vres->det ? kd_detector_n_reports(vres->det) : 0;
 
 	report_tally(&t, sc, vres->det, NULL, NULL);
-	verdict = t.verdict;
 	if (guest && (!js(guest, "verdict") || verdict_from_name(js(guest, "verdict"), &gv) < 0))
 		gv = V_INFRA;
-	if (t.first_fail) {
-		if (guest)
-			verdict = verdict_merge(gv, verdict);
-		reason = strdupf("%s (console)", t.first_fail->title ? t.first_fail->title : "?");
-	} else if (vres->end == KD_VM_END_PANIC) {
-		verdict = V_BUG;
-		reason = strdup(vres->reason ? vres->reason : "guest panicked");
-	} else if (vres->end == KD_VM_END_HANG && vres->ready) {
-		verdict = V_HANG;
-		reason = strdup(vres->reason ? vres->reason : "guest hung");
-	} else if (guest && (vres->end == KD_VM_END_POWEROFF || vr->done_status >= 0)) {
-		verdict = gv;
-		/* the guest runner does not see the console: name what the host allowed */
-		if (verdict == V_PASS && t.first_allowed && t.first_allowed->title)
-			reason = strdupf("%s; allowed: %s%s",
-					 js(guest, "reason") ? js(guest, "reason") : "",
-					 t.first_allowed->title,
-					 t.first_allowed->count > 1 ? " (repeated)" : "");
-		else
-			reason = js(guest, "reason") ? strdup(js(guest, "reason")) : NULL;
-	} else {
-		verdict = V_INFRA;
-		if (vres->end == KD_VM_END_POWEROFF)
-			reason = strdupf("guest powered off without a result%s%s",
-					 vr->done_error ? ": " : "",
-					 vr->done_error ? vr->done_error : "");
-		else
-			reason = strdupf("%s: %s", kd_vm_end_name(vres->end),
-					 vres->reason ? vres->reason : "?");
+	if (kd_vm_end_verdict_in(vres, guest && (vres->end == KD_VM_END_POWEROFF || vr->done_status >= 0),
+				 vr->done_error, &in, &end_reason) < 0) {
+		json_object_put(v);
+		json_object_put(reports);
+		return NULL;
 	}
-	if (verdict == V_HANG && t.summary && t.summary->root && reason) {
-		char *r2 = strdupf("%s; root: %s", reason, t.summary->root);
-		if (r2) {
-			free(reason);
-			reason = r2;
-		}
+	if (in.end == RUN_END_DONE)
+		guest_outcome(&in, guest, gv);
+	/* the guest runner does not watch the kernel log (the host has the console) */
+	in.matched = guest && json_object_object_get_ex(guest, "match", &x) &&
+		     json_object_get_boolean(x);
+	if (verdict_decide(&in, &out) < 0) {
+		json_object_put(v);
+		json_object_put(reports);
+		return NULL;
 	}
-	if (guest && json_object_object_get_ex(guest, "match", &x))
-		t.matched |= json_object_get_boolean(x);
 
 	/* kernel: the guest's uname + the ref */
 	if (!json_object_object_get_ex(v, "kernel", &kern) ||
@@ -307,10 +340,7 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 	json_object_object_add(v, "run_id", json_object_new_string(run_id));
 	json_object_object_add(v, "dir", json_object_new_string(run_dir));
 	json_object_object_add(v, "mode", json_object_new_string("vm"));
-	json_object_object_add(v, "verdict", json_object_new_string(verdict_name(verdict)));
-	json_object_object_add(v, "match", json_object_new_boolean(t.matched));
-	json_object_object_add(v, "reason", json_object_new_string(reason ? reason : ""));
-	json_object_object_add(v, "exit_code", json_object_new_int(verdict_exit_code(verdict)));
+	verdict_json_outcome(v, &out);
 	json_object_object_add(v, "reports", reports);
 	if (t.summary && t.summary->summary_text)
 		json_object_object_add(v, "hang_summary",
@@ -331,10 +361,10 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 		if (vres->vmcore_written)
 			json_object_object_add(x, "vmcore", json_object_new_string("vmcore.kdump"));
 	}
-	res->verdict = verdict;
-	res->match = t.matched;
-	res->exit_code = verdict_exit_code(verdict);
-	res->reason = reason ? strdup(reason) : NULL;
+	res->verdict = out.verdict;
+	res->match = out.match;
+	res->exit_code = out.exit_code;
+	res->reason = TAKE_PTR(out.reason);
 	return v;
 }
 
@@ -349,7 +379,7 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	_cleanup_strv_ char **append = NULL;
 	json_object *guest = NULL;
 	uint64_t t0_real = now_realtime_usec(), t0 = now_usec();
-	double duration = o->duration > 0 ? o->duration : sc->timeout;
+	double duration = scenario_duration(sc, o->duration);
 	size_t n_scratch = 0;
 	int r;
 

@@ -17,6 +17,7 @@
 
 #include "detect.h"
 #include "qmp.h"
+#include "verdict.h"
 #include "vm.h"
 #include "util.h"
 
@@ -1399,44 +1400,71 @@ void kd_vm_result_clear(struct kd_vm_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-int kd_vm_result_exit(const struct kd_vm_result *res, const char **title)
+int kd_vm_end_verdict_in(const struct kd_vm_result *res, bool have_outcome,
+			 const char *done_error, struct verdict_in *in, char **end_reason)
 {
-	size_t n = res->det ? kd_detector_n_reports(res->det) : 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct kd_report *r = kd_detector_report(res->det, i);
-		if (kd_class_is_failure(r->cls)) {
-			*title = r->title ? r->title : kd_class_name(r->cls);
-			return 1;
-		}
+	*end_reason = NULL;
+	if (res->end == KD_VM_END_PANIC) {
+		in->end = RUN_END_PANIC;
+		in->end_reason = res->reason ? res->reason : "guest panicked";
+	} else if (res->end == KD_VM_END_HANG && res->ready) {
+		in->end = RUN_END_HANG; /* a lost heartbeat without a report is a hang too */
+		in->end_reason = res->reason ? res->reason : "guest hung";
+	} else if (have_outcome) {
+		in->end = RUN_END_DONE;
+		in->end_reason = res->reason;
+	} else {
+		in->end = RUN_END_LOST;
+		if (res->end == KD_VM_END_POWEROFF)
+			*end_reason = strdupf("guest powered off without a result%s%s",
+					      done_error ? ": " : "", done_error ? done_error : "");
+		else
+			*end_reason = strdupf("%s: %s", kd_vm_end_name(res->end),
+					      res->reason ? res->reason : "?");
+		if (!*end_reason)
+			return -ENOMEM;
+		in->end_reason = *end_reason;
 	}
-	*title = res->reason ? res->reason : kd_vm_end_name(res->end);
-	if (res->end == KD_VM_END_POWEROFF)
-		return 0;
-	if (res->end == KD_VM_END_HANG && res->ready)
-		return 1; /* lost heartbeat with no report: still a hang of the guest */
-	return 125;
+	return 0;
+}
+
+int kd_vm_result_verdict(const struct kd_vm_result *res, struct verdict_out *out)
+{
+	struct report_tally t = {0};
+	struct verdict_in in = {.reports = &t, .boot_only = true};
+	_cleanup_free_ char *end_reason = NULL;
+	int r;
+
+	report_tally(&t, NULL, res->det, NULL, NULL);
+	r = kd_vm_end_verdict_in(res, res->end == KD_VM_END_POWEROFF, NULL, &in, &end_reason);
+	if (r < 0)
+		return r;
+	return verdict_decide(&in, out);
 }
 
 int kd_vm_result_save(const struct kd_vm_result *res, const struct kd_vm_opts *o)
 {
 	json_object *j = json_object_new_object(), *reps = json_object_new_array();
 	_cleanup_free_ char *p = strdupf("%s/vm.json", o->out_dir);
-	const char *title = NULL;
+	struct verdict_out out = {0};
 	size_t n = res->det ? kd_detector_n_reports(res->det) : 0;
 	const char *s;
-	int code, r;
+	int r;
 
 	if (!j || !reps || !p) {
 		json_object_put(j);
 		json_object_put(reps);
 		return -ENOMEM;
 	}
-	code = kd_vm_result_exit(res, &title);
+	if (kd_vm_result_verdict(res, &out) < 0) {
+		json_object_put(j);
+		json_object_put(reps);
+		return -ENOMEM;
+	}
 	json_object_object_add(j, "end", json_object_new_string(kd_vm_end_name(res->end)));
 	json_object_object_add(j, "reason", json_object_new_string(res->reason ? res->reason : ""));
-	json_object_object_add(j, "exit_code", json_object_new_int(code));
-	json_object_object_add(j, "title", json_object_new_string(title ? title : ""));
+	json_object_object_add(j, "exit_code", json_object_new_int(out.exit_code));
+	json_object_object_add(j, "title", json_object_new_string(out.reason));
 	json_object_object_add(j, "accel", json_object_new_string(res->accel ? res->accel : ""));
 	json_object_object_add(j, "ready", json_object_new_boolean(res->ready));
 	if (res->ready)
@@ -1457,5 +1485,6 @@ int kd_vm_result_save(const struct kd_vm_result *res, const struct kd_vm_opts *o
 	s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY);
 	r = write_file_atomic(p, s, strlen(s), 0644);
 	json_object_put(j);
+	verdict_out_done(&out);
 	return r;
 }

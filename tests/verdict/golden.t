@@ -31,6 +31,7 @@ norm() {
 	| (if .slices then .slices |= map(.path = "CG" | (if .memory_peak then .memory_peak = "N" else . end)) else . end)'
 }
 
+bad=0
 check() { # NAME FILE
 	local name=$1 got=$KDRILL_TMP/$1.json
 	norm <"$2" >"$got" || fail "$name: not JSON"
@@ -40,7 +41,11 @@ check() { # NAME FILE
 		return
 	fi
 	[ -f "$gold/$name.json" ] || fail "$name: no golden file"
-	diff -u "$gold/$name.json" "$got" || fail "$name: verdict.json differs from tests/verdict/golden/$name.json"
+	if ! diff -u "$gold/$name.json" "$got"; then
+		echo "FAIL: $name: verdict.json differs from tests/verdict/golden/$name.json"
+		bad=$((bad + 1))
+		return
+	fi
 	echo "ok $name: $(jq -r '.verdict + " " + (.match|tostring) + " — " + .reason' "$got")"
 }
 
@@ -85,4 +90,10 @@ vm vm-hang-heartbeat --console "$fx/real-boot.log" --end hang --ready --end-reas
 vm vm-qemu-died --console "$fx/real-boot.log" --end qemu-died --ready --end-reason "QEMU exited (status 137) without a guest poweroff"
 vm vm-no-boot --end no-boot --end-reason "the agent was not ready within 300 s"
 vm vm-poweroff-noresult --console "$fx/real-boot.log" --end poweroff --ready --done-error "results disk: No such device" --end-reason "guest powered off"
+# the same situation gives the same reason text on the host and in a VM
+for k in hang warn pass pass-allowed; do
+	h=$(jq -r .reason "$KDRILL_TMP/host-$k.json") v=$(jq -r .reason "$KDRILL_TMP/vm-$k.json")
+	[ "$h" = "$v" ] || { echo "FAIL: host-$k '$h' vs vm-$k '$v'"; bad=$((bad + 1)); }
+done
+[ "$bad" = 0 ] || fail "$bad verdict.json shapes differ from their golden files"
 echo "verdict.json pinned: 7 host shapes, 12 VM shapes"

@@ -9,6 +9,10 @@
  * feeds FILE (a recorded guest console) to a detector, builds the VM's end state and the
  * guest runner's verdict.json as a VM run would have them, and prints the verdict.json
  * the host writes for that run (harness/vm/vm-run.c vm_merge_verdict()).
+ *
+ *   kdverdict table FIXTURES-DIR SCENARIO
+ *
+ * runs the verdict table (table.c) through verdict_decide().
  */
 #include <getopt.h>
 #include <json-c/json.h>
@@ -144,8 +148,12 @@ static int vm_merge(int argc, char **argv)
 	return 0;
 }
 
+int verdict_table(const char *fixtures, const char *scenario_path);
+
 int main(int argc, char **argv)
 {
+	if (argc == 4 && !strcmp(argv[1], "table"))
+		return verdict_table(argv[2], argv[3]);
 	if (argc < 2)
 		return usage();
 	if (!strcmp(argv[1], "vm-merge"))
