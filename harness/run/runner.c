@@ -653,6 +653,11 @@ static void begin_stop(struct runner *rn, const char *why)
 	finish_if_done(rn);
 }
 
+void runner_stop(struct runner *rn, const char *why)
+{
+	begin_stop(rn, why && *why ? why : "stop requested");
+}
+
 static int on_end(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	(void)s;
@@ -1645,7 +1650,7 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	vin.anomaly = anom_label;
 	vin.matched = rn->matched;
 	vin.units_started = rn->load_started >= 0;
-	vin.duration_s = dur;
+	vin.duration_s = round(dur * 10) / 10; /* as in verdict.json: the VM's merge reads that */
 	vin.ops = total_ops(rn);
 	vin.oom_kills = rn->oom_kills;
 	vin.restarts = total_restarts(rn);
@@ -1939,6 +1944,8 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 			sd_event_source_set_priority(rn->starter, SD_EVENT_PRIORITY_NORMAL + 10);
 		else
 			set_infra(rn, "starting units failed");
+		if (o->handle)
+			*o->handle = rn;
 		ars = calloc(sc->n_actions ? sc->n_actions : 1, sizeof(*ars));
 		rn->action_src = calloc(sc->n_actions ? sc->n_actions : 1, sizeof(*rn->action_src));
 		for (size_t i = 0; ars && rn->action_src && i < sc->n_actions; i++) {
@@ -1961,6 +1968,8 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 			break;
 		}
 	}
+	if (o->handle)
+		*o->handle = NULL;
 	sample(rn);
 	for (size_t i = 0; rn->action_src && i < sc->n_actions; i++)
 		sd_event_source_disable_unref(rn->action_src[i]);

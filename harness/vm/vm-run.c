@@ -11,6 +11,7 @@
 
 #include "detect.h"
 #include "kernel.h"
+#include "request.h"
 #include "results.h"
 #include "verdict.h"
 #include "vm-run.h"
@@ -22,14 +23,46 @@
 struct vmrun {
 	const struct scenario *sc;
 	const struct vm_run_opts *o;
-	json_object *job;	    /* sent as {"cmd":"job"} once the agent is ready */
+	json_object *request;	    /* sent as {"cmd":"run"} once the agent is ready */
 	const char *guest_files;    /* "complete" / "partial" (collected at a hang) / NULL */
 	json_object *guest_verdict; /* from the "result" message */
 	char *guest_kernel;
 	int done_status;
 	char *done_error;
 	bool job_sent;
+	bool running;	       /* the guest's run reports progress: a stop can be sent */
+	char *stop_reason;     /* stop_on = first and a failure report: stop the guest's run */
+	bool stop_sent;
 };
+
+/* Ask the guest's runner to stop (once it runs; the agent answers "stopping"). */
+static void send_stop(struct kd_vm *vm, struct vmrun *vr)
+{
+	json_object *c;
+
+	if (!vr->stop_reason || vr->stop_sent || !vr->running)
+		return;
+	c = json_object_new_object();
+	json_object_object_add(c, "cmd", json_object_new_string("stop"));
+	json_object_object_add(c, "reason", json_object_new_string(vr->stop_reason));
+	vr->stop_sent = kd_vm_agent_send(vm, c) == 0;
+	if (vr->stop_sent && !vr->o->quiet)
+		fprintf(stderr, "kdrill run: stopping the guest's run: %s\n", vr->stop_reason);
+}
+
+/* A console report: with stop_on = first, the first failure ends the guest's run, as in
+ * host mode (crashes and hangs also stop the VM itself; a warning, a lockdep or an
+ * fs-error report does not, so without this the run went on to its duration). */
+static void on_report(struct kd_vm *vm, const struct kd_report *r, void *userdata)
+{
+	struct vmrun *vr = userdata;
+	int stop_on = vr->o->stop_on >= 0 ? vr->o->stop_on : (int)vr->sc->stop_on;
+
+	if (stop_on != SC_STOP_FIRST || vr->stop_reason || report_role(vr->sc, r) != ROLE_FAILURE)
+		return;
+	vr->stop_reason = strdupf("kernel report: %s", r->title ? r->title : kd_class_name(r->cls));
+	send_stop(vm, vr);
+}
 
 static const char *js(json_object *o, const char *k)
 {
@@ -52,11 +85,13 @@ static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
 		vr->guest_kernel = js(m, "kernel") ? strdup(js(m, "kernel")) : NULL;
 		if (!vr->job_sent) {
 			json_object *c = json_object_new_object();
-			json_object_object_add(c, "cmd", json_object_new_string("job"));
-			json_object_object_add(c, "job", json_object_get(vr->job));
+			json_object_object_add(c, "cmd", json_object_new_string("run"));
+			json_object_object_add(c, "request", json_object_get(vr->request));
 			vr->job_sent = kd_vm_agent_send(vm, c) == 0;
 		}
 	} else if (!strcmp(type, "progress")) {
+		vr->running = true;
+		send_stop(vm, vr);
 		if (!vr->o->quiet) {
 			json_object *x;
 			double el = json_object_object_get_ex(m, "elapsed", &x)
@@ -74,6 +109,10 @@ static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
 				js(m, "restarts") ? js(m, "restarts") : "0",
 				js(m, "running") ? js(m, "running") : "0");
 		}
+	} else if (!strcmp(type, "stopping")) {
+		/* -EAGAIN: the run's units were not running yet; the next progress retries */
+		if (json_object_object_get_ex(m, "status", &v) && json_object_get_int(v) != 0)
+			vr->stop_sent = false;
 	} else if (!strcmp(type, "result")) {
 		if (json_object_object_get_ex(m, "verdict", &v) &&
 		    json_object_is_type(v, json_type_object)) {
@@ -88,47 +127,29 @@ static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
 	}
 }
 
-static int build_job(struct vmrun *vr)
+/* The run request for the guest: the scenario file as resolved here, the overrides,
+ * the run length, the PRNG seed and the stop policy, typed (harness/run/request.h). */
+static int build_request(struct vmrun *vr)
 {
 	const struct scenario *sc = vr->sc;
 	const struct vm_run_opts *o = vr->o;
-	_cleanup_free_ char *text = NULL, *target = NULL, *params = NULL;
-	json_object *j;
+	_cleanup_free_ char *text = NULL, *target = NULL;
+	struct run_request rq = {.params = (char **)o->params,
+				 .duration = o->duration,
+				 .rand_seed = o->seed,
+				 .stop_on = o->stop_on,
+				 .cgroup_backend = (char *)o->cg_backend};
 	int r;
 
 	if ((r = read_full_file(sc->path, &text, NULL)) < 0)
 		return r;
 	target = sc->variant ? strdupf("%s:%s", sc->name, sc->variant) : strdup(sc->name);
-	params = strdup("");
-	if (!target || !params)
+	if (!target)
 		return -ENOMEM;
-	for (char *const *p = o->params; p && *p; p++) {
-		char *n = strdupf("%s%s\n", params, *p);
-		if (!n)
-			return -ENOMEM;
-		free(params);
-		params = n;
-	}
-	j = vr->job = json_object_new_object();
-	json_object_object_add(j, "job", json_object_new_string("run"));
-	json_object_object_add(j, "scenario", json_object_new_string(target));
-	json_object_object_add(j, "scenario_text", json_object_new_string(text));
-	json_object_object_add(j, "params", json_object_new_string(params));
-	if (o->duration > 0) {
-		_cleanup_free_ char *d = strdupf("%.3f", o->duration);
-		json_object_object_add(j, "duration", json_object_new_string(d ? d : "0"));
-	}
-	if (o->seed) {
-		_cleanup_free_ char *d = strdupf("%llu", (unsigned long long)o->seed);
-		json_object_object_add(j, "seed", json_object_new_string(d ? d : "0"));
-	}
-	if (o->stop_on >= 0)
-		json_object_object_add(
-		    j, "stop_on",
-		    json_object_new_string(o->stop_on == SC_STOP_NEVER ? "never" : "first"));
-	if (o->cg_backend)
-		json_object_object_add(j, "cgroup_backend", json_object_new_string(o->cg_backend));
-	return 0;
+	rq.scenario = target;
+	rq.scenario_text = text;
+	vr->request = run_request_to_json(&rq);
+	return vr->request ? 0 : -ENOMEM;
 }
 
 /* Extract the agent's tar (results disk) into run_dir/.guest, then move its files up:
@@ -419,7 +440,7 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 			return -ENOMEM;
 	if (strv_extend(&append, "kdrill.job=idle") < 0)
 		return -ENOMEM;
-	if ((r = build_job(&vr)) < 0) {
+	if ((r = build_request(&vr)) < 0) {
 		vres.end = KD_VM_END_INFRA;
 		vres.reason = strdupf("%s: %s", sc->path, strerror(-r));
 		goto verdict;
@@ -445,6 +466,7 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	vo.vmcore = o->vmcore;
 	vo.collect_on_hang = true;
 	vo.on_agent = on_agent;
+	vo.on_report = on_report;
 	vo.userdata = &vr;
 	if (!o->quiet)
 		fprintf(stderr, "kdrill run: booting %s for %s (%s)\n", o->kernel->ref, label,
@@ -491,9 +513,10 @@ verdict:
 		fprintf(stderr, "kdrill run: writing %s/verdict.json: %s\n", res->run_dir,
 			strerror(-r));
 	kd_vm_result_clear(&vres);
-	json_object_put(vr.job);
+	json_object_put(vr.request);
 	json_object_put(vr.guest_verdict);
 	free(vr.guest_kernel);
 	free(vr.done_error);
+	free(vr.stop_reason);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include <systemd/sd-event.h>
 
 #include "detect.h"
+#include "jsonl.h"
 #include "qmp.h"
 #include "verdict.h"
 #include "vm.h"
@@ -60,6 +61,7 @@ struct kd_vm {
 	uint64_t t0;
 	char *sockdir;
 	struct conn con, agent, qmpc;
+	struct jsonl agent_in; /* the agent's messages */
 	struct kd_qmp *qmp;
 	int log_fd, ts_fd;
 	uint64_t console_lines;
@@ -361,6 +363,8 @@ static void on_report(const struct kd_report *r, bool first, void *userdata)
 	if (!first)
 		return;
 	vm_log(vm, "report: %s: %s", kd_class_name(r->cls), r->title ? r->title : "?");
+	if (vm->o->on_report)
+		vm->o->on_report(vm, r, vm->o->userdata);
 	switch (r->cls) {
 	case KD_CLASS_CRASH:
 	case KD_CLASS_MEMSAFETY:
@@ -594,49 +598,29 @@ static void agent_msg(struct kd_vm *vm, json_object *m)
 		vm->o->on_agent(vm, m, vm->o->userdata);
 }
 
+static int on_agent_line(json_object *m, const char *line, void *userdata)
+{
+	struct kd_vm *vm = userdata;
+
+	if (m && json_object_is_type(m, json_type_object))
+		agent_msg(vm, m);
+	else
+		vm_log(vm, "agent: not JSON: %.200s", line);
+	return 0;
+}
+
 static int on_agent(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct kd_vm *vm = userdata;
-	char buf[8192];
 	ssize_t n;
 
 	(void)s;
 	(void)revents;
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n <= 0) {
+	n = jsonl_read(&vm->agent_in, fd, on_agent_line, vm);
+	if (n == -ENOMEM)
+		return (int)n;
+	if (n == 0 || (n < 0 && n != -EAGAIN))
 		vm->agent.src = sd_event_source_disable_unref(vm->agent.src);
-		return 0;
-	}
-	{
-		char *nb = realloc(vm->agent.buf, vm->agent.len + (size_t)n + 1);
-		if (!nb)
-			return -ENOMEM;
-		vm->agent.buf = nb;
-		memcpy(nb + vm->agent.len, buf, (size_t)n);
-		vm->agent.len += (size_t)n;
-		nb[vm->agent.len] = 0;
-	}
-	for (;;) {
-		char *nl = memchr(vm->agent.buf, '\n', vm->agent.len);
-		size_t l;
-		json_object *m;
-		if (!nl)
-			break;
-		*nl = 0;
-		m = json_tokener_parse(vm->agent.buf);
-		if (m && json_object_is_type(m, json_type_object))
-			agent_msg(vm, m);
-		else
-			vm_log(vm, "agent: not JSON: %.200s", vm->agent.buf);
-		json_object_put(m);
-		l = (size_t)(nl - vm->agent.buf) + 1;
-		memmove(vm->agent.buf, nl + 1, vm->agent.len - l + 1);
-		vm->agent.len -= l;
-	}
-	if (vm->agent.len > (1u << 20))
-		vm->agent.len = 0;
 	return 0;
 }
 
@@ -1363,6 +1347,7 @@ out:
 	kd_qmp_free(vm.qmp);
 	conn_close(&vm.con);
 	conn_close(&vm.agent);
+	jsonl_clear(&vm.agent_in);
 	conn_close(&vm.qmpc);
 	sd_event_unref(vm.ev);
 	if (vm.sockdir) {

@@ -28,6 +28,7 @@
 
 struct json_object;
 struct kd_detector;
+struct kd_report;
 struct kd_vm;
 
 struct kd_vm_opts {
@@ -57,6 +58,8 @@ struct kd_vm_opts {
 				   the run's files so far on the results disk ({"cmd":"collect"}) */
 	/* every agent message after "ready" (the runner hooks in here) */
 	void (*on_agent)(struct kd_vm *vm, struct json_object *msg, void *userdata);
+	/* every new report of the console's detector (before the watcher acts on it) */
+	void (*on_report)(struct kd_vm *vm, const struct kd_report *r, void *userdata);
 	void *userdata;
 };
 

@@ -13,6 +13,10 @@
  *   kdverdict table FIXTURES-DIR SCENARIO
  *
  * runs the verdict table (table.c) through verdict_decide().
+ *
+ *   kdverdict proto
+ *
+ * the JSON-lines reader and the run request (proto.c).
  */
 #include <getopt.h>
 #include <json-c/json.h>
@@ -149,9 +153,12 @@ static int vm_merge(int argc, char **argv)
 }
 
 int verdict_table(const char *fixtures, const char *scenario_path);
+int proto_tests(void);
 
 int main(int argc, char **argv)
 {
+	if (argc == 2 && !strcmp(argv[1], "proto"))
+		return proto_tests();
 	if (argc == 4 && !strcmp(argv[1], "table"))
 		return verdict_table(argv[2], argv[3]);
 	if (argc < 2)
