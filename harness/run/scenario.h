@@ -112,6 +112,11 @@ struct scenario {
 	char *variant; /* NULL when the file has no variants */
 	char *description;
 	char *seed;	/* seed report id ("000"), may be NULL */
+	/* the registry: what the scenario is known for (kdrill list --json) */
+	char *expect;	      /* the verdict a stock kernel gives: "PASS", "HANG"... (demo) */
+	char **fixed_by;      /* "<commit> <subject>" of the seed's fix(es) */
+	char **needs_config;  /* CONFIG_X options the kernel under test must have (y or m) */
+	char *seed_fixture;   /* the seed's console, relative to the tree (tests/detect/fixtures) */
 	double timeout; /* default duration, seconds */
 	double grace;	/* after the duration: reproducers get this long to exit */
 	enum sc_stop_on stop_on;

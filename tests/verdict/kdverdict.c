@@ -17,6 +17,10 @@
  *   kdverdict proto
  *
  * the JSON-lines reader and the run request (proto.c).
+ *
+ *   kdverdict signature SCENARIO CONSOLE
+ *
+ * exit 0 when a report of CONSOLE matches SCENARIO's signature (tests/verdict/seeds.t).
  */
 #include <getopt.h>
 #include <json-c/json.h>
@@ -28,6 +32,7 @@
 #include "kernel.h"
 #include "scenario.h"
 #include "util.h"
+#include "verdict.h"
 #include "vm-run.h"
 #include "vm.h"
 
@@ -155,10 +160,46 @@ static int vm_merge(int argc, char **argv)
 int verdict_table(const char *fixtures, const char *scenario_path);
 int proto_tests(void);
 
+/* kdverdict signature SCENARIO CONSOLE: the console's reports for the scenario (its
+ * defaults); exit 0 when one matches the scenario's signature. */
+static int signature(const char *scenario, const char *console)
+{
+	_cleanup_free_ char *err = NULL, *text = NULL;
+	struct scenario *sc = NULL;
+	struct kd_detector *det = NULL;
+	struct report_tally t = {0};
+	size_t len = 0;
+	int rc;
+
+	if (scenario_load(scenario, NULL, &sc, &err) < 0) {
+		fprintf(stderr, "kdverdict: %s\n", err ? err : scenario);
+		return 2;
+	}
+	if (read_full_file(console, &text, &len) < 0) {
+		fprintf(stderr, "kdverdict: %s: %m\n", console);
+		scenario_free(sc);
+		return 2;
+	}
+	if (kd_detector_new(&det, NULL, NULL) < 0)
+		return 1;
+	kd_detector_feed(det, text, len);
+	kd_detector_finish(det);
+	report_tally(&t, sc, det, NULL, NULL);
+	printf("%s %s: %s %s (%s)\n", t.matched ? "match" : "NO MATCH", sc->name,
+	       verdict_name(t.verdict), t.first_fail && t.first_fail->title ? t.first_fail->title : "-",
+	       console);
+	rc = t.matched ? 0 : 1;
+	kd_detector_free(det);
+	scenario_free(sc);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 2 && !strcmp(argv[1], "proto"))
 		return proto_tests();
+	if (argc == 4 && !strcmp(argv[1], "signature"))
+		return signature(argv[2], argv[3]);
 	if (argc == 4 && !strcmp(argv[1], "table"))
 		return verdict_table(argv[2], argv[3]);
 	if (argc < 2)
