@@ -23,6 +23,7 @@ norm() {
 	| (if .started then .started = "STARTED" else . end)
 	| (if .duration_s then .duration_s = "DURATION" else . end)
 	| (if .load_started_s then .load_started_s = "T" else . end)
+	| (if .time_to_report_s then .time_to_report_s = "T" else . end)
 	| (if .seed then .seed = "SEED" else . end)
 	| (if .scenario_file then .scenario_file |= sub(".*/"; "") else . end)
 	| (if .cgroup_backend then .cgroup_backend = "BACKEND" else . end)
