@@ -579,7 +579,7 @@ static int agent_run_job(struct agent *a)
 			return -ENOMEM;
 	}
 	o.devices = devices;
-	if (need_dm) { /* dmsetup does not load it (guest-lab pitfall 9) */
+	if (need_dm) { /* dmsetup does not load it: without the module every dmsetup create fails */
 		if (load_module("dm_mod", "/dev/mapper/control") < 0)
 			fprintf(stderr, "kdrill agent: modprobe dm_mod failed\n");
 	}

@@ -31,12 +31,13 @@ static void run_usage(FILE *f)
 	      "  --dut                host mode on a disposable test device (a LAVA board):\n"
 	      "                       also scenarios that crash the kernel on purpose (sysrq)\n"
 	      "  --kernel REF         boot REF in a VM and run there (VM mode)\n"
-	      "  --duration S         run length (default: the scenario's timeout)\n"
+	      "  --duration S         run length (default: the scenario's duration)\n"
 	      "  --runs N             repeat each scenario N times and report the rate\n"
 	      "  --out DIR            results root (default: $KDRILL_RESULTS or ./results)\n"
 	      "  --param K=V          override a scenario parameter (repeatable)\n"
 	      "  --stop-on first|never  stop at the first failure report (default: scenario)\n"
-	      "  --seed N             base seed for the reproducers (default: random)\n"
+	      "  --rand-seed N        base seed of the reproducers' PRNGs (default: random;\n"
+	      "                       --seed is the old name)\n"
 	      "  --cgroup-backend B   auto|systemd|v2|v1 (default auto; in the VM: systemd)\n"
 	      "  --vmcore             VM mode: dump guest memory on a hang or panic\n"
 	      "  --boot-timeout S     VM mode: the agent must be ready within S (default 300)\n"
@@ -83,7 +84,8 @@ static const struct option run_options[] = {
     {"out", required_argument, NULL, OPT_OUT},
     {"param", required_argument, NULL, OPT_PARAM},
     {"stop-on", required_argument, NULL, OPT_STOP_ON},
-    {"seed", required_argument, NULL, OPT_SEED},
+    {"rand-seed", required_argument, NULL, OPT_SEED},
+    {"seed", required_argument, NULL, OPT_SEED}, /* the old name of --rand-seed */
     {"cgroup-backend", required_argument, NULL, OPT_BACKEND},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"json", no_argument, NULL, OPT_JSON},
@@ -253,7 +255,7 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_SEED:
 			if (parse_u64(optarg, &o.seed) < 0) {
-				fprintf(stderr, "kdrill run: --seed: '%s' is not a number\n",
+				fprintf(stderr, "kdrill run: --rand-seed: '%s' is not a number\n",
 					optarg);
 				return KD_EXIT_USAGE;
 			}

@@ -1711,6 +1711,8 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	    rn->first_match_t >= 0
 		? json_secs(rn->first_match_t - (rn->load_started >= 0 ? rn->load_started : 0))
 		: NULL);
+	/* "seed" is the old name of "rand_seed" (the PRNG's; seed_report is the bug report) */
+	json_object_object_add(v, "rand_seed", json_object_new_int64((int64_t)rn->seed));
 	json_object_object_add(v, "seed", json_object_new_int64((int64_t)rn->seed));
 	json_object_object_add(v, "counters", counters);
 	json_object_object_add(v, "reports", reports);

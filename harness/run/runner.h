@@ -46,7 +46,7 @@ struct run_opts {
 	const char *scratch;	      /* host: images + mount points; guest: mount points */
 	char *const *devices;	      /* guest: whole disks, one per local [fs.X] in file order */
 	enum kdcg_backend cg_backend; /* KDCG_AUTO on the host, KDCG_SYSTEMD in the guest */
-	double duration;	      /* seconds; 0: the scenario's timeout */
+	double duration;	      /* seconds; 0: the scenario's duration */
 	int stop_on;		      /* -1: the scenario's; else enum sc_stop_on */
 	const char *out_dir;	      /* results root; NULL: results_default_dir() */
 	const char *bindir;	      /* where reproducers are; NULL: next to the kdrill binary */

@@ -414,8 +414,8 @@ static int do_scenario_key(struct parser *p, const struct entry *e, const char *
 				    "seed_fixture: '%s' must be a path inside the tree, without '..'", v);
 		return set_str(p, e, v, &sc->seed_fixture);
 	}
-	if (!strcmp(k, "timeout") || !strcmp(k, "duration"))
-		return get_secs(p, e, v, KD_DURATION_MIN, KD_DURATION_MAX, &sc->timeout);
+	if (!strcmp(k, "duration") || !strcmp(k, "timeout")) /* timeout: the old name */
+		return get_secs(p, e, v, KD_DURATION_MIN, KD_DURATION_MAX, &sc->duration);
 	if (!strcmp(k, "grace"))
 		return get_secs(p, e, v, 0, 3600, &sc->grace);
 	if (!strcmp(k, "stop_on")) {
@@ -1091,8 +1091,8 @@ static int validate(struct parser *p)
 
 	if (!sc->name)
 		return fail(p, 0, "[scenario] name: missing");
-	if (sc->timeout <= 0)
-		return fail(p, 0, "[scenario] timeout: missing or zero");
+	if (sc->duration <= 0)
+		return fail(p, 0, "[scenario] duration: missing or zero");
 	if (sc->n_procs == 0)
 		return fail(p, 0, "no [repro.X] or [load.X] section: nothing to run");
 	for (size_t i = 0; i < sc->n_fs; i++) {
@@ -1474,7 +1474,7 @@ static void free_patterns(struct sc_pattern *a, size_t n)
 
 double scenario_duration(const struct scenario *sc, double requested)
 {
-	return requested > 0 ? requested : sc->timeout;
+	return requested > 0 ? requested : sc->duration;
 }
 
 void scenario_free(struct scenario *sc)

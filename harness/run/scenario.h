@@ -117,7 +117,7 @@ struct scenario {
 	char **fixed_by;      /* "<commit> <subject>" of the seed's fix(es) */
 	char **needs_config;  /* CONFIG_X options the kernel under test must have (y or m) */
 	char *seed_fixture;   /* the seed's console, relative to the tree (tests/detect/fixtures) */
-	double timeout; /* default duration, seconds */
+	double duration; /* default run length, seconds (key duration, old name timeout) */
 	double grace;	/* after the duration: reproducers get this long to exit */
 	enum sc_stop_on stop_on;
 	/* until: end the run early once every nonzero minimum is reached (the duration

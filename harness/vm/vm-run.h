@@ -25,7 +25,7 @@ struct vm_run_opts {
 	const struct kd_kernel *kernel; /* resolved (kd_kernel_resolve) */
 	const char *root_img, *initrd, *modules_img;
 	char *const *params; /* "k=v" (--param), re-applied in the guest */
-	double duration;     /* 0: the scenario's timeout */
+	double duration;     /* 0: the scenario's duration */
 	int stop_on;	     /* -1: the scenario's */
 	uint64_t seed;
 	const char *cg_backend; /* NULL: systemd (the guest default) */

@@ -25,6 +25,7 @@ norm() {
 	| (if .load_started_s then .load_started_s = "T" else . end)
 	| (if .time_to_report_s then .time_to_report_s = "T" else . end)
 	| (if .seed then .seed = "SEED" else . end)
+	| (if .rand_seed then .rand_seed = "SEED" else . end)
 	| (if .scenario_file then .scenario_file |= sub(".*/"; "") else . end)
 	| (if .cgroup_backend then .cgroup_backend = "BACKEND" else . end)
 	| (if .mode == "host" then .kernel = "HOST-KERNEL" else . end)
@@ -54,7 +55,7 @@ head -n 387 "$fx/real-warn.log" >"$KDRILL_TMP/warn-only.log"
 host() { # NAME ARGS...
 	local name=$1
 	shift
-	kd_run --no-kmsg --seed 7 "$@" "$sc"
+	kd_run --no-kmsg --rand-seed 7 "$@" "$sc"
 	check "$name" "$RUN_DIR/verdict.json"
 	cp "$RUN_DIR/verdict.json" "$KDRILL_TMP/$name.verdict.json"
 }
