@@ -45,10 +45,7 @@ static json_object *member(json_object *o, const char *k, json_type t)
 
 #define BAD(...)                                                                                   \
 	do {                                                                                       \
-		if (err) {                                                                         \
-			free(*err);                                                                \
-			*err = strdupf(__VA_ARGS__);                                               \
-		}                                                                                  \
+		set_error(err, __VA_ARGS__);                                                       \
 		run_request_done(rq);                                                              \
 		return -EINVAL;                                                                    \
 	} while (0)
