@@ -710,7 +710,8 @@ static bool repeatable_key(const char *k)
 {
 	static const char *const rep[] = {
 	    "description",     "args",	"mkfs",	       "cmdline", "signature", "signature_frame",
-	    "signature_class", "allow", "allow_class", "engine",  "engines",   NULL};
+	    "signature_class", "allow", "allow_class", "engine",  "engines",   "fixed_by",
+	    "needs_config",    NULL};
 	for (size_t i = 0; rep[i]; i++)
 		if (!strcmp(rep[i], k))
 			return true;
