@@ -5,8 +5,8 @@
  * and cgroupfs v1 (libcgroup).  Everything runs on the caller's sd-event loop;
  * functions return >= 0 or a negative errno and never print.  Everything made
  * carries the "kdrill-<ownerpid>-" name prefix so a later start can reap what a
- * killed kdrill left behind (only cgroups whose owner pid is dead).
- * Owner: the cgroups issue (4).  The runner (issue 5) uses only this interface.
+ * killed kdrill left behind (only cgroups whose owner pid is dead).  The runner uses only
+ * this interface.
  */
 #ifndef KDRILL_KDCG_H
 #define KDRILL_KDCG_H

@@ -18,6 +18,8 @@
 #include <systemd/sd-event.h>
 
 #include "commands.h"
+#include "jsonl.h"
+#include "request.h"
 #include "runner.h"
 #include "scenario.h"
 #include "util.h"
@@ -34,8 +36,7 @@ struct agent {
 	sd_event *ev;
 	int fd;
 	char *port;
-	char *inbuf;
-	size_t inlen;
+	struct jsonl in; /* host commands */
 	uint64_t seq;
 	json_object *job; /* kdrill.* parameters, "kdrill." stripped */
 	bool no_poweroff;
@@ -47,6 +48,9 @@ struct agent {
 	bool powering_off;
 	bool run_pending; /* a "run" job: started from the main loop, outside any dispatch */
 	bool running;
+	struct runner *runner; /* while the run's units run (runner_stop()) */
+	struct run_request req; /* the "run" command's request */
+	bool have_req;
 	char *run_dir; /* the running scenario's directory (from the runner's progress) */
 	unsigned write_drops;
 };
@@ -230,18 +234,20 @@ static void agent_start_job(struct agent *a)
 }
 
 static void agent_collect(struct agent *a);
+static void run_done(struct agent *a, int status, const char *error);
 
-static void agent_handle(struct agent *a, const char *line)
+static int agent_handle(json_object *o, const char *line, void *userdata)
 {
-	json_object *o = json_tokener_parse(line), *v;
+	struct agent *a = userdata;
+	json_object *v;
 	const char *cmd = NULL;
 
+	(void)line;
 	if (!o || !json_object_is_type(o, json_type_object)) {
 		json_object *e = msg("error");
 		json_object_object_add(e, "error", json_object_new_string("not a JSON object"));
 		agent_send(a, e);
-		json_object_put(o);
-		return;
+		return 0;
 	}
 	if (json_object_object_get_ex(o, "cmd", &v))
 		cmd = json_object_get_string(v);
@@ -249,6 +255,27 @@ static void agent_handle(struct agent *a, const char *line)
 		json_object *p = msg("pong");
 		if (json_object_object_get_ex(o, "id", &v))
 			json_object_object_add(p, "id", json_object_get(v));
+		agent_send(a, p);
+	} else if (cmd && !strcmp(cmd, "run")) {
+		_cleanup_free_ char *err = NULL;
+		if (a->running || a->have_req) {
+			run_done(a, KD_EXIT_USAGE, "a run is already going");
+		} else if (!json_object_object_get_ex(o, "request", &v) ||
+			   run_request_from_json(v, &a->req, &err) < 0) {
+			run_done(a, KD_EXIT_USAGE, err ? err : "run without a request");
+		} else {
+			a->have_req = true;
+			json_object_object_add(a->job, "job", json_object_new_string("run"));
+			agent_start_job(a);
+		}
+	} else if (cmd && !strcmp(cmd, "stop")) {
+		/* the host saw a kernel report and the scenario stops at the first one */
+		json_object *p = msg("stopping");
+		const char *why = json_object_object_get_ex(o, "reason", &v) ? json_object_get_string(v)
+									   : NULL;
+		if (a->runner)
+			runner_stop(a->runner, why);
+		json_object_object_add(p, "status", json_object_new_int(a->runner ? 0 : -EAGAIN));
 		agent_send(a, p);
 	} else if (cmd && !strcmp(cmd, "collect")) {
 		agent_collect(a);
@@ -267,53 +294,20 @@ static void agent_handle(struct agent *a, const char *line)
 			json_object_object_add(e, "cmd", json_object_new_string(cmd));
 		agent_send(a, e);
 	}
-	json_object_put(o);
+	return a->powering_off ? 1 : 0; /* nothing more once powering off */
 }
 
 static int on_input(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct agent *a = userdata;
-	char buf[4096];
-	ssize_t n;
+	ssize_t n = jsonl_read(&a->in, fd, agent_handle, a);
 
-	(void)s;
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n <= 0) {
+	if (n == -ENOMEM)
+		return (int)n;
+	if (n == 0 || (n < 0 && n != -EAGAIN && revents & (EPOLLHUP | EPOLLERR)))
 		/* host side closed (EPOLLHUP on virtio-serial): keep writing heartbeats, stop
 		 * polling for input so the loop does not spin */
-		if (revents & (EPOLLHUP | EPOLLERR) || n == 0)
-			sd_event_source_set_enabled(s, SD_EVENT_OFF);
-		return 0;
-	}
-	{
-		char *nb = realloc(a->inbuf, a->inlen + (size_t)n + 1);
-		if (!nb)
-			return -ENOMEM;
-		a->inbuf = nb;
-		memcpy(a->inbuf + a->inlen, buf, (size_t)n);
-		a->inlen += (size_t)n;
-		a->inbuf[a->inlen] = 0;
-	}
-	for (;;) {
-		char *nl = memchr(a->inbuf, '\n', a->inlen);
-		size_t l;
-		if (!nl)
-			break;
-		*nl = 0;
-		if (*strstrip(a->inbuf))
-			agent_handle(a, a->inbuf);
-		if (a->powering_off)
-			return 0;
-		l = (size_t)(nl - a->inbuf) + 1;
-		memmove(a->inbuf, nl + 1, a->inlen - l + 1);
-		a->inlen -= l;
-	}
-	if (a->inlen > (1u << 20)) { /* a line longer than 1 MiB: drop it */
-		a->inlen = 0;
-		a->inbuf[0] = 0;
-	}
+		sd_event_source_set_enabled(s, SD_EVENT_OFF);
 	return 0;
 }
 
@@ -511,16 +505,18 @@ static void run_done(struct agent *a, int status, const char *error)
 	agent_send(a, o);
 }
 
-/* Job members: scenario (NAME[:VARIANT]), scenario_text (the resolved file), params
- * ("k=v" lines), duration, seed, stop_on, cgroup_backend (all strings). */
+/* The "run" command's request (harness/run/request.h): the scenario file the host
+ * resolved is written under /run/kdrill/scenario and loaded with the overrides. */
 static int agent_run_job(struct agent *a)
 {
 	_cleanup_(scenario_freep) struct scenario *sc = NULL;
 	_cleanup_free_ char *err = NULL, *path = NULL, *load = NULL, *name = NULL;
-	_cleanup_strv_ char **params = NULL, **devices = NULL;
-	const char *target = job_get(a, "scenario"), *text = job_get(a, "scenario_text");
-	const char *pl = job_get(a, "params"), *v, *colon;
-	struct run_opts o = {.stop_on = -1,
+	_cleanup_strv_ char **devices = NULL;
+	const struct run_request *rq = &a->req;
+	const char *target = rq->scenario, *colon;
+	struct run_opts o = {.stop_on = rq->stop_on,
+			     .duration = rq->duration,
+			     .seed = rq->rand_seed,
 			     .cg_backend = KDCG_SYSTEMD,
 			     .mode_name = "vm",
 			     .no_kmsg = true,
@@ -529,13 +525,14 @@ static int agent_run_job(struct agent *a)
 			     .ui = RUN_UI_QUIET,
 			     .event = a->ev,
 			     .progress = agent_progress,
-			     .userdata = a};
+			     .userdata = a,
+			     .handle = &a->runner};
 	struct run_result res = {0};
 	bool need_dm = false;
 	int r;
 
-	if (!target || !text) {
-		run_done(a, KD_EXIT_USAGE, "run job without scenario/scenario_text");
+	if (!a->have_req) {
+		run_done(a, KD_EXIT_USAGE, "run job without a request (send {\"cmd\":\"run\"})");
 		return -EINVAL;
 	}
 	colon = strchr(target, ':');
@@ -551,30 +548,17 @@ static int agent_run_job(struct agent *a)
 	}
 	path = strdupf("/run/kdrill/scenario/%s.ini", name);
 	load = colon ? strdupf("%s%s", path ? path : "", colon) : strdup(path ? path : "");
-	if (!path || !load || write_file_atomic(path, text, strlen(text), 0644) < 0) {
+	if (!path || !load ||
+	    write_file_atomic(path, rq->scenario_text, strlen(rq->scenario_text), 0644) < 0) {
 		run_done(a, KD_EXIT_INFRA, "cannot write the scenario file");
 		return -EIO;
 	}
-	if (pl) {
-		_cleanup_free_ char *copy = strdup(pl);
-		char *save = NULL;
-		for (char *w = copy ? strtok_r(copy, "\n", &save) : NULL; w;
-		     w = strtok_r(NULL, "\n", &save))
-			if (strv_extend(&params, w) < 0)
-				return -ENOMEM;
-	}
-	r = scenario_load(load, params, &sc, &err);
+	r = scenario_load(load, rq->params, &sc, &err);
 	if (r < 0) {
 		run_done(a, r == -ENOMEM ? KD_EXIT_INFRA : KD_EXIT_USAGE, err ? err : strerror(-r));
 		return r;
 	}
-	if ((v = job_get(a, "duration")) && parse_seconds(v, &o.duration) < 0)
-		o.duration = 0;
-	if ((v = job_get(a, "seed")))
-		parse_u64(v, &o.seed);
-	if ((v = job_get(a, "stop_on")))
-		o.stop_on = !strcmp(v, "never") ? SC_STOP_NEVER : SC_STOP_FIRST;
-	if ((v = job_get(a, "cgroup_backend")) && kdcg_backend_from_string(v, &o.cg_backend) < 0)
+	if (rq->cgroup_backend && kdcg_backend_from_string(rq->cgroup_backend, &o.cg_backend) < 0)
 		o.cg_backend = KDCG_SYSTEMD;
 	/* one whole scratch disk per local filesystem, in file order (serial kdscratchN) */
 	for (size_t i = 0, n = 0; i < sc->n_fs; i++) {
@@ -595,7 +579,7 @@ static int agent_run_job(struct agent *a)
 			return -ENOMEM;
 	}
 	o.devices = devices;
-	if (need_dm) { /* dmsetup does not load it (guest-lab pitfall 9) */
+	if (need_dm) { /* dmsetup does not load it: without the module every dmsetup create fails */
 		if (load_module("dm_mod", "/dev/mapper/control") < 0)
 			fprintf(stderr, "kdrill agent: modprobe dm_mod failed\n");
 	}
@@ -750,7 +734,8 @@ out:
 	if (a.fd >= 0)
 		close(a.fd);
 	json_object_put(a.job);
-	free(a.inbuf);
+	run_request_done(&a.req);
+	jsonl_clear(&a.in);
 	free(a.port);
 	return r;
 }

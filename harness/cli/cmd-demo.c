@@ -28,21 +28,27 @@ static void json_object_putp(struct json_object **o)
 
 #define DEMO_DEFAULT_KERNEL "debian:6.1.0-54-cloud-amd64"
 
-/* What a stock kernel is expected to give.  The self-tests provoke a real hang and
- * a real crash, so on them HANG and BUG are the passing outcomes. */
-static const struct {
-	const char *scenario;
-	const char *expect;
-	const char *what;
-} demo_plan[] = {
-    {"aio-dio-unlink", "PASS", "seed 000: AIO DIO on files unlinked in flight"},
-    {"dio-unwritten", "PASS", "seed 001: AIO DIO into unwritten extents (dioread_nolock)"},
-    {"memcg-oom-jbd2", "PASS", "seed 002: memcg OOM kills + ext4 create/fsync"},
-    {"nfs-rotate", "PASS", "seed 003: NFS loopback log rotation vs truncate"},
-    {"dio-invalidate", "PASS", "seed 004: AIO DIO vs buffered I/O and mmap"},
-    {"hang-selftest", "HANG", "pipeline proof: dm suspend --nolockfs under jbd2"},
-    {"crash-selftest", "BUG", "pipeline proof: sysrq-c"},
-};
+/* The plan is the scenario registry: every scenario whose file says what a stock kernel
+ * gives (`expect =`), as `kdrill list --json` lists them, the seeds first in seed order.
+ * The self-tests provoke a real hang and a real crash, so HANG and BUG pass there. */
+static int cmp_plan(const void *a, const void *b)
+{
+	struct json_object *x = *(struct json_object *const *)a, *y = *(struct json_object *const *)b;
+	struct json_object *sx = NULL, *sy = NULL, *nx = NULL, *ny = NULL;
+	const char *ax, *ay;
+
+	json_object_object_get_ex(x, "seed_report", &sx);
+	json_object_object_get_ex(y, "seed_report", &sy);
+	if (!sx != !sy)
+		return sx ? -1 : 1;
+	if (sx && sy)
+		return strcmp(json_object_get_string(sx), json_object_get_string(sy));
+	json_object_object_get_ex(x, "name", &nx);
+	json_object_object_get_ex(y, "name", &ny);
+	ax = json_object_get_string(nx);
+	ay = json_object_get_string(ny);
+	return strcmp(ax ? ax : "", ay ? ay : "");
+}
 
 static void demo_usage(FILE *f)
 {
@@ -134,6 +140,7 @@ int cmd_demo(int argc, char **argv)
 	const char *scratch = NULL;
 	bool host = false;
 	_cleanup_(json_object_putp) struct json_object *rows = json_object_new_array();
+	_cleanup_(json_object_putp) struct json_object *plan = NULL;
 	_cleanup_free_ char *md = NULL, *mdpath = NULL, *jsonpath = NULL;
 	size_t mdlen = 0;
 	FILE *mdf;
@@ -226,8 +233,31 @@ int cmd_demo(int argc, char **argv)
 		}
 	}
 
-	for (size_t i = 0; i < ELEMENTSOF(demo_plan); i++) {
-		const char *sc = demo_plan[i].scenario;
+	{
+		_cleanup_free_ char *list = NULL;
+		char *largv[] = {"list", "--json", NULL};
+		struct json_object *all;
+		r = run_self(largv, &list, true);
+		all = r == 0 && list ? json_tokener_parse(list) : NULL;
+		if (!all || !json_object_is_type(all, json_type_array)) {
+			fprintf(stderr, "kdrill demo: kdrill list --json failed (exit %d)\n", r);
+			json_object_put(all);
+			return KD_EXIT_INFRA;
+		}
+		plan = json_object_new_array();
+		for (size_t i = 0; plan && i < json_object_array_length(all); i++) {
+			struct json_object *e = json_object_array_get_idx(all, i);
+			if (jstr(e, "expect", NULL))
+				json_object_array_add(plan, json_object_get(e));
+		}
+		json_object_put(all);
+		if (!plan)
+			return KD_EXIT_INFRA;
+		json_object_array_sort(plan, cmp_plan);
+	}
+	for (size_t i = 0; i < json_object_array_length(plan); i++) {
+		struct json_object *entry = json_object_array_get_idx(plan, i), *hx;
+		const char *sc = jstr(entry, "name", "?"), *expect = jstr(entry, "expect", "PASS");
 		_cleanup_free_ char *output = NULL;
 		_cleanup_strv_ char **args = NULL;
 		struct json_object *v, *row;
@@ -237,9 +267,10 @@ int cmd_demo(int argc, char **argv)
 
 		if (!selected(only, sc))
 			continue;
-		if (host && strcmp(demo_plan[i].expect, "PASS") != 0)
-			continue; /* the self-tests need a VM */
-		printf("== %-16s %s\n", sc, demo_plan[i].what);
+		if (host && !(json_object_object_get_ex(entry, "host_ok", &hx) &&
+			      json_object_get_boolean(hx)))
+			continue; /* VM only (NFS, dm, sysrq) */
+		printf("== %-16s %s\n", sc, jstr(entry, "description", ""));
 		fflush(stdout);
 		if (strv_extend(&args, "run") < 0 || strv_extend(&args, "--quiet") < 0 ||
 		    strv_extend(&args, "--json") < 0 || strv_extend(&args, "--out") < 0 ||
@@ -258,7 +289,7 @@ int cmd_demo(int argc, char **argv)
 		r = run_self(args, &output, true);
 		v = output ? parse_verdict(output) : NULL;
 		verdict = jstr(v, "verdict", "INFRA");
-		ok = !strcmp(verdict, demo_plan[i].expect);
+		ok = !strcmp(verdict, expect);
 		if (!strcmp(verdict, "INFRA"))
 			n_infra++;
 		else if (ok)
@@ -267,7 +298,7 @@ int cmd_demo(int argc, char **argv)
 			n_bad++;
 		row = json_object_new_object();
 		json_object_object_add(row, "scenario", json_object_new_string(sc));
-		json_object_object_add(row, "expect", json_object_new_string(demo_plan[i].expect));
+		json_object_object_add(row, "expect", json_object_new_string(expect));
 		json_object_object_add(row, "verdict", json_object_new_string(verdict));
 		json_object_object_add(row, "ok", json_object_new_boolean(ok));
 		json_object_object_add(row, "exit_code", json_object_new_int(r));

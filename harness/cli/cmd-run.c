@@ -31,12 +31,13 @@ static void run_usage(FILE *f)
 	      "  --dut                host mode on a disposable test device (a LAVA board):\n"
 	      "                       also scenarios that crash the kernel on purpose (sysrq)\n"
 	      "  --kernel REF         boot REF in a VM and run there (VM mode)\n"
-	      "  --duration S         run length (default: the scenario's timeout)\n"
+	      "  --duration S         run length (default: the scenario's duration)\n"
 	      "  --runs N             repeat each scenario N times and report the rate\n"
 	      "  --out DIR            results root (default: $KDRILL_RESULTS or ./results)\n"
 	      "  --param K=V          override a scenario parameter (repeatable)\n"
 	      "  --stop-on first|never  stop at the first failure report (default: scenario)\n"
-	      "  --seed N             base seed for the reproducers (default: random)\n"
+	      "  --rand-seed N        base seed of the reproducers' PRNGs (default: random;\n"
+	      "                       --seed is the old name)\n"
 	      "  --cgroup-backend B   auto|systemd|v2|v1 (default auto; in the VM: systemd)\n"
 	      "  --vmcore             VM mode: dump guest memory on a hang or panic\n"
 	      "  --boot-timeout S     VM mode: the agent must be ready within S (default 300)\n"
@@ -83,7 +84,8 @@ static const struct option run_options[] = {
     {"out", required_argument, NULL, OPT_OUT},
     {"param", required_argument, NULL, OPT_PARAM},
     {"stop-on", required_argument, NULL, OPT_STOP_ON},
-    {"seed", required_argument, NULL, OPT_SEED},
+    {"rand-seed", required_argument, NULL, OPT_SEED},
+    {"seed", required_argument, NULL, OPT_SEED}, /* the old name of --rand-seed */
     {"cgroup-backend", required_argument, NULL, OPT_BACKEND},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"json", no_argument, NULL, OPT_JSON},
@@ -151,6 +153,24 @@ static int check_programs(const struct scenario *sc, const char *bindir)
 		}
 	}
 	return 0;
+}
+
+/* The scenario's needs_config options that the kernel's config says are not set
+ * (" CONFIG_A CONFIG_B" in *missing).  A kernel without config evidence is not refused. */
+static bool kernel_lacks(const struct kd_kernel *k, const struct scenario *sc, char **missing)
+{
+	STRV_FOREACH (o, sc->needs_config) {
+		bool known = false;
+		_cleanup_free_ char *v = kd_kernel_config_get(k, *o, &known);
+		if (known && (!v || (strcmp(v, "y") && strcmp(v, "m")))) {
+			char *m = strdupf("%s %s", *missing ? *missing : "", *o);
+			if (!m)
+				return false;
+			free(*missing);
+			*missing = m;
+		}
+	}
+	return *missing != NULL;
 }
 
 struct tally {
@@ -235,7 +255,7 @@ int cmd_run(int argc, char **argv)
 			break;
 		case OPT_SEED:
 			if (parse_u64(optarg, &o.seed) < 0) {
-				fprintf(stderr, "kdrill run: --seed: '%s' is not a number\n",
+				fprintf(stderr, "kdrill run: --rand-seed: '%s' is not a number\n",
 					optarg);
 				return KD_EXIT_USAGE;
 			}
@@ -419,8 +439,19 @@ int cmd_run(int argc, char **argv)
 
 	for (size_t i = 0; i < n_scs && !interrupted; i++) {
 		struct tally *t = &tallies[i];
+		_cleanup_free_ char *missing = NULL;
 		t->label = scs[i]->variant ? strdupf("%s.%s", scs[i]->name, scs[i]->variant)
 					   : strdup(scs[i]->name);
+		/* a kernel without what the scenario needs cannot test it: 125 (git bisect
+		 * skip), said before booting */
+		if (kern && kernel_lacks(kern, scs[i], &missing)) {
+			fprintf(stderr,
+				"kdrill run: %s: cannot test on %s: the kernel lacks%s "
+				"(needs_config; kdrill kernel show %s)\n",
+				t->label, kernel, missing, kernel);
+			any_infra = true;
+			continue;
+		}
 		for (unsigned k = 0; k < runs && !interrupted; k++) {
 			struct run_result res;
 			int r = kernel ? vm_run_scenario(scs[i], &vo, &res)
@@ -448,7 +479,11 @@ int cmd_run(int argc, char **argv)
 			if (!quiet)
 				fprintf(stderr, "%-8s %s%s  %s\n         %s\n",
 					verdict_name(res.verdict), t->label,
-					res.match ? " (signature match)" : "",
+					res.match ? " (signature match)"
+					: res.verdict == V_BUG || res.verdict == V_HANG ||
+						res.verdict == V_WARN
+					    ? " (not the scenario's signature)"
+					    : "",
 					res.reason ? res.reason : "", res.run_dir);
 			fflush(stdout);
 			run_result_done(&res);
@@ -488,19 +523,72 @@ out:
 
 /* ---- list ------------------------------------------------------------------------ */
 
+static struct json_object *strv_json(char **v)
+{
+	struct json_object *a = json_object_new_array();
+	STRV_FOREACH (s, v)
+		json_object_array_add(a, json_object_new_string(*s));
+	return a;
+}
+
+/* One scenario as kdrill list --json shows it: the registry keys and the parameters. */
+static struct json_object *scenario_json(const struct scenario *sc)
+{
+	struct json_object *o = json_object_new_object(), *vars = json_object_new_array();
+	struct json_object *params = json_object_new_array();
+
+	for (size_t i = 0; i < sc->n_variants; i++) {
+		struct json_object *v = json_object_new_object();
+		json_object_object_add(v, "name", json_object_new_string(sc->variants[i].name));
+		json_object_object_add(v, "description",
+				       sc->variants[i].description
+					   ? json_object_new_string(sc->variants[i].description)
+					   : NULL);
+		json_object_array_add(vars, v);
+	}
+	for (size_t i = 0; i < sc->n_params; i++) {
+		struct json_object *v = json_object_new_object();
+		json_object_object_add(v, "name", json_object_new_string(sc->params[i].name));
+		json_object_object_add(v, "default", json_object_new_string(sc->params[i].def));
+		json_object_object_add(v, "description",
+				       sc->params[i].description
+					   ? json_object_new_string(sc->params[i].description)
+					   : NULL);
+		json_object_array_add(params, v);
+	}
+	json_object_object_add(o, "name", json_object_new_string(sc->name));
+	json_object_object_add(o, "file", json_object_new_string(sc->path));
+	json_object_object_add(o, "description",
+			       sc->description ? json_object_new_string(sc->description) : NULL);
+	json_object_object_add(o, "seed_report", sc->seed ? json_object_new_string(sc->seed) : NULL);
+	json_object_object_add(o, "expect", sc->expect ? json_object_new_string(sc->expect) : NULL);
+	json_object_object_add(o, "fixed_by", strv_json(sc->fixed_by));
+	json_object_object_add(o, "needs_config", strv_json(sc->needs_config));
+	json_object_object_add(o, "seed_fixture",
+			       sc->seed_fixture ? json_object_new_string(sc->seed_fixture) : NULL);
+	json_object_object_add(o, "host_ok", json_object_new_boolean(sc->host_ok));
+	json_object_object_add(o, "duration_s", json_object_new_double(scenario_duration(sc, 0)));
+	json_object_object_add(o, "variants", vars);
+	json_object_object_add(o, "params", params);
+	return o;
+}
+
 int cmd_list(int argc, char **argv)
 {
 	_cleanup_strv_ char **files = NULL;
-	bool verbose = false;
+	struct json_object *all = NULL;
+	bool verbose = false, json = false;
 	int rc = KD_EXIT_OK;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "-v") || !strcmp(argv[i], "--verbose"))
 			verbose = true;
+		else if (!strcmp(argv[i], "--json"))
+			json = true;
 		else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf(
-			    "usage: kdrill list [-v]\n  scenarios, their variants and parameters "
-			    "(-v: descriptions of each parameter)\n");
+			printf("usage: kdrill list [-v] [--json]\n  scenarios, their variants and "
+			       "parameters (-v: descriptions of each parameter; --json: one array with "
+			       "every scenario's registry keys)\n");
 			return KD_EXIT_OK;
 		} else {
 			fprintf(stderr, "kdrill list: unknown argument '%s'\n", argv[i]);
@@ -512,12 +600,21 @@ int cmd_list(int argc, char **argv)
 			kd_datadir());
 		return KD_EXIT_INFRA;
 	}
+	if (json && !(all = json_object_new_array()))
+		return KD_EXIT_INFRA;
 	STRV_FOREACH (f, files) {
 		_cleanup_(scenario_freep) struct scenario *sc = NULL;
 		_cleanup_free_ char *err = NULL;
 		if (scenario_load(*f, NULL, &sc, &err) < 0) {
-			printf("%-16s (invalid: %s)\n", strrchr(*f, '/') + 1, err ? err : "?");
+			if (json)
+				fprintf(stderr, "kdrill list: %s\n", err ? err : *f);
+			else
+				printf("%-16s (invalid: %s)\n", strrchr(*f, '/') + 1, err ? err : "?");
 			rc = KD_EXIT_USAGE;
+			continue;
+		}
+		if (json) {
+			json_object_array_add(all, scenario_json(sc));
 			continue;
 		}
 		printf("%-16s %s%s\n", sc->name, sc->description ? sc->description : "",
@@ -545,6 +642,11 @@ int cmd_list(int argc, char **argv)
 					       sc->params[i].description ? sc->params[i].description
 									 : "");
 		}
+	}
+	if (json) {
+		printf("%s\n", json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY |
+									JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(all);
 	}
 	return rc;
 }

@@ -9,6 +9,7 @@
 #include "image.h"
 #include "kernel.h"
 #include "util.h"
+#include "verdict.h"
 #include "vm.h"
 
 static void usage(FILE *f)
@@ -50,7 +51,8 @@ static int boot(int argc, char **argv)
 	_cleanup_strv_ char **append = NULL;
 	struct kd_vm_opts o = {0};
 	struct kd_vm_result res;
-	const char *kref = NULL, *title = NULL, *job = "boot";
+	const char *kref = NULL, *job = "boot";
+	struct verdict_out vout = {0};
 	bool busybox = false, no_poweroff = false;
 	double timeout = 0;
 	uint64_t u;
@@ -176,7 +178,11 @@ static int boot(int argc, char **argv)
 	o.poweroff_on_ready = false;
 
 	r = kd_vm_run(&o, &res);
-	code = kd_vm_result_exit(&res, &title);
+	if (kd_vm_result_verdict(&res, &vout) < 0) {
+		kd_vm_result_clear(&res);
+		return KD_EXIT_INFRA;
+	}
+	code = vout.exit_code;
 	kd_vm_result_save(&res, &o);
 	if (res.ready)
 		printf("ready:    %.2f s after QEMU start (%s, %s)\n", res.t_ready,
@@ -194,11 +200,7 @@ static int boot(int argc, char **argv)
 			       rep->title ? rep->title : "?", (unsigned long long)rep->first_line,
 			       (unsigned long long)rep->last_line);
 		}
-	printf("verdict:  %s: %s\n",
-	       code == 0   ? "PASS"
-	       : code == 1 ? "BAD"
-			   : "INFRA",
-	       title ? title : "");
+	printf("verdict:  %s: %s\n", verdict_name(vout.verdict), vout.reason);
 	printf("console:  %s/console.log\n", out);
 	if (r < 0 && code == KD_EXIT_OK)
 		code = KD_EXIT_INFRA;
@@ -206,6 +208,7 @@ static int boot(int argc, char **argv)
 		fprintf(stderr, "kdrill vm: cannot test: %s (console kept in %s/console.log)\n",
 			res.reason ? res.reason : "?", out);
 	kd_vm_result_clear(&res);
+	verdict_out_done(&vout);
 	return code;
 }
 

@@ -37,6 +37,21 @@ char *strdupf(const char *fmt, ...)
 	return s;
 }
 
+void set_error(char **err, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	if (!err)
+		return;
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	free(*err);
+	*err = m;
+}
+
 bool startswith(const char *s, const char *prefix)
 {
 	return strncmp(s, prefix, strlen(prefix)) == 0;

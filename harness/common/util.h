@@ -66,6 +66,10 @@ static inline void strv_freep(char ***l)
 
 /* Strings.  All return NULL only on ENOMEM. */
 char *strdupf(const char *fmt, ...) _printf_(1, 2);
+/* The error channel of library functions that explain themselves: when err is not NULL,
+ * *err (freed first) becomes the formatted one-line message for the caller to print. */
+void set_error(char **err, const char *fmt, ...) _printf_(2, 3);
+#define SETERR(err, ...) set_error((err), __VA_ARGS__)
 bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 char *strstrip(char *s); /* in place, returns s */

@@ -2,7 +2,7 @@
 /*
  * Console detector: kernel console bytes in -> titled, deduplicated reports out.
  * Pure and streaming: no I/O, no globals, no threads; rules are a data table
- * (harness/detect/detect-rules.c).  Owner: the detector (issue 3).  The runner, the VM
+ * (harness/detect/detect-rules.c).  The runner, the VM
  * watcher and `kdrill scan` all use only this interface.
  */
 #ifndef KDRILL_DETECT_H

@@ -55,6 +55,7 @@ struct inst {
 	struct json_object *result;	/* last result record */
 	struct json_object *exit_codes; /* {"0": n, "137": n} */
 	bool anomaly;
+	bool progressed; /* a progress record came: it reached its main loop */
 	char *infra;
 };
 
@@ -346,6 +347,7 @@ static void handle_line(struct inst *in, const char *line)
 	rec = jstr(o, "record");
 	if (rec && !strcmp(rec, "progress")) {
 		in->ops_cur = ju64(o, "ops");
+		in->progressed = true;
 	} else if (rec && !strcmp(rec, "result")) {
 		in->ops_done += ju64(o, "ops");
 		in->ops_cur = 0;
@@ -649,6 +651,11 @@ static void begin_stop(struct runner *rn, const char *why)
 	sd_event_add_time_relative(rn->e, &rn->kill_timer, CLOCK_MONOTONIC,
 				   usec_from_secs(rn->sc->grace + 10), 0, on_kill_timer, rn);
 	finish_if_done(rn);
+}
+
+void runner_stop(struct runner *rn, const char *why)
+{
+	begin_stop(rn, why && *why ? why : "stop requested");
 }
 
 static int on_end(sd_event_source *s, uint64_t usec, void *userdata)
@@ -1560,6 +1567,13 @@ static struct json_object *json_secs(double d)
 	return json_object_new_double_s(round(d * 10) / 10, buf);
 }
 
+/* Did this reproducer do its work: reach its main loop (the repro library prints
+ * progress records only from there) or count an op? */
+static bool inst_ran(const struct inst *in)
+{
+	return in->progressed || in->ops_done + in->ops_cur > 0;
+}
+
 static int build_verdict(struct runner *rn, struct run_result *res)
 {
 	const struct scenario *sc = rn->sc;
@@ -1568,16 +1582,14 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	struct json_object *slices = json_object_new_array(), *files = json_object_new_object();
 	struct json_object *counters = json_object_new_object();
 	struct report_tally t = {.reports = reports};
-	enum verdict verdict;
+	struct verdict_in vin = {.reports = &t, .end = RUN_END_DONE, .infra = rn->infra_reason};
+	struct verdict_out out;
 	unsigned n_anom = 0;
-	_cleanup_free_ char *reason = NULL;
 	char started[64] = "";
-	const char *anom_label = NULL, *infra = rn->infra_reason;
+	const char *anom_label = NULL;
 	double dur = elapsed(rn);
 
 	report_tally(&t, sc, rn->det, role_cb, rn);
-	rn->matched |= t.matched;
-	verdict = t.verdict;
 	for (size_t i = 0; i < rn->n_insts; i++) {
 		struct inst *in = &rn->insts[i];
 		struct json_object *o = json_object_new_object();
@@ -1598,6 +1610,8 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 		json_object_object_add(
 		    o, "ops", json_object_new_int64((int64_t)(in->ops_done + in->ops_cur)));
 		json_object_object_add(o, "anomaly", json_object_new_boolean(in->anomaly));
+		if (in->pr->kind == SC_REPRO)
+			json_object_object_add(o, "ran", json_object_new_boolean(inst_ran(in)));
 		json_object_object_add(o, "output",
 				       json_object_new_string(strrchr(in->out_path, '/') + 1));
 		json_object_object_add(o, "stderr",
@@ -1610,8 +1624,12 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 			if (!anom_label)
 				anom_label = in->label;
 		}
-		if (in->infra && !infra)
-			infra = in->infra;
+		if (in->infra && !vin.infra)
+			vin.infra = in->infra;
+		if (in->pr->kind == SC_REPRO) {
+			vin.repros++;
+			vin.repros_ran += inst_ran(in);
+		}
 	}
 	for (size_t i = 0; i < rn->n_slices; i++) {
 		struct slice_rt *s = &rn->slices[i];
@@ -1627,30 +1645,24 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 		}
 		json_object_array_add(slices, o);
 	}
-	if (n_anom && !rn->scratch_full) /* EIO/ENOSPC from a full scratch: not the kernel's */
-		verdict = verdict_merge(verdict, V_ANOMALY);
-	if (infra)
-		verdict = verdict_merge(verdict, V_INFRA);
-	if (t.first_fail && (verdict == V_BUG || verdict == V_HANG || verdict == V_WARN))
-		reason = strdupf(
-		    "%s%s%s%s", t.first_fail->title,
-		    report_matches_signature(sc, t.first_fail) ? " (signature match)"
-							       : " (not the scenario's signature)",
-		    verdict == V_HANG && t.summary && t.summary->root ? "; root: " : "",
-		    verdict == V_HANG && t.summary && t.summary->root ? t.summary->root : "");
-	else if (verdict == V_ANOMALY)
-		reason = strdupf("reproducer anomaly: %s%s", anom_label,
-				 n_anom > 1 ? " and others" : "");
-	else if (verdict == V_INFRA)
-		reason = strdup(infra);
-	else
-		reason = strdupf(
-		    "no kernel report in %.0fs: %llu ops, %llu OOM kills, %u restarts%s%s%s", dur,
-		    (unsigned long long)total_ops(rn),
-		    (unsigned long long)(rn->oom_kills > t.n_oom ? rn->oom_kills : t.n_oom),
-		    total_restarts(rn), t.first_allowed ? "; allowed: " : "",
-		    t.first_allowed && t.first_allowed->title ? t.first_allowed->title : "",
-		    t.first_allowed && t.n_allowed > 1 ? " (and more)" : "");
+	/* EIO/ENOSPC from a full scratch are not the kernel's: no anomaly */
+	vin.anomalies = rn->scratch_full ? 0 : n_anom;
+	vin.anomaly = anom_label;
+	vin.matched = rn->matched;
+	vin.units_started = rn->load_started >= 0;
+	vin.duration_s = round(dur * 10) / 10; /* as in verdict.json: the VM's merge reads that */
+	vin.ops = total_ops(rn);
+	vin.oom_kills = rn->oom_kills;
+	vin.restarts = total_restarts(rn);
+	if (verdict_decide(&vin, &out) < 0) {
+		json_object_put(v);
+		json_object_put(repros);
+		json_object_put(slices);
+		json_object_put(files);
+		json_object_put(counters);
+		json_object_put(reports);
+		return -ENOMEM;
+	}
 	format_iso8601(rn->t0_real, started, sizeof(started));
 
 	json_object_object_add(counters, "ops", json_object_new_int64((int64_t)total_ops(rn)));
@@ -1685,10 +1697,7 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 						      : rn->o->host    ? "host"
 								       : "vm"));
 	json_object_object_add(v, "kernel", kernel_json());
-	json_object_object_add(v, "verdict", json_object_new_string(verdict_name(verdict)));
-	json_object_object_add(v, "match", json_object_new_boolean(rn->matched));
-	json_object_object_add(v, "reason", json_object_new_string(reason ? reason : ""));
-	json_object_object_add(v, "exit_code", json_object_new_int(verdict_exit_code(verdict)));
+	verdict_json_outcome(v, &out);
 	json_object_object_add(v, "stop_reason",
 			       json_object_new_string(rn->stop_reason ? rn->stop_reason : "setup"));
 	json_object_object_add(v, "started", json_object_new_string(started));
@@ -1702,6 +1711,8 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	    rn->first_match_t >= 0
 		? json_secs(rn->first_match_t - (rn->load_started >= 0 ? rn->load_started : 0))
 		: NULL);
+	/* "seed" is the old name of "rand_seed" (the PRNG's; seed_report is the bug report) */
+	json_object_object_add(v, "rand_seed", json_object_new_int64((int64_t)rn->seed));
 	json_object_object_add(v, "seed", json_object_new_int64((int64_t)rn->seed));
 	json_object_object_add(v, "counters", counters);
 	json_object_object_add(v, "reports", reports);
@@ -1712,11 +1723,11 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	json_object_object_add(v, "files", files);
 	json_object_object_add(v, "dir", json_object_new_string(rn->run_dir));
 
-	note(rn, "verdict %s%s%s", verdict_name(verdict), reason ? ": " : "", reason ? reason : "");
-	res->verdict = verdict;
-	res->match = rn->matched;
-	res->exit_code = verdict_exit_code(verdict);
-	res->reason = reason ? strdup(reason) : NULL;
+	note(rn, "verdict %s: %s", verdict_name(out.verdict), out.reason);
+	res->verdict = out.verdict;
+	res->match = out.match;
+	res->exit_code = out.exit_code;
+	res->reason = TAKE_PTR(out.reason);
 	res->json = v;
 	res->interrupted = rn->interrupted;
 	return 0;
@@ -1835,7 +1846,7 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 	}
 	rn->sc = sc;
 	rn->o = o;
-	rn->duration = o->duration > 0 ? o->duration : sc->timeout;
+	rn->duration = scenario_duration(sc, o->duration);
 	rn->stop_on = o->stop_on >= 0 ? (enum sc_stop_on)o->stop_on : sc->stop_on;
 	rn->load_started = -1;
 	rn->first_match_t = -1;
@@ -1935,6 +1946,8 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 			sd_event_source_set_priority(rn->starter, SD_EVENT_PRIORITY_NORMAL + 10);
 		else
 			set_infra(rn, "starting units failed");
+		if (o->handle)
+			*o->handle = rn;
 		ars = calloc(sc->n_actions ? sc->n_actions : 1, sizeof(*ars));
 		rn->action_src = calloc(sc->n_actions ? sc->n_actions : 1, sizeof(*rn->action_src));
 		for (size_t i = 0; ars && rn->action_src && i < sc->n_actions; i++) {
@@ -1957,6 +1970,8 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 			break;
 		}
 	}
+	if (o->handle)
+		*o->handle = NULL;
 	sample(rn);
 	for (size_t i = 0; rn->action_src && i < sc->n_actions; i++)
 		sd_event_source_disable_unref(rn->action_src[i]);

@@ -46,7 +46,7 @@ struct run_opts {
 	const char *scratch;	      /* host: images + mount points; guest: mount points */
 	char *const *devices;	      /* guest: whole disks, one per local [fs.X] in file order */
 	enum kdcg_backend cg_backend; /* KDCG_AUTO on the host, KDCG_SYSTEMD in the guest */
-	double duration;	      /* seconds; 0: the scenario's timeout */
+	double duration;	      /* seconds; 0: the scenario's duration */
 	int stop_on;		      /* -1: the scenario's; else enum sc_stop_on */
 	const char *out_dir;	      /* results root; NULL: results_default_dir() */
 	const char *bindir;	      /* where reproducers are; NULL: next to the kdrill binary */
@@ -64,6 +64,9 @@ struct run_opts {
 	/* Called for each new kernel report (the detector's JSON object, borrowed). */
 	void (*report)(struct json_object *report, void *userdata);
 	void *userdata;
+	/* Set to the running runner while its units run (for runner_stop() from a handler
+	 * on the same loop, e.g. the agent's "stop" command), NULL before and after. */
+	struct runner **handle;
 };
 
 struct run_result {
@@ -82,6 +85,9 @@ struct run_result {
  * negative errno: no result could be written at all (ret->reason says why). */
 int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_result *ret);
 void run_result_done(struct run_result *r);
+/* Stop the run now, as stop_on = first does at a kernel report: units get SIGTERM, the
+ * result is written as usual; stop_reason = why.  No-op when already stopping. */
+void runner_stop(struct runner *rn, const char *why);
 
 /* ---- runner-host.c: loop devices and leftovers (host mode) ---------------------- */
 

@@ -380,8 +380,42 @@ static int do_scenario_key(struct parser *p, const struct entry *e, const char *
 		return append_text(&sc->description, v);
 	if (!strcmp(k, "seed"))
 		return set_str(p, e, v, &sc->seed);
-	if (!strcmp(k, "timeout") || !strcmp(k, "duration"))
-		return get_secs(p, e, v, KD_DURATION_MIN, KD_DURATION_MAX, &sc->timeout);
+	if (!strcmp(k, "expect")) {
+		static const char *const ok[] = {"PASS", "BUG", "HANG", "WARN", "ANOMALY", NULL};
+		for (size_t i = 0; ok[i]; i++)
+			if (!strcmp(v, ok[i]))
+				return set_str(p, e, v, &sc->expect);
+		return fail(p, e->line, "expect: '%s' (PASS BUG HANG WARN ANOMALY)", v);
+	}
+	if (!strcmp(k, "fixed_by")) {
+		size_t n = strspn(v, "0123456789abcdef");
+		if (n < 7 || n > 40 || (v[n] && v[n] != ' ' && v[n] != '\t'))
+			return fail(p, e->line,
+				    "fixed_by: '%s': expected <commit (7-40 hex)> [<subject>]", v);
+		return strv_extend(&sc->fixed_by, v);
+	}
+	if (!strcmp(k, "needs_config")) {
+		_cleanup_strv_ char **w = NULL;
+		int r = split_words(v, &w);
+		if (r < 0)
+			return r;
+		STRV_FOREACH (o, w) {
+			if (!startswith(*o, "CONFIG_") || !(*o)[7] ||
+			    strspn(*o + 7, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") != strlen(*o + 7))
+				return fail(p, e->line, "needs_config: '%s' is not CONFIG_[A-Z0-9_]+", *o);
+			if (strv_extend(&sc->needs_config, *o) < 0)
+				return -ENOMEM;
+		}
+		return 0;
+	}
+	if (!strcmp(k, "seed_fixture")) {
+		if (v[0] == '/' || strstr(v, "..") || !*v)
+			return fail(p, e->line,
+				    "seed_fixture: '%s' must be a path inside the tree, without '..'", v);
+		return set_str(p, e, v, &sc->seed_fixture);
+	}
+	if (!strcmp(k, "duration") || !strcmp(k, "timeout")) /* timeout: the old name */
+		return get_secs(p, e, v, KD_DURATION_MIN, KD_DURATION_MAX, &sc->duration);
 	if (!strcmp(k, "grace"))
 		return get_secs(p, e, v, 0, 3600, &sc->grace);
 	if (!strcmp(k, "stop_on")) {
@@ -676,7 +710,8 @@ static bool repeatable_key(const char *k)
 {
 	static const char *const rep[] = {
 	    "description",     "args",	"mkfs",	       "cmdline", "signature", "signature_frame",
-	    "signature_class", "allow", "allow_class", "engine",  "engines",   NULL};
+	    "signature_class", "allow", "allow_class", "engine",  "engines",   "fixed_by",
+	    "needs_config",    NULL};
 	for (size_t i = 0; rep[i]; i++)
 		if (!strcmp(rep[i], k))
 			return true;
@@ -1057,8 +1092,8 @@ static int validate(struct parser *p)
 
 	if (!sc->name)
 		return fail(p, 0, "[scenario] name: missing");
-	if (sc->timeout <= 0)
-		return fail(p, 0, "[scenario] timeout: missing or zero");
+	if (sc->duration <= 0)
+		return fail(p, 0, "[scenario] duration: missing or zero");
 	if (sc->n_procs == 0)
 		return fail(p, 0, "no [repro.X] or [load.X] section: nothing to run");
 	for (size_t i = 0; i < sc->n_fs; i++) {
@@ -1438,6 +1473,11 @@ static void free_patterns(struct sc_pattern *a, size_t n)
 	free(a);
 }
 
+double scenario_duration(const struct scenario *sc, double requested)
+{
+	return requested > 0 ? requested : sc->duration;
+}
+
 void scenario_free(struct scenario *sc)
 {
 	if (!sc)
@@ -1447,6 +1487,10 @@ void scenario_free(struct scenario *sc)
 	free(sc->variant);
 	free(sc->description);
 	free(sc->seed);
+	free(sc->expect);
+	strv_free(sc->fixed_by);
+	strv_free(sc->needs_config);
+	free(sc->seed_fixture);
 	free(sc->host_refusal);
 	free_patterns(sc->signature, sc->n_signature);
 	free_patterns(sc->signature_frame, sc->n_signature_frame);

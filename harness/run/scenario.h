@@ -112,7 +112,12 @@ struct scenario {
 	char *variant; /* NULL when the file has no variants */
 	char *description;
 	char *seed;	/* seed report id ("000"), may be NULL */
-	double timeout; /* default duration, seconds */
+	/* the registry: what the scenario is known for (kdrill list --json) */
+	char *expect;	      /* the verdict a stock kernel gives: "PASS", "HANG"... (demo) */
+	char **fixed_by;      /* "<commit> <subject>" of the seed's fix(es) */
+	char **needs_config;  /* CONFIG_X options the kernel under test must have (y or m) */
+	char *seed_fixture;   /* the seed's console, relative to the tree (tests/detect/fixtures) */
+	double duration; /* default run length, seconds (key duration, old name timeout) */
 	double grace;	/* after the duration: reproducers get this long to exit */
 	enum sc_stop_on stop_on;
 	/* until: end the run early once every nonzero minimum is reached (the duration
@@ -160,6 +165,8 @@ struct scenario {
 int scenario_load(const char *name_or_path, char *const *overrides, struct scenario **ret,
 		  char **errmsg);
 void scenario_free(struct scenario *sc);
+/* The run length: the requested one (--duration, > 0) or the scenario's default. */
+double scenario_duration(const struct scenario *sc, double requested);
 static inline void scenario_freep(struct scenario **sc)
 {
 	if (*sc)

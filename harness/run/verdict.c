@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "results.h"
+#include "util.h"
 
 static const char *const names[_V_MAX] = {
     [V_PASS] = "PASS", [V_ANOMALY] = "ANOMALY", [V_WARN] = "WARN",
@@ -60,6 +62,8 @@ static bool match_any(const struct sc_pattern *p, size_t n, const char *s)
 
 bool report_matches_signature(const struct scenario *sc, const struct kd_report *r)
 {
+	if (!sc)
+		return false;
 	if ((unsigned)r->cls < 32 && (sc->signature_classes & (1u << r->cls)))
 		return true;
 	if (match_any(sc->signature, sc->n_signature, r->title))
@@ -81,6 +85,8 @@ enum report_role report_role(const struct scenario *sc, const struct kd_report *
 {
 	if (!kd_class_is_failure(r->cls))
 		return ROLE_INFO;
+	if (!sc)
+		return ROLE_FAILURE;
 	if ((unsigned)r->cls < 32 && (sc->allow_classes & (1u << r->cls)))
 		return ROLE_ALLOWED;
 	if (match_any(sc->allow, sc->n_allow, r->title))
@@ -162,4 +168,102 @@ void verdict_json_head(struct json_object *v, const struct scenario *sc, const c
 	json_object_object_add(v, "seed_report",
 			       sc->seed ? json_object_new_string(sc->seed) : NULL);
 	json_object_object_add(v, "params", params);
+}
+
+static bool is_report_verdict(enum verdict v)
+{
+	return v == V_BUG || v == V_HANG || v == V_WARN;
+}
+
+int verdict_decide(const struct verdict_in *in, struct verdict_out *out)
+{
+	const struct report_tally none = {0}, *t = in->reports ? in->reports : &none;
+	enum verdict v = t->verdict;
+	const char *root = t->summary && t->summary->root ? t->summary->root : NULL;
+	const char *infra = NULL, *end = in->end_reason;
+	char *reason = NULL;
+
+	memset(out, 0, sizeof(*out));
+	if (t->first_fail && is_report_verdict(v)) {
+		/* the kernel said it */
+	} else if (in->end == RUN_END_PANIC) {
+		v = V_BUG;
+	} else if (in->end == RUN_END_HANG) {
+		v = V_HANG;
+	}
+	if (in->end == RUN_END_LOST) {
+		v = verdict_merge(v, V_INFRA);
+		infra = end ? end : "the run did not finish";
+	} else if (in->end == RUN_END_DONE && !in->boot_only) {
+		if (in->other != V_PASS)
+			v = verdict_merge(v, in->other);
+		if (in->anomalies)
+			v = verdict_merge(v, V_ANOMALY);
+		if (in->infra) {
+			v = verdict_merge(v, V_INFRA);
+			infra = in->infra;
+		} else if (v == V_PASS && !in->units_started) {
+			v = V_INFRA;
+			infra = "no work done: no reproducer or load was started";
+		} else if (v == V_PASS && in->repros && !in->repros_ran) {
+			v = V_INFRA;
+			infra = in->repros > 1 ? "no work done: no reproducer reached its main loop "
+						 "(no progress record, 0 ops)"
+					       : "no work done: the reproducer did not reach its main "
+						 "loop (no progress record, 0 ops)";
+		}
+	}
+
+	if (is_report_verdict(v) && t->first_fail && report_verdict(t->first_fail) == v)
+		reason = strdupf("%s%s%s", t->first_fail->title ? t->first_fail->title
+								: kd_class_name(t->first_fail->cls),
+				 v == V_HANG && root ? "; root: " : "", v == V_HANG && root ? root : "");
+	else if (v == V_BUG && in->end == RUN_END_PANIC)
+		reason = strdup(end ? end : "the kernel panicked");
+	else if (v == V_HANG && in->end == RUN_END_HANG)
+		reason = strdupf("%s%s%s", end ? end : "the guest hung", root ? "; root: " : "",
+				 root ? root : "");
+	else if (v == in->other && v != V_PASS && in->other_reason)
+		reason = strdup(in->other_reason);
+	else if (v == V_ANOMALY)
+		reason = strdupf("reproducer anomaly: %s%s", in->anomaly ? in->anomaly : "?",
+				 in->anomalies > 1 ? " and others" : "");
+	else if (v == V_INFRA)
+		reason = strdup(infra ? infra : "kdrill failure");
+	else if (v == V_PASS && in->boot_only)
+		reason = strdup(end ? end : "guest powered off");
+	else if (v == V_PASS) {
+		const struct kd_report *a = t->first_allowed;
+		uint64_t oom = in->oom_kills > t->n_oom ? in->oom_kills : t->n_oom;
+		reason = strdupf("no kernel report in %.0fs: %llu ops, %llu OOM kills, %u restarts%s%s%s",
+				 in->duration_s, (unsigned long long)in->ops,
+				 (unsigned long long)oom, in->restarts, a ? "; allowed: " : "",
+				 a && a->title ? a->title : "",
+				 !a			     ? ""
+				 : t->n_allowed > (a->count ? a->count : 1) ? " (and more)"
+				 : a->count > 1				     ? " (repeated)"
+									     : "");
+	} else /* a report verdict whose report is not in the tally: cannot happen */
+		reason = strdup(verdict_name(v));
+	if (!reason)
+		return -ENOMEM;
+	out->verdict = v;
+	out->exit_code = verdict_exit_code(v);
+	out->match = in->matched || t->matched;
+	out->reason = reason;
+	return 0;
+}
+
+void verdict_out_done(struct verdict_out *out)
+{
+	free(out->reason);
+	memset(out, 0, sizeof(*out));
+}
+
+void verdict_json_outcome(struct json_object *v, const struct verdict_out *out)
+{
+	json_object_object_add(v, "verdict", json_object_new_string(verdict_name(out->verdict)));
+	json_object_object_add(v, "match", json_object_new_boolean(out->match));
+	json_object_object_add(v, "reason", json_object_new_string(out->reason ? out->reason : ""));
+	json_object_object_add(v, "exit_code", json_object_new_int(out->exit_code));
 }

@@ -3,11 +3,17 @@
  * Verdicts: reports + reproducer outcomes -> PASS BUG HANG WARN ANOMALY INFRA,
  * whether a report matched the scenario's signature, and the git-bisect-run exit
  * code (0 good, 1 bad, 125 cannot test).  Pure: no I/O.
+ *
+ * verdict_decide() is the one place a verdict and its reason are made: the host runner,
+ * the VM run (console reports + the VM's end + the guest runner's outcome) and
+ * `kdrill vm boot` fill a struct verdict_in and call it; verdict_json_outcome() writes
+ * its answer into verdict.json.  docs/results.md has the table it implements.
  */
 #ifndef KDRILL_VERDICT_H
 #define KDRILL_VERDICT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct json_object;
 
@@ -44,6 +50,63 @@ bool report_matches_signature(const struct scenario *sc, const struct kd_report 
  * warning/lockdep -> WARN. */
 enum verdict report_verdict(const struct kd_report *r);
 
+/* How the run ended, as far as the verdict is concerned. */
+enum run_end {
+	RUN_END_DONE,  /* the run finished and its outcome is known (host runner; VM: the
+			* guest's result came back) */
+	RUN_END_PANIC, /* VM: the kernel panicked (crash report, GUEST_PANICKED) */
+	RUN_END_HANG,  /* VM: the guest hung after it was ready (hang report, lost heartbeat) */
+	RUN_END_LOST,  /* VM: no outcome: no boot, QEMU died, run timeout, interrupted, could
+			* not start, powered off without a result */
+};
+
+struct verdict_in {
+	const struct report_tally *reports; /* the kernel log's reports; NULL: none */
+	enum run_end end;
+	const char *end_reason; /* how the run ended, one line (VM); NULL: a default */
+	bool boot_only;		/* kdrill vm boot: nothing runs, a clean end is a PASS */
+	/* the run's own outcome (end == RUN_END_DONE) */
+	const char *infra;    /* kdrill or the environment failed: why; NULL: it did not */
+	unsigned anomalies;   /* instances that saw an anomaly (0 when excused, e.g. by a
+			       * full scratch filesystem) */
+	const char *anomaly;  /* the first of them */
+	enum verdict other;   /* a verdict decided elsewhere and merged in (the guest's own
+			       * kernel-report verdict), PASS: none */
+	const char *other_reason;
+	bool matched;	      /* a report matched the signature before (the runner's live
+			       * count, the guest's) */
+	/* the work done: no work is never a PASS */
+	bool units_started;   /* at least one reproducer or load was started */
+	unsigned repros;      /* reproducer instances in the scenario */
+	unsigned repros_ran;  /* of which reached their main loop (progress record, ops > 0) */
+	/* the PASS summary */
+	double duration_s;
+	uint64_t ops, oom_kills;
+	unsigned restarts;
+};
+
+struct verdict_out {
+	enum verdict verdict;
+	int exit_code;
+	bool match;
+	char *reason; /* one line, owned */
+};
+
+/* Fills *out (0) or -ENOMEM.  Rules, in order:
+ *  - a failure report in the kernel log decides BUG/HANG/WARN (worst wins, the
+ *    signature's report first); reason: its title, "; root: ..." for a HANG;
+ *  - else the VM's end: panic -> BUG, hang after ready -> HANG, lost -> INFRA
+ *    (reason: end_reason);
+ *  - the outcome merges in: anomalies -> ANOMALY, infra -> INFRA (INFRA replaces only
+ *    PASS: a report found before kdrill broke is the better answer);
+ *  - a PASS needs work: no unit started, or reproducers none of which reached its main
+ *    loop -> INFRA saying so;
+ *  - else PASS: "no kernel report in Ns: ops, OOM kills, restarts[; allowed: title]". */
+int verdict_decide(const struct verdict_in *in, struct verdict_out *out);
+void verdict_out_done(struct verdict_out *out);
+/* verdict, match, reason, exit_code into verdict.json (the only writer of those keys) */
+void verdict_json_outcome(struct json_object *v, const struct verdict_out *out);
+
 /* verdict.json's identity keys: schema, run_id, scenario, variant, scenario_file,
  * seed_report, params (every parameter's final value). */
 void verdict_json_head(struct json_object *v, const struct scenario *sc, const char *run_id);
@@ -63,6 +126,7 @@ struct report_tally {
 /* role: how a report counts (NULL: report_role()); the runner overrides it when its
  * scratch filesystem filled up. */
 typedef enum report_role (*report_role_fn)(const struct kd_report *r, void *userdata);
+/* sc NULL (kdrill vm boot): every failure class fails, nothing matches a signature. */
 void report_tally(struct report_tally *t, const struct scenario *sc, const struct kd_detector *det,
 		  report_role_fn role, void *userdata);
 

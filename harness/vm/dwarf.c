@@ -19,14 +19,6 @@ static inline bool streq(const char *a, const char *b)
 	return strcmp(a, b) == 0;
 }
 
-#define SETERR(err, ...)                                                                           \
-	do {                                                                                       \
-		if (err) {                                                                         \
-			free(*(err));                                                              \
-			*(err) = strdupf(__VA_ARGS__);                                             \
-		}                                                                                  \
-	} while (0)
-
 /* tags, attributes, forms used here (DWARF 5, 7.5) */
 enum {
 	TAG_array_type = 0x01,

@@ -10,14 +10,6 @@
 #include "image.h"
 #include "util.h"
 
-#define SETERR(err, ...)                                                                           \
-	do {                                                                                       \
-		if (err) {                                                                         \
-			free(*(err));                                                              \
-			*(err) = strdupf(__VA_ARGS__);                                             \
-		}                                                                                  \
-	} while (0)
-
 static void globfreep(glob_t *g)
 {
 	globfree(g);

@@ -15,14 +15,6 @@
 #include "kernel.h"
 #include "util.h"
 
-#define SETERR(err, ...)                                                                           \
-	do {                                                                                       \
-		if (err) {                                                                         \
-			free(*(err));                                                              \
-			*(err) = strdupf(__VA_ARGS__);                                             \
-		}                                                                                  \
-	} while (0)
-
 uint64_t kd_fnv64(const void *buf, size_t len, uint64_t h)
 {
 	const unsigned char *p = buf;

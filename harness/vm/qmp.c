@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "jsonl.h"
 #include "qmp.h"
 #include "util.h"
 
@@ -21,8 +22,7 @@ struct kd_qmp {
 	int fd;
 	bool greeted, ready, closed;
 	uint64_t next_id;
-	char *in;
-	size_t inlen;
+	struct jsonl in;
 	char *out;
 	size_t outlen;
 	struct pending *pending; /* FIFO */
@@ -186,10 +186,19 @@ static void handle(struct kd_qmp *q, json_object *m)
 	}
 }
 
+static int on_line(json_object *m, const char *line, void *userdata)
+{
+	struct kd_qmp *q = userdata;
+
+	(void)line;
+	if (m)
+		handle(q, m);
+	return q->closed ? 1 : 0;
+}
+
 static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct kd_qmp *q = userdata;
-	char buf[8192];
 	ssize_t n;
 
 	(void)s;
@@ -199,40 +208,13 @@ static int on_io(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 	}
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return 0;
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+	n = jsonl_read(&q->in, fd, on_line, q);
+	if (n == -EAGAIN)
 		return 0;
-	if (n <= 0) {
+	if (n == -ENOMEM)
+		return (int)n;
+	if (n <= 0)
 		qmp_close(q);
-		return 0;
-	}
-	{
-		char *nb = realloc(q->in, q->inlen + (size_t)n + 1);
-		if (!nb)
-			return -ENOMEM;
-		q->in = nb;
-		memcpy(q->in + q->inlen, buf, (size_t)n);
-		q->inlen += (size_t)n;
-		q->in[q->inlen] = 0;
-	}
-	for (;;) {
-		char *nl = memchr(q->in, '\n', q->inlen);
-		size_t l;
-		json_object *m;
-		if (!nl)
-			break;
-		*nl = 0;
-		m = json_tokener_parse(q->in);
-		l = (size_t)(nl - q->in) + 1;
-		memmove(q->in, nl + 1, q->inlen - l + 1);
-		q->inlen -= l;
-		if (m) {
-			handle(q, m);
-			json_object_put(m);
-		}
-		if (q->closed)
-			break;
-	}
 	return 0;
 }
 
@@ -264,7 +246,7 @@ void kd_qmp_free(struct kd_qmp *q)
 		return;
 	q->ecb = NULL;
 	qmp_close(q);
-	free(q->in);
+	jsonl_clear(&q->in);
 	free(q->out);
 	free(q);
 }

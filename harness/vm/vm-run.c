@@ -11,6 +11,7 @@
 
 #include "detect.h"
 #include "kernel.h"
+#include "request.h"
 #include "results.h"
 #include "verdict.h"
 #include "vm-run.h"
@@ -22,14 +23,46 @@
 struct vmrun {
 	const struct scenario *sc;
 	const struct vm_run_opts *o;
-	json_object *job;	    /* sent as {"cmd":"job"} once the agent is ready */
+	json_object *request;	    /* sent as {"cmd":"run"} once the agent is ready */
 	const char *guest_files;    /* "complete" / "partial" (collected at a hang) / NULL */
 	json_object *guest_verdict; /* from the "result" message */
 	char *guest_kernel;
 	int done_status;
 	char *done_error;
 	bool job_sent;
+	bool running;	       /* the guest's run reports progress: a stop can be sent */
+	char *stop_reason;     /* stop_on = first and a failure report: stop the guest's run */
+	bool stop_sent;
 };
+
+/* Ask the guest's runner to stop (once it runs; the agent answers "stopping"). */
+static void send_stop(struct kd_vm *vm, struct vmrun *vr)
+{
+	json_object *c;
+
+	if (!vr->stop_reason || vr->stop_sent || !vr->running)
+		return;
+	c = json_object_new_object();
+	json_object_object_add(c, "cmd", json_object_new_string("stop"));
+	json_object_object_add(c, "reason", json_object_new_string(vr->stop_reason));
+	vr->stop_sent = kd_vm_agent_send(vm, c) == 0;
+	if (vr->stop_sent && !vr->o->quiet)
+		fprintf(stderr, "kdrill run: stopping the guest's run: %s\n", vr->stop_reason);
+}
+
+/* A console report: with stop_on = first, the first failure ends the guest's run, as in
+ * host mode (crashes and hangs also stop the VM itself; a warning, a lockdep or an
+ * fs-error report does not, so without this the run went on to its duration). */
+static void on_report(struct kd_vm *vm, const struct kd_report *r, void *userdata)
+{
+	struct vmrun *vr = userdata;
+	int stop_on = vr->o->stop_on >= 0 ? vr->o->stop_on : (int)vr->sc->stop_on;
+
+	if (stop_on != SC_STOP_FIRST || vr->stop_reason || report_role(vr->sc, r) != ROLE_FAILURE)
+		return;
+	vr->stop_reason = strdupf("kernel report: %s", r->title ? r->title : kd_class_name(r->cls));
+	send_stop(vm, vr);
+}
 
 static const char *js(json_object *o, const char *k)
 {
@@ -52,11 +85,13 @@ static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
 		vr->guest_kernel = js(m, "kernel") ? strdup(js(m, "kernel")) : NULL;
 		if (!vr->job_sent) {
 			json_object *c = json_object_new_object();
-			json_object_object_add(c, "cmd", json_object_new_string("job"));
-			json_object_object_add(c, "job", json_object_get(vr->job));
+			json_object_object_add(c, "cmd", json_object_new_string("run"));
+			json_object_object_add(c, "request", json_object_get(vr->request));
 			vr->job_sent = kd_vm_agent_send(vm, c) == 0;
 		}
 	} else if (!strcmp(type, "progress")) {
+		vr->running = true;
+		send_stop(vm, vr);
 		if (!vr->o->quiet) {
 			json_object *x;
 			double el = json_object_object_get_ex(m, "elapsed", &x)
@@ -74,6 +109,10 @@ static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
 				js(m, "restarts") ? js(m, "restarts") : "0",
 				js(m, "running") ? js(m, "running") : "0");
 		}
+	} else if (!strcmp(type, "stopping")) {
+		/* -EAGAIN: the run's units were not running yet; the next progress retries */
+		if (json_object_object_get_ex(m, "status", &v) && json_object_get_int(v) != 0)
+			vr->stop_sent = false;
 	} else if (!strcmp(type, "result")) {
 		if (json_object_object_get_ex(m, "verdict", &v) &&
 		    json_object_is_type(v, json_type_object)) {
@@ -88,47 +127,29 @@ static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
 	}
 }
 
-static int build_job(struct vmrun *vr)
+/* The run request for the guest: the scenario file as resolved here, the overrides,
+ * the run length, the PRNG seed and the stop policy, typed (harness/run/request.h). */
+static int build_request(struct vmrun *vr)
 {
 	const struct scenario *sc = vr->sc;
 	const struct vm_run_opts *o = vr->o;
-	_cleanup_free_ char *text = NULL, *target = NULL, *params = NULL;
-	json_object *j;
+	_cleanup_free_ char *text = NULL, *target = NULL;
+	struct run_request rq = {.params = (char **)o->params,
+				 .duration = o->duration,
+				 .rand_seed = o->seed,
+				 .stop_on = o->stop_on,
+				 .cgroup_backend = (char *)o->cg_backend};
 	int r;
 
 	if ((r = read_full_file(sc->path, &text, NULL)) < 0)
 		return r;
 	target = sc->variant ? strdupf("%s:%s", sc->name, sc->variant) : strdup(sc->name);
-	params = strdup("");
-	if (!target || !params)
+	if (!target)
 		return -ENOMEM;
-	for (char *const *p = o->params; p && *p; p++) {
-		char *n = strdupf("%s%s\n", params, *p);
-		if (!n)
-			return -ENOMEM;
-		free(params);
-		params = n;
-	}
-	j = vr->job = json_object_new_object();
-	json_object_object_add(j, "job", json_object_new_string("run"));
-	json_object_object_add(j, "scenario", json_object_new_string(target));
-	json_object_object_add(j, "scenario_text", json_object_new_string(text));
-	json_object_object_add(j, "params", json_object_new_string(params));
-	if (o->duration > 0) {
-		_cleanup_free_ char *d = strdupf("%.3f", o->duration);
-		json_object_object_add(j, "duration", json_object_new_string(d ? d : "0"));
-	}
-	if (o->seed) {
-		_cleanup_free_ char *d = strdupf("%llu", (unsigned long long)o->seed);
-		json_object_object_add(j, "seed", json_object_new_string(d ? d : "0"));
-	}
-	if (o->stop_on >= 0)
-		json_object_object_add(
-		    j, "stop_on",
-		    json_object_new_string(o->stop_on == SC_STOP_NEVER ? "never" : "first"));
-	if (o->cg_backend)
-		json_object_object_add(j, "cgroup_backend", json_object_new_string(o->cg_backend));
-	return 0;
+	rq.scenario = target;
+	rq.scenario_text = text;
+	vr->request = run_request_to_json(&rq);
+	return vr->request ? 0 : -ENOMEM;
 }
 
 /* Extract the agent's tar (results disk) into run_dir/.guest, then move its files up:
@@ -206,65 +227,97 @@ static json_object *base_verdict(const struct scenario *sc, const char *run_id, 
 	return v;
 }
 
-/* Merge: host console reports + VM end + the guest runner's verdict -> verdict.json */
-static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *vres,
-				  json_object *guest, const char *run_id, const char *run_dir,
-				  uint64_t t0_real, double wall, struct run_result *res)
+static bool is_report_verdict_name(enum verdict v)
 {
-	const struct scenario *sc = vr->sc;
-	const struct kd_kernel *k = vr->o->kernel;
+	return v == V_BUG || v == V_HANG || v == V_WARN;
+}
+
+static double jnum(json_object *o, const char *k)
+{
+	json_object *v;
+	return o && json_object_object_get_ex(o, k, &v) ? json_object_get_double(v) : 0;
+}
+
+/* The guest runner's outcome, from its verdict.json, as verdict_decide() input: the
+ * guest decided its own ANOMALY / INFRA with the same function; the host re-applies the
+ * rules with the console's reports added (and the no-work rule, whatever the guest's
+ * version said). */
+static void guest_outcome(struct verdict_in *in, json_object *guest, enum verdict gv)
+{
+	json_object *repros, *counters = NULL, *x;
+	const char *greason = js(guest, "reason");
+
+	if (gv == V_INFRA)
+		in->infra = greason ? greason : "the guest runner failed";
+	else if (is_report_verdict_name(gv)) {
+		in->other = gv;
+		in->other_reason = greason;
+	}
+	in->units_started = json_object_object_get_ex(guest, "load_started_s", &x) &&
+			    !json_object_is_type(x, json_type_null);
+	if (json_object_object_get_ex(guest, "reproducers", &repros) &&
+	    json_object_is_type(repros, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(repros); i++) {
+			json_object *r = json_object_array_get_idx(repros, i);
+			const char *kind = js(r, "kind");
+			bool ran = jnum(r, "ops") > 0 ||
+				   (json_object_object_get_ex(r, "ran", &x) && json_object_get_boolean(x));
+			if (kind && !strcmp(kind, "repro")) {
+				in->repros++;
+				in->repros_ran += ran;
+			}
+			/* anomalies the guest counted (a full scratch excuses them there) */
+			if (gv == V_ANOMALY && json_object_object_get_ex(r, "anomaly", &x) &&
+			    json_object_get_boolean(x) && in->anomalies++ == 0)
+				in->anomaly = js(r, "name");
+		}
+	if (gv == V_ANOMALY && !in->anomalies) {
+		in->anomalies = 1;
+		in->anomaly = "?";
+	}
+	json_object_object_get_ex(guest, "counters", &counters);
+	in->duration_s = jnum(guest, "duration_s");
+	in->ops = (uint64_t)jnum(counters, "ops");
+	in->oom_kills = (uint64_t)jnum(counters, "oom_kills");
+	in->restarts = (unsigned)jnum(counters, "restarts");
+}
+
+json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *vr,
+			      const struct kd_vm_result *vres, json_object *guest, const char *run_id,
+			      const char *run_dir, uint64_t t0_real, double wall,
+			      struct run_result *res)
+{
+	const struct kd_kernel *k = vr->kernel;
 	json_object *v = guest ? json_object_get(guest)
 			       : base_verdict(sc, run_id, t0_real,
-					      vr->o->duration > 0 ? vr->o->duration : sc->timeout);
+					      scenario_duration(sc, vr->duration));
 	json_object *reports = json_object_new_array(), *kern, *vmj, *x;
 	struct report_tally t = {.reports = reports};
-	enum verdict verdict, gv = V_INFRA;
-	_cleanup_free_ char *reason = NULL;
+	struct verdict_in in = {.reports = &t};
+	struct verdict_out out;
+	enum verdict gv = V_INFRA;
+	_cleanup_free_ char *end_reason = NULL;
 	size_t n = vres->det ? kd_detector_n_reports(vres->det) : 0;
 
 	report_tally(&t, sc, vres->det, NULL, NULL);
-	verdict = t.verdict;
 	if (guest && (!js(guest, "verdict") || verdict_from_name(js(guest, "verdict"), &gv) < 0))
 		gv = V_INFRA;
-	if (t.first_fail) {
-		if (guest)
-			verdict = verdict_merge(gv, verdict);
-		reason = strdupf("%s (console)", t.first_fail->title ? t.first_fail->title : "?");
-	} else if (vres->end == KD_VM_END_PANIC) {
-		verdict = V_BUG;
-		reason = strdup(vres->reason ? vres->reason : "guest panicked");
-	} else if (vres->end == KD_VM_END_HANG && vres->ready) {
-		verdict = V_HANG;
-		reason = strdup(vres->reason ? vres->reason : "guest hung");
-	} else if (guest && (vres->end == KD_VM_END_POWEROFF || vr->done_status >= 0)) {
-		verdict = gv;
-		/* the guest runner does not see the console: name what the host allowed */
-		if (verdict == V_PASS && t.first_allowed && t.first_allowed->title)
-			reason = strdupf("%s; allowed: %s%s",
-					 js(guest, "reason") ? js(guest, "reason") : "",
-					 t.first_allowed->title,
-					 t.first_allowed->count > 1 ? " (repeated)" : "");
-		else
-			reason = js(guest, "reason") ? strdup(js(guest, "reason")) : NULL;
-	} else {
-		verdict = V_INFRA;
-		if (vres->end == KD_VM_END_POWEROFF)
-			reason = strdupf("guest powered off without a result%s%s",
-					 vr->done_error ? ": " : "",
-					 vr->done_error ? vr->done_error : "");
-		else
-			reason = strdupf("%s: %s", kd_vm_end_name(vres->end),
-					 vres->reason ? vres->reason : "?");
+	if (kd_vm_end_verdict_in(vres, guest && (vres->end == KD_VM_END_POWEROFF || vr->done_status >= 0),
+				 vr->done_error, &in, &end_reason) < 0) {
+		json_object_put(v);
+		json_object_put(reports);
+		return NULL;
 	}
-	if (verdict == V_HANG && t.summary && t.summary->root && reason) {
-		char *r2 = strdupf("%s; root: %s", reason, t.summary->root);
-		if (r2) {
-			free(reason);
-			reason = r2;
-		}
+	if (in.end == RUN_END_DONE)
+		guest_outcome(&in, guest, gv);
+	/* the guest runner does not watch the kernel log (the host has the console) */
+	in.matched = guest && json_object_object_get_ex(guest, "match", &x) &&
+		     json_object_get_boolean(x);
+	if (verdict_decide(&in, &out) < 0) {
+		json_object_put(v);
+		json_object_put(reports);
+		return NULL;
 	}
-	if (guest && json_object_object_get_ex(guest, "match", &x))
-		t.matched |= json_object_get_boolean(x);
 
 	/* kernel: the guest's uname + the ref */
 	if (!json_object_object_get_ex(v, "kernel", &kern) ||
@@ -274,7 +327,7 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 	}
 	if (!js(kern, "release"))
 		json_object_object_add(kern, "release",
-				       json_object_new_string(vr->guest_kernel ? vr->guest_kernel
+				       json_object_new_string(vr->kernel_release ? vr->kernel_release
 							      : k->release     ? k->release
 									       : "?"));
 	json_object_object_add(kern, "ref", json_object_new_string(k->ref));
@@ -300,7 +353,7 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 	/* the guest run directory's files: complete (job done), partial (collected at a
 	 * hang, mid-run), none */
 	json_object_object_add(vmj, "guest_files",
-			       json_object_new_string(vr->guest_files ? vr->guest_files : "none"));
+			       json_object_new_string(vr->files ? vr->files : "none"));
 	if (guest)
 		json_object_object_add(vmj, "guest_verdict",
 				       json_object_new_string(verdict_name(gv)));
@@ -308,10 +361,7 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 	json_object_object_add(v, "run_id", json_object_new_string(run_id));
 	json_object_object_add(v, "dir", json_object_new_string(run_dir));
 	json_object_object_add(v, "mode", json_object_new_string("vm"));
-	json_object_object_add(v, "verdict", json_object_new_string(verdict_name(verdict)));
-	json_object_object_add(v, "match", json_object_new_boolean(t.matched));
-	json_object_object_add(v, "reason", json_object_new_string(reason ? reason : ""));
-	json_object_object_add(v, "exit_code", json_object_new_int(verdict_exit_code(verdict)));
+	verdict_json_outcome(v, &out);
 	json_object_object_add(v, "reports", reports);
 	if (t.summary && t.summary->summary_text)
 		json_object_object_add(v, "hang_summary",
@@ -332,10 +382,10 @@ static json_object *merge_verdict(struct vmrun *vr, const struct kd_vm_result *v
 		if (vres->vmcore_written)
 			json_object_object_add(x, "vmcore", json_object_new_string("vmcore.kdump"));
 	}
-	res->verdict = verdict;
-	res->match = t.matched;
-	res->exit_code = verdict_exit_code(verdict);
-	res->reason = reason ? strdup(reason) : NULL;
+	res->verdict = out.verdict;
+	res->match = out.match;
+	res->exit_code = out.exit_code;
+	res->reason = TAKE_PTR(out.reason);
 	return v;
 }
 
@@ -350,7 +400,7 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	_cleanup_strv_ char **append = NULL;
 	json_object *guest = NULL;
 	uint64_t t0_real = now_realtime_usec(), t0 = now_usec();
-	double duration = o->duration > 0 ? o->duration : sc->timeout;
+	double duration = scenario_duration(sc, o->duration);
 	size_t n_scratch = 0;
 	int r;
 
@@ -390,7 +440,7 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 			return -ENOMEM;
 	if (strv_extend(&append, "kdrill.job=idle") < 0)
 		return -ENOMEM;
-	if ((r = build_job(&vr)) < 0) {
+	if ((r = build_request(&vr)) < 0) {
 		vres.end = KD_VM_END_INFRA;
 		vres.reason = strdupf("%s: %s", sc->path, strerror(-r));
 		goto verdict;
@@ -416,6 +466,7 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	vo.vmcore = o->vmcore;
 	vo.collect_on_hang = true;
 	vo.on_agent = on_agent;
+	vo.on_report = on_report;
 	vo.userdata = &vr;
 	if (!o->quiet)
 		fprintf(stderr, "kdrill run: booting %s for %s (%s)\n", o->kernel->ref, label,
@@ -445,8 +496,16 @@ verdict:
 	}
 	if (!guest && vr.guest_verdict)
 		guest = json_object_get(vr.guest_verdict);
-	res->json = merge_verdict(&vr, &vres, guest, res->run_id, res->run_dir, t0_real,
-				  (double)(now_usec() - t0) / 1e6, res);
+	{
+		struct vm_guest g = {.kernel = o->kernel,
+				     .duration = o->duration,
+				     .files = vr.guest_files,
+				     .kernel_release = vr.guest_kernel,
+				     .done_status = vr.done_status,
+				     .done_error = vr.done_error};
+		res->json = vm_merge_verdict(sc, &g, &vres, guest, res->run_id, res->run_dir,
+					     t0_real, (double)(now_usec() - t0) / 1e6, res);
+	}
 	res->interrupted = vres.end == KD_VM_END_INTERRUPTED;
 	json_object_put(guest);
 	r = results_write(out_root, res->run_dir, res->json);
@@ -454,9 +513,10 @@ verdict:
 		fprintf(stderr, "kdrill run: writing %s/verdict.json: %s\n", res->run_dir,
 			strerror(-r));
 	kd_vm_result_clear(&vres);
-	json_object_put(vr.job);
+	json_object_put(vr.request);
 	json_object_put(vr.guest_verdict);
 	free(vr.guest_kernel);
 	free(vr.done_error);
+	free(vr.stop_reason);
 	return 0;
 }

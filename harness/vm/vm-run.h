@@ -25,7 +25,7 @@ struct vm_run_opts {
 	const struct kd_kernel *kernel; /* resolved (kd_kernel_resolve) */
 	const char *root_img, *initrd, *modules_img;
 	char *const *params; /* "k=v" (--param), re-applied in the guest */
-	double duration;     /* 0: the scenario's timeout */
+	double duration;     /* 0: the scenario's duration */
 	int stop_on;	     /* -1: the scenario's */
 	uint64_t seed;
 	const char *cg_backend; /* NULL: systemd (the guest default) */
@@ -40,5 +40,24 @@ struct vm_run_opts {
  * Returns 0 (any verdict, INFRA included) or a negative errno when no result directory
  * could be written at all. */
 int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, struct run_result *res);
+
+/* What the host knows of the guest at the end of a VM run. */
+struct vm_guest {
+	const struct kd_kernel *kernel; /* the ref that was booted */
+	double duration;		/* requested (--duration), 0: the scenario's */
+	const char *files;		/* "complete" / "partial" / NULL (none) */
+	const char *kernel_release;	/* the agent's uname -r, NULL: not heard */
+	int done_status;		/* the agent's "done" status, -1: none */
+	const char *done_error;		/* the agent's "done" error, NULL: none */
+};
+struct kd_vm_result;
+struct json_object;
+/* The VM run's verdict.json: the console's reports + how the VM ended + the guest
+ * runner's verdict.json (NULL: none came back).  Fills res (verdict, match, exit_code,
+ * reason).  Pure apart from allocation: the golden tests call it with recorded inputs. */
+struct json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *g,
+				     const struct kd_vm_result *vres, struct json_object *guest,
+				     const char *run_id, const char *run_dir, uint64_t t0_real,
+				     double wall, struct run_result *res);
 
 #endif

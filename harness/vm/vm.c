@@ -16,7 +16,9 @@
 #include <systemd/sd-event.h>
 
 #include "detect.h"
+#include "jsonl.h"
 #include "qmp.h"
+#include "verdict.h"
 #include "vm.h"
 #include "util.h"
 
@@ -59,6 +61,7 @@ struct kd_vm {
 	uint64_t t0;
 	char *sockdir;
 	struct conn con, agent, qmpc;
+	struct jsonl agent_in; /* the agent's messages */
 	struct kd_qmp *qmp;
 	int log_fd, ts_fd;
 	uint64_t console_lines;
@@ -360,6 +363,8 @@ static void on_report(const struct kd_report *r, bool first, void *userdata)
 	if (!first)
 		return;
 	vm_log(vm, "report: %s: %s", kd_class_name(r->cls), r->title ? r->title : "?");
+	if (vm->o->on_report)
+		vm->o->on_report(vm, r, vm->o->userdata);
 	switch (r->cls) {
 	case KD_CLASS_CRASH:
 	case KD_CLASS_MEMSAFETY:
@@ -593,49 +598,29 @@ static void agent_msg(struct kd_vm *vm, json_object *m)
 		vm->o->on_agent(vm, m, vm->o->userdata);
 }
 
+static int on_agent_line(json_object *m, const char *line, void *userdata)
+{
+	struct kd_vm *vm = userdata;
+
+	if (m && json_object_is_type(m, json_type_object))
+		agent_msg(vm, m);
+	else
+		vm_log(vm, "agent: not JSON: %.200s", line);
+	return 0;
+}
+
 static int on_agent(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct kd_vm *vm = userdata;
-	char buf[8192];
 	ssize_t n;
 
 	(void)s;
 	(void)revents;
-	n = read(fd, buf, sizeof(buf));
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n <= 0) {
+	n = jsonl_read(&vm->agent_in, fd, on_agent_line, vm);
+	if (n == -ENOMEM)
+		return (int)n;
+	if (n == 0 || (n < 0 && n != -EAGAIN))
 		vm->agent.src = sd_event_source_disable_unref(vm->agent.src);
-		return 0;
-	}
-	{
-		char *nb = realloc(vm->agent.buf, vm->agent.len + (size_t)n + 1);
-		if (!nb)
-			return -ENOMEM;
-		vm->agent.buf = nb;
-		memcpy(nb + vm->agent.len, buf, (size_t)n);
-		vm->agent.len += (size_t)n;
-		nb[vm->agent.len] = 0;
-	}
-	for (;;) {
-		char *nl = memchr(vm->agent.buf, '\n', vm->agent.len);
-		size_t l;
-		json_object *m;
-		if (!nl)
-			break;
-		*nl = 0;
-		m = json_tokener_parse(vm->agent.buf);
-		if (m && json_object_is_type(m, json_type_object))
-			agent_msg(vm, m);
-		else
-			vm_log(vm, "agent: not JSON: %.200s", vm->agent.buf);
-		json_object_put(m);
-		l = (size_t)(nl - vm->agent.buf) + 1;
-		memmove(vm->agent.buf, nl + 1, vm->agent.len - l + 1);
-		vm->agent.len -= l;
-	}
-	if (vm->agent.len > (1u << 20))
-		vm->agent.len = 0;
 	return 0;
 }
 
@@ -1362,6 +1347,7 @@ out:
 	kd_qmp_free(vm.qmp);
 	conn_close(&vm.con);
 	conn_close(&vm.agent);
+	jsonl_clear(&vm.agent_in);
 	conn_close(&vm.qmpc);
 	sd_event_unref(vm.ev);
 	if (vm.sockdir) {
@@ -1399,44 +1385,71 @@ void kd_vm_result_clear(struct kd_vm_result *res)
 	memset(res, 0, sizeof(*res));
 }
 
-int kd_vm_result_exit(const struct kd_vm_result *res, const char **title)
+int kd_vm_end_verdict_in(const struct kd_vm_result *res, bool have_outcome,
+			 const char *done_error, struct verdict_in *in, char **end_reason)
 {
-	size_t n = res->det ? kd_detector_n_reports(res->det) : 0;
-
-	for (size_t i = 0; i < n; i++) {
-		const struct kd_report *r = kd_detector_report(res->det, i);
-		if (kd_class_is_failure(r->cls)) {
-			*title = r->title ? r->title : kd_class_name(r->cls);
-			return 1;
-		}
+	*end_reason = NULL;
+	if (res->end == KD_VM_END_PANIC) {
+		in->end = RUN_END_PANIC;
+		in->end_reason = res->reason ? res->reason : "guest panicked";
+	} else if (res->end == KD_VM_END_HANG && res->ready) {
+		in->end = RUN_END_HANG; /* a lost heartbeat without a report is a hang too */
+		in->end_reason = res->reason ? res->reason : "guest hung";
+	} else if (have_outcome) {
+		in->end = RUN_END_DONE;
+		in->end_reason = res->reason;
+	} else {
+		in->end = RUN_END_LOST;
+		if (res->end == KD_VM_END_POWEROFF)
+			*end_reason = strdupf("guest powered off without a result%s%s",
+					      done_error ? ": " : "", done_error ? done_error : "");
+		else
+			*end_reason = strdupf("%s: %s", kd_vm_end_name(res->end),
+					      res->reason ? res->reason : "?");
+		if (!*end_reason)
+			return -ENOMEM;
+		in->end_reason = *end_reason;
 	}
-	*title = res->reason ? res->reason : kd_vm_end_name(res->end);
-	if (res->end == KD_VM_END_POWEROFF)
-		return 0;
-	if (res->end == KD_VM_END_HANG && res->ready)
-		return 1; /* lost heartbeat with no report: still a hang of the guest */
-	return 125;
+	return 0;
+}
+
+int kd_vm_result_verdict(const struct kd_vm_result *res, struct verdict_out *out)
+{
+	struct report_tally t = {0};
+	struct verdict_in in = {.reports = &t, .boot_only = true};
+	_cleanup_free_ char *end_reason = NULL;
+	int r;
+
+	report_tally(&t, NULL, res->det, NULL, NULL);
+	r = kd_vm_end_verdict_in(res, res->end == KD_VM_END_POWEROFF, NULL, &in, &end_reason);
+	if (r < 0)
+		return r;
+	return verdict_decide(&in, out);
 }
 
 int kd_vm_result_save(const struct kd_vm_result *res, const struct kd_vm_opts *o)
 {
 	json_object *j = json_object_new_object(), *reps = json_object_new_array();
 	_cleanup_free_ char *p = strdupf("%s/vm.json", o->out_dir);
-	const char *title = NULL;
+	struct verdict_out out = {0};
 	size_t n = res->det ? kd_detector_n_reports(res->det) : 0;
 	const char *s;
-	int code, r;
+	int r;
 
 	if (!j || !reps || !p) {
 		json_object_put(j);
 		json_object_put(reps);
 		return -ENOMEM;
 	}
-	code = kd_vm_result_exit(res, &title);
+	if (kd_vm_result_verdict(res, &out) < 0) {
+		json_object_put(j);
+		json_object_put(reps);
+		return -ENOMEM;
+	}
 	json_object_object_add(j, "end", json_object_new_string(kd_vm_end_name(res->end)));
 	json_object_object_add(j, "reason", json_object_new_string(res->reason ? res->reason : ""));
-	json_object_object_add(j, "exit_code", json_object_new_int(code));
-	json_object_object_add(j, "title", json_object_new_string(title ? title : ""));
+	json_object_object_add(j, "exit_code", json_object_new_int(out.exit_code));
+	json_object_object_add(j, "title", json_object_new_string(out.reason));
 	json_object_object_add(j, "accel", json_object_new_string(res->accel ? res->accel : ""));
 	json_object_object_add(j, "ready", json_object_new_boolean(res->ready));
 	if (res->ready)
@@ -1457,5 +1470,6 @@ int kd_vm_result_save(const struct kd_vm_result *res, const struct kd_vm_opts *o
 	s = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY);
 	r = write_file_atomic(p, s, strlen(s), 0644);
 	json_object_put(j);
+	verdict_out_done(&out);
 	return r;
 }

@@ -28,6 +28,7 @@
 
 struct json_object;
 struct kd_detector;
+struct kd_report;
 struct kd_vm;
 
 struct kd_vm_opts {
@@ -57,6 +58,8 @@ struct kd_vm_opts {
 				   the run's files so far on the results disk ({"cmd":"collect"}) */
 	/* every agent message after "ready" (the runner hooks in here) */
 	void (*on_agent)(struct kd_vm *vm, struct json_object *msg, void *userdata);
+	/* every new report of the console's detector (before the watcher acts on it) */
+	void (*on_report)(struct kd_vm *vm, const struct kd_report *r, void *userdata);
 	void *userdata;
 };
 
@@ -95,9 +98,17 @@ int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res);
  * on failure) and, in *what (may be NULL), the directories and disk counts, for one line. */
 int kd_vm_reap_leftovers(char **what);
 void kd_vm_result_clear(struct kd_vm_result *res);
-/* Map a result to a kdrill exit code: failure report -> 1, clean poweroff -> 0, else 125.
- * *title gets the deciding report title or reason (static/borrowed). */
-int kd_vm_result_exit(const struct kd_vm_result *res, const char **title);
+struct verdict_in;
+struct verdict_out;
+/* verdict_decide() input for how the VM ended: panic, hang after ready, done (the
+ * guest's outcome came back: have_outcome), else lost ("<end>: <reason>", or "guest powered
+ * off without a result[: done_error]" in *end_reason, which the caller frees). */
+int kd_vm_end_verdict_in(const struct kd_vm_result *res, bool have_outcome,
+			 const char *done_error, struct verdict_in *in, char **end_reason);
+/* The verdict of a bare boot (kdrill vm boot): a failure report on the console -> BUG /
+ * HANG / WARN, a panic -> BUG, a hang after ready -> HANG, a clean poweroff -> PASS,
+ * else INFRA. */
+int kd_vm_result_verdict(const struct kd_vm_result *res, struct verdict_out *out);
 /* Write vm.json into out_dir. */
 int kd_vm_result_save(const struct kd_vm_result *res, const struct kd_vm_opts *o);
 

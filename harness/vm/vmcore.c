@@ -12,14 +12,6 @@
 #include "dwarf.h"
 #include "util.h"
 
-#define SETERR(err, ...)                                                                           \
-	do {                                                                                       \
-		if (err) {                                                                         \
-			free(*(err));                                                              \
-			*(err) = strdupf(__VA_ARGS__);                                             \
-		}                                                                                  \
-	} while (0)
-
 char *kd_vmcore_debug_vmlinux(const struct kd_kernel *k)
 {
 	if (k->vmlinux && access(k->vmlinux, R_OK) == 0)

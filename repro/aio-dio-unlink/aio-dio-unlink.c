@@ -17,7 +17,7 @@
  *    Half of the iterations keep the fd open after unlink(), reap, read the file back with
  *    O_DIRECT and verify every block (the unlinked inode must still be consistent).
  *
- *  writeback variant (what `stress --hdd` really does, bugs.md A.1/A.3): buffered writes,
+ *  writeback variant (what `stress --hdd` really does): buffered writes,
  *    sync_file_range() of the head (allocates blocks, puts the inode on the running jbd2
  *    transaction's ordered list), more buffered writes (dirty delalloc pages), then drop
  *    the last reference: unlink + close, or close + rename() over the previous round's

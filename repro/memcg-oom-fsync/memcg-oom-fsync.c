@@ -14,7 +14,7 @@
  * uninterruptible, so it never exits and never frees memory: deadlock, the whole ext4 hangs
  * ("task ... blocked for more than 120 seconds").
  *
- * Pattern (bugs.md C.3), in one process:
+ * Pattern, in one process:
  *  - --threads workers: create a new file in a per-worker directory (ext4_create: new inode,
  *    inode table and directory blocks -> __getblk), write 16..--file-max KiB of self-verifying
  *    4 KiB blocks, fsync, close; old files are unlinked to stay under --size.

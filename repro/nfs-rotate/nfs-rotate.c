@@ -8,12 +8,12 @@
  * nfs_redirty_request() <- nfs_do_writepage() <- nfs_writepages() <- ... <- nfs_file_fsync()
  * <- filp_close() (close of a log file), or from wb_workfn writeback.  The nfs_page had
  * refcount 1 and PG_BUSY clear: somebody had already unlocked and released it (a double
- * disposal, bugs.md D.1: the 4.19 split-request error path redirties the head twice).  The
+ * disposal: the 4.19 split-request error path redirties the head twice).  The
  * client wrote syslog to NFS and rotated it: lock messages, rename it to messages-YYYYMMDD,
  * create a new messages, write the data buffered during the lock, close.  The investigator
  * raced a write(4100 bytes)-sleep-close program with ftruncate(100) of the same file.
  *
- * Pattern (bugs.md D.3):
+ * Pattern:
  *  - --threads appenders: open NAME O_APPEND, write odd-sized records (64..5000 bytes, often
  *    4100) through a user-space buffer flushed at random sizes (stdio-like), sometimes keep
  *    the tail buffered and sleep before close (the seed's write.c), close (on NFS close =

@@ -37,6 +37,19 @@ this is not ini" "9: syntax error"
 expect "[scenario]
 name = t
 timeout = soon" "3: timeout: 'soon' is not a duration"
+# the registry keys
+expect "$good
+[scenario]
+expect = FINE" "10: expect: 'FINE' (PASS BUG HANG WARN ANOMALY)"
+expect "$good
+[scenario]
+fixed_by = the fix" "10: fixed_by: 'the fix': expected <commit (7-40 hex)> [<subject>]"
+expect "$good
+[scenario]
+needs_config = CONFIG_EXT4_FS nfsd" "10: needs_config: 'nfsd' is not CONFIG_[A-Z0-9_]+"
+expect "$good
+[scenario]
+seed_fixture = ../outside.log" "10: seed_fixture: '../outside.log' must be a path inside the tree, without '..'"
 expect "$good
 [scenario]
 until = oom_kills>=1 bogus>=2" "10: until: 'bogus>=2' is not COUNTER>=N"

@@ -2,7 +2,7 @@
 # The agent's side of docs/agent-protocol.md without a VM: the port is a pty (socat), the
 # job comes from a fake kernel command line.  ready carries the job, heartbeats tick every
 # second, ping -> pong with the id, unknown commands -> error, collect with no run going ->
-# collected -2, a 'job' command runs the
+# collected -2, stop with no run going -> stopping -11, a 'job' command runs the
 # boot job once the system is up (no systemd here: immediately) -> done, poweroff -> bye.
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
@@ -51,6 +51,9 @@ err=$(wait_for error) || fail "no error for an unknown command"
 echo '{"cmd":"collect"}' >&7
 col=$(wait_for collected) || fail "no collected"
 [ "$(jq -r .status <<<"$col")" = -2 ] || fail "collect without a run: status $(jq -r .status <<<"$col"), expected -2 (ENOENT)"
+echo '{"cmd":"stop","reason":"kernel report: X"}' >&7
+st=$(wait_for stopping) || fail "no stopping"
+[ "$(jq -r .status <<<"$st")" = -11 ] || fail "stop without a run: status $(jq -r .status <<<"$st"), expected -11 (EAGAIN)"
 echo '{"cmd":"job","job":{"job":"boot","nopoweroff":"1"}}' >&7
 done_=$(wait_for done) || fail "no done"
 [ "$(jq -r .status <<<"$done_")" = 0 ] || fail "done status"

@@ -21,7 +21,7 @@ wait $bg
 rc=$?
 cat "$KDRILL_TMP/log"
 [ $rc = 125 ] || fail "exit $rc, expected 125"
-grep -q '^verdict:  INFRA: QEMU exited (status 137) before the guest was ready' "$KDRILL_TMP/log" || fail "verdict line"
+grep -q '^verdict:  INFRA: qemu-died: QEMU exited (status 137) before the guest was ready' "$KDRILL_TMP/log" || fail "verdict line"
 [ "$(json "$out/vm.json" .end)" = qemu-died ] || fail "end is not qemu-died"
 grep -q 'Linux version' "$out/console.log" || fail "console.log not kept"
 echo ok

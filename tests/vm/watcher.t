@@ -1,10 +1,10 @@
 #!/bin/bash
 # The VM watcher's two stop paths, driven by the agent's self-check jobs:
 #   sysrq-crash: the guest panics -> GUEST_PANICKED (pvpanic, -action panic=pause with
-#                --vmcore) -> kdump-compressed vmcore through QMP -> BAD (exit 1) with the
+#                --vmcore) -> kdump-compressed vmcore through QMP -> BUG (exit 1) with the
 #                detector's title, console kept
 #   stall:       heartbeats stop -> lost heartbeat after 2H+10 s -> sysrq-w and sysrq-l
-#                through the serial line (QMP break + key) -> dumps on the console -> BAD
+#                through the serial line (QMP break + key) -> dumps on the console -> HANG
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
 vm_require
@@ -15,7 +15,7 @@ kd vm boot --kernel "$VM_KERNEL" --job sysrq-crash --vmcore --out "$out" --timeo
 rc=$?
 cat "$KDRILL_TMP/log"
 [ $rc = 1 ] || fail "crash: exit $rc, expected 1"
-grep -q '^verdict:  BAD: .*sysrq triggered crash' "$KDRILL_TMP/log" || fail "crash: verdict title"
+grep -q '^verdict:  BUG: .*sysrq triggered crash' "$KDRILL_TMP/log" || fail "crash: verdict title"
 [ "$(json "$out/vm.json" .end)" = panic ] || fail "crash: end is not panic"
 grep -q 'Kernel panic - not syncing: sysrq triggered crash' "$out/console.log" || fail "crash: console"
 [ "$(head -c 12 "$out/vmcore.kdump")" = makedumpfile ] || fail "crash: no flattened kdump vmcore"
