@@ -40,21 +40,23 @@ b=$(submit "$T/jobs" crash-selftest)
 [ -n "$a" ] && [ -n "$b" ] || fail "submission gave no job id ($a/$b)"
 echo "jobs: $a (two scenarios), $b (panic)"
 
-# wait for LAVA to finish both (bounded; the device runs one job at a time)
+# wait for LAVA to finish both (bounded; the device runs one job at a time).  lavacli's
+# output is read whole: a grep -q that closes the pipe early makes it fail.
+show() { lavacli -i kdrill jobs show "$1" 2>&1 || true; }
 for j in "$a" "$b"; do
 	for _ in $(seq 1 240); do
-		lavacli -i kdrill jobs show "$j" | grep -q 'state *: Finished' && break
+		grep -q 'state *: Finished' <<<"$(show "$j")" && break
 		sleep 5
 	done
-	lavacli -i kdrill jobs show "$j" | grep -q 'state *: Finished' || fail "job $j did not finish in 20 min"
+	grep -q 'state *: Finished' <<<"$(show "$j")" || fail "job $j did not finish in 20 min"
 done
-lavacli -i kdrill jobs show "$a" | grep -q 'Health *: Complete' || fail "job $a: not Complete"
+grep -q 'Health *: Complete' <<<"$(show "$a")" || fail "job $a: not Complete"
 res=$(lavacli -i kdrill results "$a")
 echo "$res"
 grep -q '0_kdrill.dio-unwritten \[pass\]' <<<"$res" || fail "LAVA: dio-unwritten not pass"
 grep -q '0_kdrill.memcg-oom-jbd2 \[pass\]' <<<"$res" || fail "LAVA: memcg-oom-jbd2 not pass"
 grep -q '0_kdrill.dio-unwritten.ops \[pass\]' <<<"$res" || fail "LAVA: no ops measurement"
-lavacli -i kdrill jobs show "$b" | grep -q 'Health *: Incomplete' || fail "job $b: the panic did not end the job"
+grep -q 'Health *: Incomplete' <<<"$(show "$b")" || fail "job $b: the panic did not end the job"
 
 # back into kdrill's results: exit 1 (a BUG), one run directory per scenario
 rc=0
