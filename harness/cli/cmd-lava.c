@@ -24,6 +24,7 @@
 #include "image.h"
 #include "kernel.h"
 #include "lava.h"
+#include "plan.h"
 #include "results.h"
 #include "scenario.h"
 #include "util.h"
@@ -33,11 +34,13 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: kdrill lava job --kernel REF [--duration S] [--out DIR] [--url-base URL]\n"
 		"                       [--name NAME] [--submit] [--identity ID] SCENARIO...\n"
+		"       kdrill lava job --plan PLAN [same options]\n"
 		"       kdrill lava dut [--duration S] [--scratch DIR] [--out DIR] SCENARIO...\n"
 		"       kdrill lava collect [--identity ID] [--out DIR] JOB-ID...\n"
 		"job: export the kernel, initramfs, root and modules images (DIR/artifacts) and write\n"
 		"     DIR/<name>.yaml; --url-base: where the lab serves DIR/artifacts (default\n"
 		"     file:// paths, for a dispatcher on this machine); --submit: lavacli jobs submit.\n"
+		"     --plan: a matrix plan (docs/matrix.md): one job per kernel and run.\n"
 		"dut: inside the LAVA device (the job's test step).\n"
 		"collect: a finished job's verdicts into run directories under --out (default\n"
 		"     ./results) and index.jsonl; a scenario that killed the device gets the kernel\n"
@@ -46,10 +49,12 @@ static void usage(FILE *f)
 		"Exit: 0 ok, 1 (collect) a cell failed, 2 usage, 125 cannot export/submit/fetch.\n");
 }
 
-enum { OPT_KERNEL = 256, OPT_DURATION, OPT_OUT, OPT_URL, OPT_NAME, OPT_SUBMIT, OPT_ID, OPT_SCRATCH };
+enum { OPT_KERNEL = 256, OPT_DURATION, OPT_OUT, OPT_URL, OPT_NAME, OPT_SUBMIT, OPT_ID, OPT_SCRATCH,
+       OPT_PLAN };
 
 static const struct option options[] = {
     {"kernel", required_argument, NULL, OPT_KERNEL},
+    {"plan", required_argument, NULL, OPT_PLAN},
     {"duration", required_argument, NULL, OPT_DURATION},
     {"out", required_argument, NULL, OPT_OUT},
     {"url-base", required_argument, NULL, OPT_URL},
@@ -62,7 +67,7 @@ static const struct option options[] = {
 };
 
 struct lopts {
-	const char *kernel, *out, *url, *name, *identity, *scratch;
+	const char *kernel, *out, *url, *name, *identity, *scratch, *plan;
 	double duration;
 	bool submit;
 };
@@ -93,7 +98,8 @@ static char *url_of(const struct lopts *o, const char *path)
 	return strdupf("file://%s", path);
 }
 
-static int cmd_job(const struct lopts *o, char **scen)
+static int job_one(const struct lopts *o, const char *kernel, double duration,
+		   const char *suffix, char **scen)
 {
 	_cleanup_free_ char *err = NULL, *root = NULL, *initrd = NULL, *mods = NULL, *art = NULL,
 			    *out = NULL, *lroot = NULL, *e_kernel = NULL, *e_initrd = NULL,
@@ -102,11 +108,7 @@ static int cmd_job(const struct lopts *o, char **scen)
 	struct kd_kernel *k = NULL;
 	int r, rc = KD_EXIT_INFRA;
 
-	if (!o->kernel) {
-		fprintf(stderr, "kdrill lava job: --kernel REF is required\n");
-		return KD_EXIT_USAGE;
-	}
-	if ((r = kd_kernel_ref_check(o->kernel, &err)) < 0) {
+	if ((r = kd_kernel_ref_check(kernel, &err)) < 0) {
 		fprintf(stderr, "kdrill lava job: %s\n", err ? err : strerror(-r));
 		return KD_EXIT_USAGE;
 	}
@@ -144,7 +146,7 @@ static int cmd_job(const struct lopts *o, char **scen)
 		fprintf(stderr, "kdrill lava job: cannot create %s\n", art ? art : out);
 		return KD_EXIT_INFRA;
 	}
-	r = kd_kernel_resolve(o->kernel, KD_KERNEL_FETCH, &k, &err);
+	r = kd_kernel_resolve(kernel, KD_KERNEL_FETCH, &k, &err);
 	if (r >= 0)
 		r = kd_image_root(true, &root, &err);
 	if (r >= 0)
@@ -193,7 +195,8 @@ static int cmd_job(const struct lopts *o, char **scen)
 		_cleanup_free_ char *joined = strv_join(names, ",");
 		if (!ku || !iu || !ru || (e_mods && !mu) || !joined)
 			goto out;
-		name = o->name ? strdup(o->name) : strdupf("kdrill-%s-%s", k->key, joined);
+		name = o->name ? strdupf("%s%s", o->name, suffix)
+			       : strdupf("kdrill-%s-%s%s", k->key, joined, suffix);
 		if (!name)
 			goto out;
 		for (char *c = name; *c; c++)
@@ -202,16 +205,16 @@ static int cmd_job(const struct lopts *o, char **scen)
 		struct lava_job j = {
 		    .name = name,
 		    .device_type = "qemu",
-		    .kernel_ref = o->kernel,
+		    .kernel_ref = kernel,
 		    .kernel_url = ku,
 		    .initrd_url = iu,
 		    .rootfs_url = ru,
 		    .modules_url = mu,
 		    .rootfs_compression = "zstd",
 		    .scenarios = names,
-		    .duration = o->duration,
+		    .duration = duration,
 		    .test_minutes = 10 + (unsigned)strv_length(names) *
-					     (o->duration > 0 ? (unsigned)(o->duration / 60) + 4 : 8),
+					     (duration > 0 ? (unsigned)(duration / 60) + 4 : 8),
 		};
 		_cleanup_free_ char *text = NULL;
 		size_t len = 0;
@@ -244,6 +247,88 @@ static int cmd_job(const struct lopts *o, char **scen)
 out:
 	kd_kernel_free(k);
 	return rc;
+}
+
+/* A matrix plan (docs/matrix.md): one job per kernel and round (runs) with the plan's
+ * scenarios for that kernel; a scenario that crashes the device on purpose gets a job of
+ * its own (it would end the others). */
+static int job_plan(const struct lopts *o, const char *path)
+{
+	_cleanup_(mx_plan_freep) struct mx_plan *p = NULL;
+	_cleanup_free_ char *err = NULL;
+	int r = mx_plan_load(path, &p, &err), rc = KD_EXIT_OK;
+
+	if (r < 0) {
+		fprintf(stderr, "kdrill lava job: %s\n", err ? err : strerror(-r));
+		return r == -ENOMEM ? KD_EXIT_INFRA : KD_EXIT_USAGE;
+	}
+	if (p->host) {
+		fprintf(stderr, "kdrill lava job: %s: a host-mode plan has no kernels to deploy\n",
+			path);
+		return KD_EXIT_USAGE;
+	}
+	for (size_t i = 0; i < p->n_cells; i++)
+		if (p->cells[i].params && p->cells[i].params[0]) {
+			fprintf(stderr,
+				"%s:%u: %s: LAVA jobs run scenarios with their default parameters "
+				"(kdrill lava dut takes no per-scenario parameters)\n",
+				path, p->cells[i].line, p->cells[i].key);
+			return KD_EXIT_USAGE;
+		}
+	STRV_FOREACH (k, p->kernels) {
+		_cleanup_strv_ char **scen = NULL, **alone = NULL;
+		for (size_t i = 0; i < p->n_cells; i++) {
+			const struct mx_cell *c = &p->cells[i];
+			_cleanup_free_ char *spec = NULL, *serr = NULL;
+			struct scenario *sc = NULL;
+			if (strcmp(c->kernel, *k))
+				continue;
+			spec = c->variant ? strdupf("%s:%s", c->scenario, c->variant)
+					  : strdup(c->scenario);
+			if (!spec)
+				return KD_EXIT_INFRA;
+			bool crashes = scenario_load(spec, NULL, &sc, &serr) >= 0 && sc->host_destructive;
+			scenario_free(sc);
+			if (strv_extend(crashes ? &alone : &scen, spec) < 0)
+				return KD_EXIT_INFRA;
+		}
+		for (unsigned run = 1; run <= (p->runs ? p->runs : 1); run++) {
+			for (size_t j = 0; j <= strv_length(alone); j++) {
+				char *one[2] = {j < strv_length(alone) ? alone[j] : NULL, NULL};
+				char **list = one[0] ? one : scen;
+				_cleanup_free_ char *suffix =
+				    p->runs > 1 ? strdupf("-r%u", run) : strdup("");
+				if (!list || !*list)
+					continue;
+				int x = suffix ? job_one(o, *k,
+							 o->duration > 0 ? o->duration : p->duration,
+							 suffix, list)
+					       : KD_EXIT_INFRA;
+				if (x != KD_EXIT_OK)
+					rc = x;
+				if (x == KD_EXIT_USAGE)
+					return x;
+			}
+		}
+	}
+	return rc;
+}
+
+static int cmd_job(const struct lopts *o, char **scen)
+{
+	if (o->plan) {
+		if (o->kernel || *scen) {
+			fprintf(stderr, "kdrill lava job: --plan PLAN takes no --kernel and no "
+					"scenarios (the plan names them)\n");
+			return KD_EXIT_USAGE;
+		}
+		return job_plan(o, o->plan);
+	}
+	if (!o->kernel || !*scen) {
+		fprintf(stderr, "kdrill lava job: --kernel REF and scenarios (or --plan PLAN)\n");
+		return KD_EXIT_USAGE;
+	}
+	return job_one(o, o->kernel, o->duration, "", scen);
 }
 
 /* ---- dut ---------------------------------------------------------------------------- */
@@ -577,6 +662,9 @@ int cmd_lava(int argc, char **argv)
 		case OPT_KERNEL:
 			o.kernel = optarg;
 			break;
+		case OPT_PLAN:
+			o.plan = optarg;
+			break;
 		case OPT_DURATION: {
 			if (parse_seconds_range(optarg, 1, 30 * 86400.0, &o.duration) < 0) {
 				fprintf(stderr, "kdrill lava: --duration: '%s' is not a duration from "
@@ -611,7 +699,7 @@ int cmd_lava(int argc, char **argv)
 			usage(stderr);
 			return KD_EXIT_USAGE;
 		}
-	if (optind >= argc) {
+	if (optind >= argc && !(o.plan && !strcmp(verb, "job"))) {
 		usage(stderr);
 		return KD_EXIT_USAGE;
 	}

@@ -91,4 +91,10 @@ cat "$T/report.txt"
 [ -s "$T/report/index.html" ] || fail "no report page"
 grep -q 'crash-selftest' "$T/report/index.html" || fail "report lacks crash-selftest"
 grep -q 'sysrq triggered crash' "$T/report/index.html" || fail "report lacks the panic title"
+
+# the same plan as LAVA jobs: one job per kernel and run, crash-selftest in its own job
+"$bin/kdrill" lava job --plan "$T/plan.ini" --out "$T/planjobs" >"$T/planjobs.txt"
+[ "$(wc -l <"$T/planjobs.txt")" = 2 ] || fail "plan: want 2 jobs, got: $(cat "$T/planjobs.txt")"
+grep -q 'kdrill lava dut --duration 10 dio-unwritten memcg-oom-jbd2"' "$T"/planjobs/*.yaml || fail "plan: no two-scenario job"
+grep -q 'kdrill lava dut --duration 10 crash-selftest"' "$T"/planjobs/*.yaml || fail "plan: crash-selftest not alone"
 echo "ok: LAVA jobs $a and $b collected and reported"
