@@ -20,7 +20,7 @@ if [ "${KDRILL_BUILD_KERNEL-}" != 1 ] && ! "$KDRILL_TOP/kvm/build-kernel" --path
 fi
 
 IFS=: read -r nnn sc variant line <<<"${INJECT_CASE:-003:nfs-rotate:v3:NFS: Invalid unlock attempted}"
-name=$sc${variant:+.$variant}
+name=$sc${variant:+:$variant}
 out=$KDRILL_TMP/res
 
 t0=$(date +%s)
