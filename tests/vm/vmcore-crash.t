@@ -49,7 +49,7 @@ tasks=$(sed -n 's/^ *TASKS: *//p' "$KDRILL_TMP/crash.out")
 [ "${tasks:-0}" -gt 50 ] || fail "crash sees $tasks tasks (crash 8.0.2 without the DWARF fix sees 3)"
 grep -q 'not found in PID hash' "$KDRILL_TMP/crash.out" && fail "crash: active task not found in PID hash"
 # ps: "   PID    PPID  CPU       TASK        ST  %MEM  VSZ  RSS  COMM"
-jbd2=$(awk '$NF ~ /^jbd2\/dm-/ && $5 == "UN" { print $1; exit }' "$KDRILL_TMP/crash.out")
+jbd2=$(awk '$NF ~ /^\[?jbd2\/dm-/ && $5 == "UN" { print $1; exit }' "$KDRILL_TMP/crash.out")
 [ -n "$jbd2" ] || fail "ps shows no jbd2/dm-* thread in UN state"
 # its stack, from foreach UN bt
 awk -v pid="$jbd2" '/^PID: / { on = ($2 == pid) } on' "$KDRILL_TMP/crash.out" >"$KDRILL_TMP/jbd2.bt"
