@@ -31,7 +31,7 @@ static void validate_usage(FILE *f)
 	      "  --confidence C          0.5..0.999 (default 0.95)\n"
 	      "  --calibrate-matches K   BEFORE matches to calibrate on (default 3)\n"
 	      "  --max-runs N            runs of both kernels per scenario, INFRA included "
-	      "(default 400)\n"
+	      "(default 500)\n"
 	      "  --max-time S            wall-time budget per scenario (default: none)\n"
 	      "  --duration S            each run's length (default: the scenario's)\n"
 	      "  --param K=V             scenario parameter (repeatable)\n"

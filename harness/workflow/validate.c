@@ -14,9 +14,9 @@ void vd_config_default(struct vd_config *c)
 				.alpha = 0.01,
 				.calibrate_matches = 3,
 				.calibrate_max = 0,
-				.max_runs = 400,
+				.max_runs = 500,
 				.infra_retries = 3,
-				.effect = 0.4};
+				.effect = 0.35};
 }
 
 void vd_init(struct vd_state *s, const struct vd_config *cfg)

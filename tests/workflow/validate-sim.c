@@ -74,8 +74,11 @@ int main(int argc, char **argv)
 			    pb[i], after_name[a], vd_verdict_name(truth), 100.0 * right / trials,
 			    100.0 * wrong / trials, 100.0 * inc / trials, runs / trials,
 			    100.0 * syz_right / trials);
-			if (100.0 * right / trials < 95 || (a == 1 && fixed))
+			if (100.0 * right / trials < 95 || (a == 1 && fixed)) {
 				missed++;
+				fprintf(stderr, "missed: p_before %.1f p_after %s: %.1f%% correct, %u FIXED\n",
+					pb[i], after_name[a], 100.0 * right / trials, fixed);
+			}
 		}
 	{
 		struct vd_config d;
