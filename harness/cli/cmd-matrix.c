@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* kdrill matrix | merge | report: the nightly regression lab (docs/matrix.md). */
 #include <errno.h>
+#include <inttypes.h>
 #include <getopt.h>
 #include <json-c/json.h>
 #include <signal.h>
@@ -39,11 +40,14 @@ static void matrix_usage(FILE *f)
 	    "  --resume        finish a night: runs already in its journal are not redone\n"
 	    "  --dry-run       print the cells and the order of the runs, run nothing\n"
 	    "  --no-report     do not write the report at the end\n"
+	    "  --min-free SIZE stop the night (resumable) when the store has less free space\n"
+	    "                  than this before a run or after an INFRA one (default 64M)\n"
 	    "  --ingest        journal run directories made elsewhere (a lab, another\n"
 	    "                  machine) as runs of the plan's cells on kernel --kernel REF\n"
 	    "  --quiet         no line per run\n\n"
 	    "exit: 0 no new failure, 1 a new failure (not a known issue), 125 night not\n"
-	    "      finished (interrupted, budget) or a cell all INFRA, 2 usage or bad plan\n",
+	    "      finished (interrupted, budget, store full) or a cell all INFRA, 2 usage or\n"
+	    "      bad plan\n",
 	    f);
 }
 
@@ -197,10 +201,12 @@ int cmd_matrix(int argc, char **argv)
 	    {"ingest", no_argument, NULL, 'i'},
 	    {"kernel", required_argument, NULL, 'k'},
 	    {"quiet", no_argument, NULL, 'q'},
+	    {"min-free", required_argument, NULL, 'm'},
 	    {"help", no_argument, NULL, 'h'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *store = default_store(), *kernel = NULL;
+	uint64_t min_free = 64ULL << 20;
 	_cleanup_free_ char *night = NULL, *err = NULL, *planpath = NULL, *self = NULL;
 	unsigned shard_i = 1, shard_n = 1;
 	bool resume = false, dry = false, no_report = false, ingest = false, quiet = false;
@@ -241,6 +247,14 @@ int cmd_matrix(int argc, char **argv)
 			break;
 		case 'q':
 			quiet = true;
+			break;
+		case 'm':
+			if (parse_size(optarg, &min_free) < 0) {
+				fprintf(stderr,
+					"kdrill matrix: --min-free %s: a size such as 64M or 1G\n",
+					optarg);
+				return KD_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 			matrix_usage(stdout);
@@ -320,6 +334,7 @@ int cmd_matrix(int argc, char **argv)
 				 .shard_i = shard_i,
 				 .shard_n = shard_n,
 				 .resume = resume,
+				 .min_free = min_free,
 				 .progress = quiet ? NULL : stdout};
 	struct mx_run_result res;
 	free(err);
@@ -343,6 +358,14 @@ int cmd_matrix(int argc, char **argv)
 		    "%u left: %s; %.0fs (kdrill run children %.0fs, their verdicts' time %.0fs)\n",
 		    night, res.done, res.planned, res.ran, res.fails, res.infra, res.left,
 		    res.state, res.wall_s, res.run_wall_s, res.run_dur_s);
+	if (!strcmp(res.state, "store-full")) {
+		/* no report: it would not fit either */
+		fprintf(stderr,
+			"kdrill matrix: night %s stopped: %s has %" PRIu64 " KiB free (--min-free %" PRIu64
+			" KiB); free space, then kdrill matrix --store %s --resume\n",
+			night, store, res.store_free >> 10, min_free >> 10, store);
+		return KD_EXIT_INFRA;
+	}
 	int exit_code = KD_EXIT_OK;
 	if (!no_report && !repeat_interrupted) {
 		r = write_report(store, night, NULL, NULL, 0, quiet, &exit_code);

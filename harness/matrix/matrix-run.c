@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 
 #include "compare.h"
@@ -63,6 +64,27 @@ static int run_slot(const struct mx_plan *plan, const struct mx_cell *c,
 		*ret = vp ? json_object_from_file(vp) : NULL;
 	}
 	return 0;
+}
+
+/* Bytes free to an unprivileged writer in the store, or UINT64_MAX when unknown. */
+static uint64_t store_avail(const char *store)
+{
+	struct statvfs st;
+	if (statvfs(store, &st) < 0)
+		return UINT64_MAX;
+	return (uint64_t)st.f_bavail * st.f_frsize;
+}
+
+/* A store too full for another run: the night stops, resumable, instead of spending a
+ * cell's INFRA retries on a fault of the store. */
+static bool store_full(const struct mx_run_opts *o, struct mx_run_result *res)
+{
+	uint64_t a = store_avail(o->store);
+	if (!o->min_free || a >= o->min_free)
+		return false;
+	res->state = "store-full";
+	res->store_free = a;
+	return true;
 }
 
 /* The journal line of one run: from its verdict.json, or an INFRA line without a run
@@ -170,6 +192,8 @@ int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o, struct
 					res->state = "budget";
 					goto stop;
 				}
+				if (store_full(o, res))
+					goto stop;
 				struct json_object *v = NULL;
 				struct repeat_run rr;
 				_cleanup_free_ char *rerr = NULL;
@@ -200,7 +224,19 @@ int mx_run_night(const struct mx_plan *plan, const struct mx_run_opts *o, struct
 				repeat_run_done(&rr);
 				if (r < 0)
 					return r;
+				if (e.infra && store_full(o, res)) {
+					/* the store's fault, not the cell's: not journaled, not an
+					 * attempt; --resume runs the slot again */
+					mx_entry_done(&e);
+					goto stop;
+				}
 				r = mx_journal_append(o->store, o->night, &e);
+				if (r == -ENOSPC || r == -EDQUOT) {
+					mx_entry_done(&e);
+					res->state = "store-full";
+					res->store_free = store_avail(o->store);
+					goto stop;
+				}
 				if (r < 0) {
 					*err = strdupf("%s/nights/%s/journal.jsonl: %s (--resume "
 						       "redoes this run)",

@@ -10,6 +10,7 @@
 #define KDRILL_MATRIX_RUN_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "plan.h"
@@ -20,7 +21,8 @@ struct mx_run_opts {
 	const char *kdrill;	   /* the kdrill binary to spawn */
 	unsigned shard_i, shard_n; /* 1-based; n = 0 or 1: no sharding */
 	bool resume;
-	FILE *progress; /* one line per run, or NULL */
+	uint64_t min_free; /* bytes the store must have free before a run (0: no check) */
+	FILE *progress;	   /* one line per run, or NULL */
 };
 
 struct mx_run_result {
@@ -29,7 +31,8 @@ struct mx_run_result {
 	unsigned ran;	  /* kdrill runs started now */
 	unsigned fails, infra;
 	unsigned left;			      /* slots not finished (budget, interrupted) */
-	const char *state;		      /* "complete", "budget", "interrupted" */
+	const char *state; /* "complete", "budget", "interrupted", "store-full" */
+	uint64_t store_free; /* bytes free in the store when it stopped "store-full" */
 	double wall_s, run_wall_s, run_dur_s; /* totals: matrix, kdrill run children, verdicts' */
 };
 
