@@ -13,17 +13,7 @@ st=$KDRILL_TMP/store
 mkdir -p "$scr" "$st"
 mount -t tmpfs -o size=100k kdrill-test "$st" || fail "cannot mount a tmpfs"
 trap 'umount -l "$st" 2>/dev/null' EXIT
-cat >"$KDRILL_TMP/p.ini" <<PLAN
-[matrix]
-name = full
-runs = 3
-duration = 2
-target = host
-scratch = $scr
-[scenarios]
-scenario = dio-unwritten
-scenario = aio-dio-unlink
-PLAN
+host_plan "$KDRILL_TMP/p.ini" full 3 "$scr" dio-unwritten aio-dio-unlink
 S=$st/s
 J=$S/nights/n1/journal.jsonl
 slots() { jq -r 'select(.verdict != "INFRA") | "\(.cell) \(.round)"' "$J"; }

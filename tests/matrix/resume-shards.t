@@ -16,17 +16,7 @@ wait_for() { # SECONDS CMD...: poll until CMD succeeds
 lines() { [ -f "$1" ] && wc -l <"$1" || echo 0; }
 
 # ---- resume after SIGKILL ------------------------------------------------------
-cat >"$KDRILL_TMP/two.ini" <<PLAN
-[matrix]
-name = resume
-runs = 2
-duration = 2
-target = host
-scratch = $scr
-[scenarios]
-scenario = dio-unwritten
-scenario = aio-dio-unlink
-PLAN
+host_plan "$KDRILL_TMP/two.ini" resume 2 "$scr" dio-unwritten aio-dio-unlink
 S=$KDRILL_TMP/s-resume
 J=$S/nights/r/journal.jsonl
 "$KD" matrix --store "$S" --night r --quiet --no-report "$KDRILL_TMP/two.ini" &
@@ -62,18 +52,7 @@ out=$("$KD" matrix --store "$S" --night r "$KDRILL_TMP/two.ini" 2>&1); rc=$?
 [ $rc = 2 ] && grep -q "has [0-9]* runs already (--resume" <<<"$out" || fail "restart of a night: $rc $out"
 
 # ---- 2 shards + merge = one machine --------------------------------------------
-cat >"$KDRILL_TMP/three.ini" <<PLAN
-[matrix]
-name = shards
-runs = 1
-duration = 2
-target = host
-scratch = $scr
-[scenarios]
-scenario = dio-unwritten
-scenario = memcg-oom-jbd2 slices=2 workers=2
-scenario = aio-dio-unlink
-PLAN
+host_plan "$KDRILL_TMP/three.ini" shards 1 "$scr" dio-unwritten "memcg-oom-jbd2 slices=2 workers=2" aio-dio-unlink
 for i in 1 2; do
 	n=$("$KD" matrix --dry-run --shard $i/2 "$KDRILL_TMP/three.ini" | grep -c 'cell .*shard.*/2)$')
 	[ "$n" -ge 1 ] || fail "shard $i/2 has no cell"
