@@ -894,6 +894,21 @@ static int resolve_file(const char *ref, const char *arg, bool tree, unsigned fl
 	if (r < 0)
 		return r;
 done:
+	/* the cache is keyed by content: an entry made under another ref (the object tree's
+	 * bzImage, then the same bytes as build:stock) is this kernel under the ref asked for */
+	if (!k->ref || strcmp(k->ref, ref)) {
+		char *nr = strdup(ref), *ns = strdupf("%s %s", tree ? "tree" : "path", arg);
+		if (!nr || !ns) {
+			free(nr);
+			free(ns);
+			kd_kernel_free(k);
+			return -ENOMEM;
+		}
+		free(k->ref);
+		free(k->source);
+		k->ref = nr;
+		k->source = ns;
+	}
 	*ret = k;
 	return 0;
 fail:

@@ -6,6 +6,7 @@
 # does it for real).  Nothing boots.
 #  - build:stock, inject:000 (the number alone), inject:000-ext4-ioend-igrab (full name)
 #    and inject:000+debug resolve to their entries, with the config next to the bzImage;
+#  - a kernel cached under one ref is shown under the ref asked for (same bytes);
 #  - kernel list shows the built refs;
 #  - a ref that is not built, a number prefix (inject:00), an ambiguous number, a path in
 #    the name: exit 2 with a message naming `make kernels`, and `kdrill run` runs nothing.
@@ -46,6 +47,8 @@ show() { # REF -> $KDRILL_TMP/show
 k_stock=$(show build:stock) || exit 1
 k0=$(show inject:000) || exit 1
 k0full=$(show inject:000-ext4-ioend-igrab) || exit 1
+# the same bytes, cached under inject:000 first: shown (and recorded in runs) as asked
+grep -q '^ref: *inject:000-ext4-ioend-igrab$' "$KDRILL_TMP/show" || { grep ref: "$KDRILL_TMP/show"; fail "ref of a cached kernel"; }
 k0dbg=$(show inject:000+debug) || exit 1
 echo "build:stock $k_stock; inject:000 $k0; inject:000+debug $k0dbg"
 [ "$k0" = "$k0full" ] || fail "inject:000 and inject:000-ext4-ioend-igrab differ"
