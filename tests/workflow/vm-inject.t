@@ -4,6 +4,8 @@
 #   KDRILL_TEST_STOCK=REF      a stock build (e.g. build:stock)
 #   KDRILL_TEST_INJECT=REF     the same tree with a bug injected (e.g. inject:NNN)
 #   KDRILL_TEST_SCENARIO=NAME  the scenario whose signature the injected bug matches
+#   KDRILL_TEST_DURATION=S     each run's duration (default 120: a clean run lasts that
+#                              long, so the stock side costs boot + S per run)
 # and it checks:
 #   validate BEFORE=inject AFTER=stock -> FIXED (exit 0)
 #   validate BEFORE=stock AFTER=inject -> NOT-FIXED (exit 1: BEFORE never reproduces,
@@ -19,7 +21,7 @@ if [ -z "$stock" ] || [ -z "$inject" ] || [ -z "$sc" ]; then
 	exit 77
 fi
 out=$KDRILL_TMP/results
-common=(--boot-timeout 300 --out "$out")
+common=(--boot-timeout 300 --duration "${KDRILL_TEST_DURATION:-120}" --out "$out")
 
 expect_validate() { # BEFORE AFTER EXIT VERDICT [ARGS...]
 	local b=$1 a=$2 want_rc=$3 want=$4 rc d
