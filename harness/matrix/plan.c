@@ -1,114 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Matrix plan parser.  Pass 1 collects (section, key, value, line) with inih, as
- * scenario.c does; pass 2 interprets them, expands kernel ranges, loads every
- * scenario (unknown scenario/variant/parameter -> error at the plan's line) and
+ * Matrix plan parser.  Pass 1 collects (section, key, value, line) entries with
+ * ini-doc.h, as scenario.c does; pass 2 interprets them, expands kernel ranges, loads
+ * every scenario (unknown scenario/variant/parameter -> error at the plan's line) and
  * builds the cells.  Errors name the plan file, the line and the key.
  */
 #include <ctype.h>
 #include <errno.h>
-#include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ini-doc.h"
 #include "plan.h"
 #include "scenario.h"
 #include "util.h"
-
-struct entry {
-	char *section, *key, *value;
-	unsigned line;
-};
-
-struct parser {
-	const char *path;
-	const char *text;
-	size_t pos;
-	unsigned line;
-	unsigned long_line;
-	struct entry *e;
-	size_t n, cap;
-	int oom;
-	char *err;
-};
-
-_printf_(3, 4) static int fail(struct parser *p, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	char *m = NULL;
-
-	if (p->err)
-		return -EINVAL;
-	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = NULL;
-	va_end(ap);
-	if (line)
-		p->err = strdupf("%s:%u: %s", p->path, line, m ? m : "error");
-	else
-		p->err = strdupf("%s: %s", p->path, m ? m : "error");
-	free(m);
-	return -EINVAL;
-}
-
-static char *reader(char *str, int num, void *stream)
-{
-	struct parser *p = stream;
-	const char *s = p->text + p->pos, *nl;
-	size_t len, take;
-
-	if (!*s)
-		return NULL;
-	nl = strchr(s, '\n');
-	len = nl ? (size_t)(nl - s) + 1 : strlen(s);
-	p->line++;
-	take = len;
-	if (take > (size_t)num - 1) {
-		if (!p->long_line)
-			p->long_line = p->line;
-		take = (size_t)num - 2;
-		memcpy(str, s, take);
-		str[take++] = '\n';
-	} else {
-		memcpy(str, s, take);
-	}
-	str[take] = 0;
-	p->pos += len;
-	return str;
-}
-
-static int handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct parser *p = user;
-	struct entry *e;
-
-	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 64;
-		struct entry *ne = realloc(p->e, nc * sizeof(*ne));
-		if (!ne) {
-			p->oom = 1;
-			return 1;
-		}
-		p->e = ne;
-		p->cap = nc;
-	}
-	e = &p->e[p->n];
-	*e = (struct entry){.section = strdup(section),
-			    .key = strdup(name),
-			    .value = strdup(value ? value : ""),
-			    .line = p->line};
-	if (!e->section || !e->key || !e->value) {
-		free(e->section);
-		free(e->key);
-		free(e->value);
-		p->oom = 1;
-		return 1;
-	}
-	p->n++;
-	return 1;
-}
 
 uint64_t mx_hash64(const char *s)
 {
@@ -254,7 +161,7 @@ struct scen_line {
 	unsigned line;
 };
 
-static int parse_scenario_line(struct parser *p, const struct entry *e, struct scen_line *out)
+static int parse_scenario_line(struct ini_doc *p, const struct ini_entry *e, struct scen_line *out)
 {
 	_cleanup_free_ char *copy = strdup(e->value);
 	_cleanup_strv_ char **words = NULL;
@@ -267,17 +174,18 @@ static int parse_scenario_line(struct parser *p, const struct entry *e, struct s
 		if (strv_extend(&words, w) < 0)
 			return -ENOMEM;
 	if (!words)
-		return fail(p, e->line, "scenario: empty");
+		return ini_doc_fail(p, e->line, "scenario: empty");
 	out->line = e->line;
 	for (size_t i = 1; words[i]; i++) {
 		char *eq = strchr(words[i], '=');
 		if (!eq || eq == words[i])
-			return fail(p, e->line, "scenario: '%s' is not a parameter (k=v)",
-				    words[i]);
+			return ini_doc_fail(p, e->line, "scenario: '%s' is not a parameter (k=v)",
+					    words[i]);
 		for (char **q = out->params; q && *q; q++)
 			if (!strncmp(*q, words[i], (size_t)(eq - words[i]) + 1))
-				return fail(p, e->line, "scenario: parameter '%.*s' given twice",
-					    (int)(eq - words[i]), words[i]);
+				return ini_doc_fail(p, e->line,
+						    "scenario: parameter '%.*s' given twice",
+						    (int)(eq - words[i]), words[i]);
 		if (strv_extend(&out->params, words[i]) < 0)
 			return -ENOMEM;
 	}
@@ -291,10 +199,10 @@ static int parse_scenario_line(struct parser *p, const struct entry *e, struct s
 		*colon = 0;
 		r = scenario_variants(words[0], &variants, &msg);
 		if (r < 0)
-			return fail(p, e->line, "scenario: %s",
-				    msg		   ? msg
-				    : r == -ENOENT ? "unknown scenario"
-						   : strerror(-r));
+			return ini_doc_fail(p, e->line, "scenario: %s",
+					    msg		   ? msg
+					    : r == -ENOENT ? "unknown scenario"
+							   : strerror(-r));
 		STRV_FOREACH (v, variants) {
 			char *s = strdupf("%s:%s", words[0], *v);
 			if (!s || strv_push(&out->specs, s) < 0)
@@ -312,15 +220,16 @@ static int parse_scenario_line(struct parser *p, const struct entry *e, struct s
 		if (r == -ENOMEM)
 			return r;
 		if (r < 0)
-			return fail(p, e->line, "scenario: %s: %s", *s,
-				    msg		   ? msg
-				    : r == -ENOENT ? "unknown scenario"
-						   : strerror(-r));
+			return ini_doc_fail(p, e->line, "scenario: %s: %s", *s,
+					    msg		   ? msg
+					    : r == -ENOENT ? "unknown scenario"
+							   : strerror(-r));
 	}
 	return 0;
 }
 
-static int parse_seconds_key(struct parser *p, const struct entry *e, double *ret, bool zero_ok)
+static int parse_seconds_key(struct ini_doc *p, const struct ini_entry *e, double *ret,
+			     bool zero_ok)
 {
 	double v;
 	int r;
@@ -331,26 +240,27 @@ static int parse_seconds_key(struct parser *p, const struct entry *e, double *re
 	}
 	r = parse_seconds_range(e->value, KD_DURATION_MIN, KD_DURATION_MAX, &v);
 	if (r == -ERANGE)
-		return fail(p, e->line, "%s: '%s' is out of range (1s..30 days)", e->key, e->value);
+		return ini_doc_fail(p, e->line, "%s: '%s' is out of range (1s..30 days)", e->key,
+				    e->value);
 	if (r < 0)
-		return fail(p, e->line, "%s: '%s' is not a duration (30, 1.5, 30s, 5m, 2h)", e->key,
-			    e->value);
+		return ini_doc_fail(p, e->line, "%s: '%s' is not a duration (30, 1.5, 30s, 5m, 2h)",
+				    e->key, e->value);
 	*ret = v;
 	return 0;
 }
 
-static int parse_uint_key(struct parser *p, const struct entry *e, unsigned min, unsigned max,
+static int parse_uint_key(struct ini_doc *p, const struct ini_entry *e, unsigned min, unsigned max,
 			  unsigned *ret)
 {
 	uint64_t v;
 	if (parse_u64(e->value, &v) < 0 || v < min || v > max)
-		return fail(p, e->line, "%s: '%s' is not an integer in %u..%u", e->key, e->value,
-			    min, max);
+		return ini_doc_fail(p, e->line, "%s: '%s' is not an integer in %u..%u", e->key,
+				    e->value, min, max);
 	*ret = (unsigned)v;
 	return 0;
 }
 
-static int interpret(struct parser *p, struct mx_plan *plan)
+static int interpret(struct ini_doc *p, struct mx_plan *plan)
 {
 	unsigned *kernel_lines = NULL;
 	size_t n_kernels = 0;
@@ -367,7 +277,7 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 	plan->history = 7;
 
 	for (size_t i = 0; i < p->n && !p->err; i++) {
-		struct entry *e = &p->e[i];
+		struct ini_entry *e = &p->e[i];
 		if (!strcmp(e->section, "matrix")) {
 			seen_matrix = true;
 			if (!strcmp(e->key, "name")) {
@@ -395,7 +305,8 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 				baseline_line = e->line;
 			} else if (!strcmp(e->key, "target")) {
 				if (strcmp(e->value, "vm") && strcmp(e->value, "host"))
-					r = fail(p, e->line, "target: '%s': vm or host", e->value);
+					r = ini_doc_fail(p, e->line, "target: '%s': vm or host",
+							 e->value);
 				plan->host = !strcmp(e->value, "host");
 				target_line = e->line;
 			} else if (!strcmp(e->key, "scratch")) {
@@ -403,27 +314,28 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 				plan->scratch = strdup(e->value);
 				scratch_line = e->line;
 			} else
-				r = fail(p, e->line, "[matrix] %s: unknown key", e->key);
+				r = ini_doc_fail(p, e->line, "[matrix] %s: unknown key", e->key);
 		} else if (!strcmp(e->section, "kernels")) {
 			_cleanup_strv_ char **items = NULL;
 			const char *why;
 			if (strcmp(e->key, "kernel")) {
-				r = fail(p, e->line, "[kernels] %s: unknown key (kernel = REF)",
-					 e->key);
+				r = ini_doc_fail(
+				    p, e->line, "[kernels] %s: unknown key (kernel = REF)", e->key);
 				break;
 			}
 			if (mx_expand_range(e->value, &items, &why) < 0) {
-				r = why ? fail(p, e->line, "kernel: '%s': bad range: %s", e->value,
-					       why)
+				r = why ? ini_doc_fail(p, e->line, "kernel: '%s': bad range: %s",
+						       e->value, why)
 					: -ENOMEM;
 				break;
 			}
 			STRV_FOREACH (k, items) {
 				if (!kernel_ref_ok(*k)) {
-					r = fail(p, e->line,
-						 "kernel: '%s': not a kernel ref (debian:NAME, "
-						 "path:BZIMAGE, tree:DIR, build:NAME, inject:SEED)",
-						 *k);
+					r = ini_doc_fail(
+					    p, e->line,
+					    "kernel: '%s': not a kernel ref (debian:NAME, "
+					    "path:BZIMAGE, tree:DIR, build:NAME, inject:SEED)",
+					    *k);
 					break;
 				}
 				unsigned *nl = realloc(kernel_lines, (n_kernels + 1) * sizeof(*nl));
@@ -438,10 +350,11 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 			}
 		} else if (!strcmp(e->section, "scenarios")) {
 			if (strcmp(e->key, "scenario")) {
-				r = fail(p, e->line,
-					 "[scenarios] %s: unknown key (scenario = NAME[:VARIANT] "
-					 "[k=v ...])",
-					 e->key);
+				r = ini_doc_fail(
+				    p, e->line,
+				    "[scenarios] %s: unknown key (scenario = NAME[:VARIANT] "
+				    "[k=v ...])",
+				    e->key);
 				break;
 			}
 			struct scen_line *ns = realloc(sl, (n_sl + 1) * sizeof(*ns));
@@ -476,18 +389,19 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 				      : !strcmp(e->key, "link")	    ? &k->link
 								    : NULL;
 			if (!slot) {
-				r = fail(p, e->line,
-					 "[%s] %s: unknown key (match, scenario, note, link)",
-					 e->section, e->key);
+				r = ini_doc_fail(
+				    p, e->line,
+				    "[%s] %s: unknown key (match, scenario, note, link)",
+				    e->section, e->key);
 				break;
 			}
 			free(*slot);
 			*slot = strdup(e->value);
 		} else {
-			r = fail(p, e->line,
-				 "[%s]: unknown section ([matrix], [kernels], [scenarios], "
-				 "[known.NAME])",
-				 e->section);
+			r = ini_doc_fail(p, e->line,
+					 "[%s]: unknown section ([matrix], [kernels], [scenarios], "
+					 "[known.NAME])",
+					 e->section);
 		}
 		if (r < 0)
 			break;
@@ -495,16 +409,16 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 	if (r < 0 || p->err)
 		goto out;
 	if (!seen_matrix) {
-		r = fail(p, 0, "[matrix]: missing section");
+		r = ini_doc_fail(p, 0, "[matrix]: missing section");
 		goto out;
 	}
 
 	for (size_t j = 0; j < plan->n_known; j++) {
 		struct mx_known *k = &plan->known[j];
 		if (!k->match || !*k->match) {
-			r = fail(p, k->line,
-				 "[known.%s] match: missing (a title or signature substring)",
-				 k->name);
+			r = ini_doc_fail(
+			    p, k->line,
+			    "[known.%s] match: missing (a title or signature substring)", k->name);
 			goto out;
 		}
 		if (!k->note)
@@ -513,12 +427,13 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 
 	if (plan->host) {
 		if (!plan->scratch || !*plan->scratch) {
-			r = fail(p, target_line, "target: host needs scratch = DIR");
+			r = ini_doc_fail(p, target_line, "target: host needs scratch = DIR");
 			goto out;
 		}
 		if (plan->kernels) {
-			r = fail(p, kernel_lines[0],
-				 "kernel: target = host runs this machine's kernel (no [kernels])");
+			r = ini_doc_fail(
+			    p, kernel_lines[0],
+			    "kernel: target = host runs this machine's kernel (no [kernels])");
 			goto out;
 		}
 		if (strv_extend(&plan->kernels, "host") < 0) {
@@ -534,15 +449,15 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 		kernel_lines[0] = target_line;
 		n_kernels = 1;
 	} else if (plan->scratch) {
-		r = fail(p, scratch_line, "scratch: only with target = host");
+		r = ini_doc_fail(p, scratch_line, "scratch: only with target = host");
 		goto out;
 	}
 	if (!n_kernels) {
-		r = fail(p, 0, "[kernels]: no kernel (kernel = REF)");
+		r = ini_doc_fail(p, 0, "[kernels]: no kernel (kernel = REF)");
 		goto out;
 	}
 	if (!n_sl) {
-		r = fail(p, 0, "[scenarios]: no scenario (scenario = NAME[:VARIANT])");
+		r = ini_doc_fail(p, 0, "[scenarios]: no scenario (scenario = NAME[:VARIANT])");
 		goto out;
 	}
 
@@ -551,24 +466,25 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 	else if (!strcmp(compare, "baseline"))
 		plan->compare = MX_COMPARE_BASELINE;
 	else {
-		r = fail(p, compare_line, "compare: '%s': previous or baseline", compare);
+		r = ini_doc_fail(p, compare_line, "compare: '%s': previous or baseline", compare);
 		goto out;
 	}
 	if (plan->compare == MX_COMPARE_BASELINE) {
 		if (!plan->baseline) {
-			r = fail(p, compare_line, "compare: baseline needs baseline = KERNEL");
+			r = ini_doc_fail(p, compare_line,
+					 "compare: baseline needs baseline = KERNEL");
 			goto out;
 		}
 		bool found = false;
 		STRV_FOREACH (k, plan->kernels)
 			found |= !strcmp(*k, plan->baseline);
 		if (!found) {
-			r = fail(p, baseline_line, "baseline: '%s' is not one of [kernels]",
-				 plan->baseline);
+			r = ini_doc_fail(p, baseline_line, "baseline: '%s' is not one of [kernels]",
+					 plan->baseline);
 			goto out;
 		}
 	} else if (plan->baseline) {
-		r = fail(p, baseline_line, "baseline: only with compare = baseline");
+		r = ini_doc_fail(p, baseline_line, "baseline: only with compare = baseline");
 		goto out;
 	}
 
@@ -596,9 +512,10 @@ static int interpret(struct parser *p, struct mx_plan *plan)
 						unsigned here = plan->cells[c].line == sl[si].line
 								    ? kernel_lines[ki]
 								    : sl[si].line;
-						r = fail(p, here,
-							 "duplicate cell '%s' (first at line %u)",
-							 key, first);
+						r = ini_doc_fail(
+						    p, here,
+						    "duplicate cell '%s' (first at line %u)", key,
+						    first);
 						free(key);
 						goto out;
 					}
@@ -663,7 +580,7 @@ out:
 
 int mx_plan_parse(const char *path, const char *text, struct mx_plan **ret, char **errmsg)
 {
-	struct parser p = {.path = path, .text = text};
+	struct ini_doc p = {.path = path};
 	struct mx_plan *plan;
 	int r;
 
@@ -677,28 +594,16 @@ int mx_plan_parse(const char *path, const char *text, struct mx_plan **ret, char
 		mx_plan_free(plan);
 		return -ENOMEM;
 	}
-	r = ini_parse_stream(reader, &p, handler, &p);
-	if (p.oom)
-		r = -ENOMEM;
-	else if (p.long_line && (r == 0 || (unsigned)r > p.long_line))
-		r = fail(&p, p.long_line, "line too long (at most 198 characters)");
-	else if (r > 0)
-		r = fail(&p, (unsigned)r, "syntax error (expected [section] or key = value)");
-	else if (r < 0)
-		r = fail(&p, 0, "cannot parse");
-	else
+	r = ini_doc_parse(&p, path, text, NULL);
+	if (r == 0)
 		r = interpret(&p, plan);
-	for (size_t i = 0; i < p.n; i++) {
-		free(p.e[i].section);
-		free(p.e[i].key);
-		free(p.e[i].value);
-	}
-	free(p.e);
 	if (r < 0) {
 		*errmsg = TAKE_PTR(p.err);
+		ini_doc_done(&p);
 		mx_plan_free(plan);
 		return r;
 	}
+	ini_doc_done(&p);
 	*ret = plan;
 	return 0;
 }

@@ -1,38 +1,26 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Scenario parser.  Two passes: inih collects every (section, key, value, line)
- * entry (a custom reader counts lines, the packaged inih has no line numbers in
- * its handler), then params, variants and overrides are resolved and every other
+ * Scenario parser.  Two passes: ini-doc.h collects every (section, key, value, line)
+ * entry, then params, variants and overrides are resolved and every other
  * section is interpreted with ${param} expanded.  Errors: "file:line: key: why".
  */
 #include "scenario.h"
 
 #include <ctype.h>
 #include <dirent.h>
-#include <ini.h>
 #include <string.h>
 
 #include "detect.h"
+#include "ini-doc.h"
 #include "util.h"
 
-struct entry {
-	char *section, *key, *value;
-	unsigned line;
-	bool used;
+struct parser {
+	struct ini_doc doc; /* the entries, the first error */
+	struct scenario *sc;
 };
 
-struct parser {
-	const char *path;
-	const char *text;
-	size_t pos;
-	unsigned line;
-	unsigned long_line; /* first line longer than inih accepts */
-	struct entry *e;
-	size_t n, cap;
-	int oom;
-	struct scenario *sc;
-	char *err;
-};
+/* "file:line: key: why" (see ini_doc_fail()); returns -EINVAL */
+#define fail(p, line, ...) ini_doc_fail(&(p)->doc, (line), __VA_ARGS__)
 
 static const char *const runtime_vars[] = {"dir",   "mnt",    "duration", "instance", "seed",
 					   "slice", "engine", "bindir",	  "run_dir",  NULL};
@@ -43,85 +31,6 @@ static bool is_runtime_var(const char *n, size_t len)
 		if (strlen(runtime_vars[i]) == len && !strncmp(runtime_vars[i], n, len))
 			return true;
 	return false;
-}
-
-_printf_(3, 4) static int fail(struct parser *p, unsigned line, const char *fmt, ...)
-{
-	va_list ap;
-	char *m = NULL;
-
-	if (p->err)
-		return -EINVAL;
-	va_start(ap, fmt);
-	if (vasprintf(&m, fmt, ap) < 0)
-		m = NULL;
-	va_end(ap);
-	if (line)
-		p->err = strdupf("%s:%u: %s", p->path, line, m ? m : "error");
-	else
-		p->err = strdupf("%s: %s", p->path, m ? m : "error");
-	free(m);
-	return -EINVAL;
-}
-
-/* ---- pass 1: inih ------------------------------------------------------- */
-
-static char *reader(char *str, int num, void *stream)
-{
-	struct parser *p = stream;
-	const char *s = p->text + p->pos, *nl;
-	size_t len, take;
-
-	if (!*s)
-		return NULL;
-	nl = strchr(s, '\n');
-	len = nl ? (size_t)(nl - s) + 1 : strlen(s);
-	p->line++;
-	take = len;
-	if (take > (size_t)num - 1) {
-		/* inih would split the line and parse the tail as a new line */
-		if (!p->long_line)
-			p->long_line = p->line;
-		take = (size_t)num - 2;
-		memcpy(str, s, take);
-		str[take++] = '\n';
-	} else {
-		memcpy(str, s, take);
-	}
-	str[take] = 0;
-	p->pos += len;
-	return str;
-}
-
-static int handler(void *user, const char *section, const char *name, const char *value)
-{
-	struct parser *p = user;
-	struct entry *e;
-
-	if (p->n == p->cap) {
-		size_t nc = p->cap ? p->cap * 2 : 64;
-		struct entry *ne = realloc(p->e, nc * sizeof(*ne));
-		if (!ne) {
-			p->oom = 1;
-			return 1;
-		}
-		p->e = ne;
-		p->cap = nc;
-	}
-	e = &p->e[p->n];
-	*e = (struct entry){.section = strdup(section),
-			    .key = strdup(name),
-			    .value = strdup(value ? value : ""),
-			    .line = p->line};
-	if (!e->section || !e->key || !e->value) {
-		free(e->section);
-		free(e->key);
-		free(e->value);
-		p->oom = 1;
-		return 1;
-	}
-	p->n++;
-	return 1;
 }
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -146,7 +55,7 @@ static struct sc_param *find_param(struct scenario *sc, const char *name, size_t
 }
 
 /* Expand ${param}; keep run-time variables; "$$" -> "$". */
-static int expand(struct parser *p, const struct entry *e, char **ret)
+static int expand(struct parser *p, const struct ini_entry *e, char **ret)
 {
 	const char *s = e->value;
 	char *out = NULL;
@@ -206,8 +115,8 @@ static int split_words(const char *s, char ***ret)
 	return 0;
 }
 
-static int compile(struct parser *p, const struct entry *e, const char *v, struct sc_pattern **arr,
-		   size_t *n)
+static int compile(struct parser *p, const struct ini_entry *e, const char *v,
+		   struct sc_pattern **arr, size_t *n)
 {
 	struct sc_pattern *na = realloc(*arr, (*n + 1) * sizeof(**arr));
 	struct sc_pattern *pt;
@@ -234,7 +143,7 @@ static int compile(struct parser *p, const struct entry *e, const char *v, struc
 	return 0;
 }
 
-static int parse_classes(struct parser *p, const struct entry *e, const char *v, unsigned *mask)
+static int parse_classes(struct parser *p, const struct ini_entry *e, const char *v, unsigned *mask)
 {
 	_cleanup_strv_ char **w = NULL;
 	int r = split_words(v, &w);
@@ -262,8 +171,8 @@ static int parse_classes(struct parser *p, const struct entry *e, const char *v,
 	return 0;
 }
 
-static int get_u(struct parser *p, const struct entry *e, const char *v, unsigned min, unsigned max,
-		 unsigned *ret)
+static int get_u(struct parser *p, const struct ini_entry *e, const char *v, unsigned min,
+		 unsigned max, unsigned *ret)
 {
 	uint64_t x;
 
@@ -273,7 +182,7 @@ static int get_u(struct parser *p, const struct entry *e, const char *v, unsigne
 	return 0;
 }
 
-static int get_size(struct parser *p, const struct entry *e, const char *v, uint64_t *ret)
+static int get_size(struct parser *p, const struct ini_entry *e, const char *v, uint64_t *ret)
 {
 	if (parse_size(v, ret) < 0)
 		return fail(p, e->line, "%s: '%s' is not a size (e.g. 64M, 1G)", e->key, v);
@@ -281,8 +190,8 @@ static int get_size(struct parser *p, const struct entry *e, const char *v, uint
 }
 
 /* A duration in min..max seconds (bounded: timers are armed from it). */
-static int get_secs(struct parser *p, const struct entry *e, const char *v, double min, double max,
-		    double *ret)
+static int get_secs(struct parser *p, const struct ini_entry *e, const char *v, double min,
+		    double max, double *ret)
 {
 	int r = parse_seconds_range(v, min, max, ret);
 
@@ -294,7 +203,7 @@ static int get_secs(struct parser *p, const struct entry *e, const char *v, doub
 	return 0;
 }
 
-static int get_bool(struct parser *p, const struct entry *e, const char *v, bool *ret)
+static int get_bool(struct parser *p, const struct ini_entry *e, const char *v, bool *ret)
 {
 	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "1") || !strcmp(v, "on"))
 		*ret = true;
@@ -311,7 +220,7 @@ struct keyword {
 };
 
 /* v must name one of kw[] ({NULL}-terminated): its value, or fail "key: 'v' must be choices". */
-static int get_keyword(struct parser *p, const struct entry *e, const char *v,
+static int get_keyword(struct parser *p, const struct ini_entry *e, const char *v,
 		       const struct keyword *kw, const char *choices)
 {
 	for (; kw->name; kw++)
@@ -321,7 +230,7 @@ static int get_keyword(struct parser *p, const struct entry *e, const char *v,
 }
 
 /* A number in min..max for a 64-bit cgroup limit. */
-static int get_limit(struct parser *p, const struct entry *e, const char *v, unsigned min,
+static int get_limit(struct parser *p, const struct ini_entry *e, const char *v, unsigned min,
 		     unsigned max, uint64_t *ret)
 {
 	unsigned u = 0;
@@ -332,7 +241,7 @@ static int get_limit(struct parser *p, const struct entry *e, const char *v, uns
 	return r;
 }
 
-static int set_str(struct parser *p, const struct entry *e, const char *v, char **dst)
+static int set_str(struct parser *p, const struct ini_entry *e, const char *v, char **dst)
 {
 	if (*dst)
 		return fail(p, e->line, "%s: given twice", e->key);
@@ -366,7 +275,7 @@ static int append_text(char **dst, const char *v)
 
 /* ---- sections ------------------------------------------------------------ */
 
-static int do_scenario_key(struct parser *p, const struct entry *e, const char *v)
+static int do_scenario_key(struct parser *p, const struct ini_entry *e, const char *v)
 {
 	struct scenario *sc = p->sc;
 	const char *k = e->key;
@@ -487,7 +396,7 @@ static int do_scenario_key(struct parser *p, const struct entry *e, const char *
 	return fail(p, e->line, "%s: unknown key in [scenario]", k);
 }
 
-static int do_fs_key(struct parser *p, const struct entry *e, const char *v, struct sc_fs *fs)
+static int do_fs_key(struct parser *p, const struct ini_entry *e, const char *v, struct sc_fs *fs)
 {
 	const char *k = e->key;
 
@@ -527,7 +436,8 @@ static int do_fs_key(struct parser *p, const struct entry *e, const char *v, str
 	return fail(p, e->line, "%s: unknown key in [fs.%s]", k, fs->name);
 }
 
-static int do_slice_key(struct parser *p, const struct entry *e, const char *v, struct sc_slice *s)
+static int do_slice_key(struct parser *p, const struct ini_entry *e, const char *v,
+			struct sc_slice *s)
 {
 	const char *k = e->key;
 	struct kdcg_limits *l = &s->limits;
@@ -563,7 +473,8 @@ static int do_slice_key(struct parser *p, const struct entry *e, const char *v, 
 	return fail(p, e->line, "%s: unknown key in [slice.%s]", k, s->name);
 }
 
-static int do_proc_key(struct parser *p, const struct entry *e, const char *v, struct sc_proc *pr)
+static int do_proc_key(struct parser *p, const struct ini_entry *e, const char *v,
+		       struct sc_proc *pr)
 {
 	const char *k = e->key;
 
@@ -641,7 +552,7 @@ static int do_proc_key(struct parser *p, const struct entry *e, const char *v, s
 	return fail(p, e->line, "%s: unknown key in [%s.%s]", k, sc_kind_name(pr->kind), pr->name);
 }
 
-static int do_action_key(struct parser *p, const struct entry *e, const char *v,
+static int do_action_key(struct parser *p, const struct ini_entry *e, const char *v,
 			 struct sc_action *a)
 {
 	const char *k = e->key;
@@ -676,7 +587,7 @@ static int do_action_key(struct parser *p, const struct entry *e, const char *v,
 	return fail(p, e->line, "%s: unknown key in [action.%s]", k, a->name);
 }
 
-static int do_vm_key(struct parser *p, const struct entry *e, const char *v)
+static int do_vm_key(struct parser *p, const struct ini_entry *e, const char *v)
 {
 	struct sc_vm *vm = &p->sc->vm;
 	const char *k = e->key;
@@ -733,8 +644,8 @@ static const char *canonical_key(const char *k)
 
 static int cmp_entry(const void *a, const void *b)
 {
-	const struct entry *x = *(const struct entry *const *)a,
-			   *y = *(const struct entry *const *)b;
+	const struct ini_entry *x = *(const struct ini_entry *const *)a,
+			       *y = *(const struct ini_entry *const *)b;
 	int c = strcmp(x->section, y->section);
 	if (!c)
 		c = strcmp(canonical_key(x->key), canonical_key(y->key));
@@ -745,17 +656,17 @@ static int cmp_entry(const void *a, const void *b)
  * second would silently win otherwise); list keys add up. */
 static int check_duplicates(struct parser *p)
 {
-	_cleanup_free_ struct entry **v = NULL;
-	const struct entry *dup = NULL, *first = NULL;
+	_cleanup_free_ struct ini_entry **v = NULL;
+	const struct ini_entry *dup = NULL, *first = NULL;
 
-	if (p->n < 2)
+	if (p->doc.n < 2)
 		return 0;
-	if (!(v = malloc(p->n * sizeof(*v))))
+	if (!(v = malloc(p->doc.n * sizeof(*v))))
 		return -ENOMEM;
-	for (size_t i = 0; i < p->n; i++)
-		v[i] = &p->e[i];
-	qsort(v, p->n, sizeof(*v), cmp_entry);
-	for (size_t i = 1; i < p->n; i++)
+	for (size_t i = 0; i < p->doc.n; i++)
+		v[i] = &p->doc.e[i];
+	qsort(v, p->doc.n, sizeof(*v), cmp_entry);
+	for (size_t i = 1; i < p->doc.n; i++)
 		if (!strcmp(v[i]->section, v[i - 1]->section) &&
 		    !strcmp(canonical_key(v[i]->key), canonical_key(v[i - 1]->key)) &&
 		    !repeatable_key(v[i]->key) && (!dup || v[i]->line < dup->line)) {
@@ -850,8 +761,8 @@ static int collect_params(struct parser *p)
 {
 	struct scenario *sc = p->sc;
 
-	for (size_t i = 0; i < p->n; i++) {
-		struct entry *e = &p->e[i];
+	for (size_t i = 0; i < p->doc.n; i++) {
+		struct ini_entry *e = &p->doc.e[i];
 		const char *name = dotted(e->section, "param");
 		struct sc_param *prm;
 
@@ -900,8 +811,8 @@ static int collect_variants(struct parser *p)
 {
 	struct scenario *sc = p->sc;
 
-	for (size_t i = 0; i < p->n; i++) {
-		struct entry *e = &p->e[i];
+	for (size_t i = 0; i < p->doc.n; i++) {
+		struct ini_entry *e = &p->doc.e[i];
 		const char *name = dotted(e->section, "variant");
 		struct sc_variant *v = NULL;
 
@@ -978,8 +889,8 @@ static int interpret(struct parser *p)
 	struct scenario *sc = p->sc;
 	int r;
 
-	for (size_t i = 0; i < p->n; i++) {
-		struct entry *e = &p->e[i];
+	for (size_t i = 0; i < p->doc.n; i++) {
+		struct ini_entry *e = &p->doc.e[i];
 		_cleanup_free_ char *v = NULL;
 		const char *name;
 
@@ -1213,18 +1124,10 @@ static int parse_file(struct parser *p, const char *text, char *const *overrides
 	struct scenario *sc = p->sc;
 	int r;
 
-	p->text = text;
-	r = ini_parse_stream(reader, p, handler, p);
-	if (p->oom)
-		return -ENOMEM;
-	if (p->long_line && (r == 0 || (unsigned)r > p->long_line))
-		return fail(p, p->long_line,
-			    "line too long (inih reads at most 198 characters): continue the value "
-			    "on indented lines or repeat the key");
-	if (r > 0)
-		return fail(p, (unsigned)r, "syntax error (expected [section] or key = value)");
+	r = ini_doc_parse(&p->doc, sc->path, text,
+			  "continue the value on indented lines or repeat the key");
 	if (r < 0)
-		return fail(p, 0, "cannot parse");
+		return r;
 	if ((r = check_duplicates(p)) < 0)
 		return r;
 	if ((r = collect_params(p)) < 0)
@@ -1285,16 +1188,6 @@ static int parse_file(struct parser *p, const char *text, char *const *overrides
 	if ((r = interpret(p)) < 0)
 		return r;
 	return validate(p);
-}
-
-static void parser_done(struct parser *p)
-{
-	for (size_t i = 0; i < p->n; i++) {
-		free(p->e[i].section);
-		free(p->e[i].key);
-		free(p->e[i].value);
-	}
-	free(p->e);
 }
 
 static int resolve(const char *name_or_path, char **ret_path, char **ret_variant)
@@ -1388,16 +1281,15 @@ int scenario_load(const char *name_or_path, char *const *overrides, struct scena
 		scenario_free(sc);
 		return -ENOMEM;
 	}
-	p.path = path;
 	p.sc = sc;
 	r = parse_file(&p, text, overrides, variant && strcmp(variant, "") ? variant : NULL);
-	parser_done(&p);
 	if (r < 0) {
-		*errmsg = p.err ? p.err : strdupf("%s: %s", path, strerror(-r));
+		*errmsg = p.doc.err ? TAKE_PTR(p.doc.err) : strdupf("%s: %s", path, strerror(-r));
+		ini_doc_done(&p.doc);
 		scenario_free(sc);
 		return r;
 	}
-	free(p.err);
+	ini_doc_done(&p.doc);
 	*ret = sc;
 	return 0;
 }
@@ -1440,26 +1332,22 @@ int scenario_variants(const char *name_or_path, char ***ret, char **errmsg)
 	}
 	if ((r = read_scenario_text(path, &text, errmsg)) < 0)
 		return r;
-	p.path = path;
-	p.text = text;
-	r = ini_parse_stream(reader, &p, handler, &p);
-	if (r == 0 && !p.oom) {
+	r = ini_doc_parse(&p.doc, path, text, NULL);
+	if (r == 0)
 		r = collect_params(&p);
-		if (r == 0)
-			r = collect_variants(&p);
-	} else if (r > 0)
-		r = fail(&p, (unsigned)r, "syntax error");
+	if (r == 0)
+		r = collect_variants(&p);
 	for (size_t i = 0; r >= 0 && i < sc.n_variants; i++)
 		r = strv_extend(&names, sc.variants[i].name);
 	free_variants(sc.variants, sc.n_variants);
 	free_params(sc.params, sc.n_params);
-	parser_done(&p);
 	if (r < 0) {
 		strv_free(names);
-		*errmsg = p.err;
+		*errmsg = TAKE_PTR(p.doc.err);
+		ini_doc_done(&p.doc);
 		return r;
 	}
-	free(p.err);
+	ini_doc_done(&p.doc);
 	*ret = names;
 	return 0;
 }

@@ -71,6 +71,23 @@ kernel = debian:6.1.0-54-cloud-amd64
 [scenarios]
 scenario = memcg-oom-jbd2 workers=2 slices=3
 scenario = memcg-oom-jbd2 slices=3 workers=2" "8: duplicate cell 'debian:6.1.0-54-cloud-amd64 memcg-oom-jbd2 slices=3 workers=2' (first at line 7)"
+# the reader (harness/common/ini-doc.c, shared with scenarios): syntax, long lines
+expect "$head
+kernel debian-6.1.0-54-cloud-amd64" "5: syntax error (expected [section] or key = value)"
+long=$(printf 'x%.0s' $(seq 1 250))
+expect "$head
+kernel = debian:$long
+kernel = oops" "5: line too long (at most 198 characters)"
+expect "$head
+kernel = debian:6.1.0-54-cloud-amd64
+[scenarios
+scenario = dio-unwritten" "6: syntax error (expected [section] or key = value)"
+# the variants of a scenario file (:all) are read with the same reader
+printf '[scenario]\nname = t\nthis is not ini\n' >"$d/bad-scenario.ini"
+expect "$head
+kernel = debian:6.1.0-54-cloud-amd64
+[scenarios]
+scenario = $d/bad-scenario.ini:all" "7: scenario: $d/bad-scenario.ini:3: syntax error (expected [section] or key = value)"
 expect "[matrix]
 runs = many" "2: runs: 'many' is not an integer"
 expect "[matrix]

@@ -33,7 +33,7 @@ expect "$good
 [scenario]
 bogus = 1" "10: bogus: unknown key in [scenario]"
 expect "$good
-this is not ini" "9: syntax error"
+this is not ini" "9: syntax error (expected [section] or key = value)"
 expect "[scenario]
 name = t
 timeout = soon" "3: timeout: 'soon' is not a duration"
@@ -117,7 +117,7 @@ op = nfs-stop" "10: op: 'nfs-stop' must be dm-suspend, sysrq, drop-caches or nfs
 long=$(printf 'x%.0s' $(seq 1 250))
 expect "$good
 [repro.r]
-args = $long" "10: line too long"
+args = $long" "10: line too long (at most 198 characters): continue the value on indented lines or repeat the key"
 
 # durations: bounded (timers are armed from them), decimal only
 expect "$good
