@@ -311,8 +311,8 @@ static char *render_junit(const char *id, struct vscen *vs, size_t n, double wal
 		"time=\"%.1f\">\n",
 		id, n, fail, err, wall);
 	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *msg = wf_xml_escape(vs[i].reason);
-		_cleanup_free_ char *name = wf_xml_escape(vs[i].label);
+		_cleanup_free_ char *msg = xml_escape(vs[i].reason, XML_ESC_DEL);
+		_cleanup_free_ char *name = xml_escape(vs[i].label, XML_ESC_DEL);
 		fprintf(f, "  <testcase classname=\"kdrill.validate\" name=\"%s\" time=\"%.1f\">\n",
 			name ? name : "", vs[i].wall);
 		if (vs[i].st.verdict == VD_NOT_FIXED)

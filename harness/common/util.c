@@ -99,6 +99,55 @@ void fmt_size(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%.1f %s", v, unit[u]);
 }
 
+void xml_escape_to(FILE *f, const char *s, unsigned flags)
+{
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		switch (c) {
+		case '<':
+			fputs("&lt;", f);
+			break;
+		case '>':
+			fputs("&gt;", f);
+			break;
+		case '&':
+			fputs("&amp;", f);
+			break;
+		case '"':
+			fputs("&quot;", f);
+			break;
+		case '\'':
+			fputs("&#39;", f);
+			break;
+		case '\n':
+		case '\t':
+			fputc(c, f);
+			break;
+		default:
+			if (c < 0x20 || (c == 0x7f && (flags & XML_ESC_DEL)))
+				fputc('?', f);
+			else
+				fputc(c, f);
+		}
+	}
+}
+
+char *xml_escape(const char *s, unsigned flags)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	xml_escape_to(f, s, flags);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 char *strv_join(char *const *l, const char *sep)
 {
 	size_t len = 1, sl = strlen(sep), off = 0;

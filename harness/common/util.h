@@ -80,6 +80,12 @@ void fmt_size(uint64_t bytes, char *buf, size_t len);
 char *strv_join(char *const *l, const char *sep);
 int strv_push(char ***l, char *value);	       /* takes ownership of value */
 int strv_extend(char ***l, const char *value); /* copies value */
+/* Text for XML and HTML, in element content or in quoted attribute values: & < > " '
+ * as entities; control bytes other than '\t' and '\n' as '?' (XML 1.0 allows them in no
+ * form, not even as references); with XML_ESC_DEL, DEL (0x7f) as well. */
+#define XML_ESC_DEL 1u
+void xml_escape_to(FILE *f, const char *s, unsigned flags); /* s NULL: nothing */
+char *xml_escape(const char *s, unsigned flags);	    /* malloc'd; NULL on ENOMEM */
 
 /* Numbers. */
 int parse_u64(const char *s, uint64_t *ret);   /* decimal, whole string */

@@ -27,33 +27,6 @@ static struct json_object *jdouble(double v)
 
 /* ---- escaping -------------------------------------------------------------- */
 
-static void html_esc(FILE *f, const char *s)
-{
-	for (; s && *s; s++)
-		switch (*s) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\'':
-			fputs("&#39;", f);
-			break;
-		default:
-			if ((unsigned char)*s < 0x20 && *s != '\n' && *s != '\t')
-				fputc('?', f);
-			else
-				fputc(*s, f);
-		}
-}
-
 /* JSON inside <script type="application/json">: no '<', '>' or '&' survive. */
 static void json_in_html(FILE *f, struct json_object *o)
 {
@@ -72,18 +45,6 @@ static void json_in_html(FILE *f, struct json_object *o)
 		default:
 			fputc(*s, f);
 		}
-}
-
-static char *xml_escape(const char *s)
-{
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-	if (!f)
-		return NULL;
-	html_esc(f, s);
-	fclose(f);
-	return buf;
 }
 
 /* ---- helpers --------------------------------------------------------------- */
@@ -278,9 +239,9 @@ static const char page_js[] =
 static void html_link(FILE *f, const char *href, const char *text)
 {
 	fputs("<a href=\"", f);
-	html_esc(f, href);
+	xml_escape_to(f, href, 0);
 	fputs("\">", f);
-	html_esc(f, text);
+	xml_escape_to(f, text, 0);
 	fputs("</a>", f);
 }
 
@@ -313,26 +274,27 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 	fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
 	      "<meta name=\"viewport\" content=\"width=device-width\">\n<title>kdrill matrix ",
 	      f);
-	html_esc(f, plan ? plan->name : a->night->plan_name);
+	xml_escape_to(f, plan ? plan->name : a->night->plan_name, 0);
 	fputs(" — ", f);
-	html_esc(f, a->night->id);
+	xml_escape_to(f, a->night->id, 0);
 	fprintf(f, "</title>\n<style>%s</style></head>\n<body>\n", page_css);
 	fputs("<h1>kdrill matrix <code>", f);
-	html_esc(f, plan ? plan->name : a->night->plan_name);
+	xml_escape_to(f, plan ? plan->name : a->night->plan_name, 0);
 	fputs("</code>, night <code>", f);
-	html_esc(f, a->night->id);
+	xml_escape_to(f, a->night->id, 0);
 	fputs("</code></h1>\n<p>", f);
 	if (a->prev) {
 		fputs("compared with ", f);
 		fputs(plan && plan->compare == MX_COMPARE_BASELINE ? "the baseline kernel <code>"
 								   : "the previous night <code>",
 		      f);
-		html_esc(f, plan && plan->compare == MX_COMPARE_BASELINE ? plan->baseline
-									 : a->prev->id);
+		xml_escape_to(
+		    f, plan && plan->compare == MX_COMPARE_BASELINE ? plan->baseline : a->prev->id,
+		    0);
 		fputs("</code>; ", f);
 	} else if (plan && plan->compare == MX_COMPARE_BASELINE) {
 		fputs("compared with the baseline kernel <code>", f);
-		html_esc(f, plan->baseline);
+		xml_escape_to(f, plan->baseline, 0);
 		fputs("</code>; ", f);
 	} else
 		fputs("first night: nothing to compare with; ", f);
@@ -341,7 +303,7 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 	if (a->night->torn)
 		fprintf(f, "; %zu torn journal lines skipped", a->night->torn);
 	fputs("</p>\n<p class=\"summary\" id=\"summary\">", f);
-	html_esc(f, summary);
+	xml_escape_to(f, summary, 0);
 	fputs("</p>\n", f);
 
 	/* changes */
@@ -361,13 +323,13 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 					      f);
 				fprintf(f, "<tr class=\"change %s\" data-cell=\"",
 					mx_change_id(ch));
-				html_esc(f, c->key);
+				xml_escape_to(f, c->key, 0);
 				fputs("\"><td>", f);
 				change_tag(f, c);
 				fputs("</td><td>", f);
-				html_esc(f, c->kernel);
+				xml_escape_to(f, c->kernel, 0);
 				fputs("</td><td>", f);
-				html_esc(f, c->spec);
+				xml_escape_to(f, c->spec, 0);
 				fputs("</td><td>", f);
 				tally_text(f, &c->cur);
 				fputs("</td><td>", f);
@@ -382,8 +344,10 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 				if (c->first_fail) {
 					fputs("<a href=\"#f-", f);
 					fprintf(f, "%zu\">", i);
-					html_esc(f, c->first_fail->title ? c->first_fail->title
-									 : c->first_fail->reason);
+					xml_escape_to(f,
+						      c->first_fail->title ? c->first_fail->title
+									   : c->first_fail->reason,
+						      0);
 					fputs("</a>", f);
 				}
 				if (c->change == MX_FLAKY)
@@ -395,11 +359,11 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 					fprintf(f, " (Fisher p = %.3g)", c->fixed_p);
 				if (c->change == MX_INFRA && c->n_runs) {
 					fputs(" ", f);
-					html_esc(f, c->runs[c->n_runs - 1]->reason);
+					xml_escape_to(f, c->runs[c->n_runs - 1]->reason, 0);
 				}
 				if (c->known) {
 					fputs(" — known: ", f);
-					html_esc(f, c->known->note);
+					xml_escape_to(f, c->known->note, 0);
 					if (c->known->link) {
 						fputs(" ", f);
 						html_link(f, c->known->link, "link");
@@ -419,13 +383,13 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 	      f);
 	STRV_FOREACH (sp, a->specs) {
 		fputs("<th>", f);
-		html_esc(f, *sp);
+		xml_escape_to(f, *sp, 0);
 		fputs("</th>", f);
 	}
 	fputs("</tr>\n", f);
 	STRV_FOREACH (k, a->kernels) {
 		fputs("<tr><th>", f);
-		html_esc(f, *k);
+		xml_escape_to(f, *k, 0);
 		fputs("</th>", f);
 		STRV_FOREACH (sp, a->specs) {
 			const struct mx_cellres *c = find_cell(a, *k, *sp);
@@ -436,9 +400,9 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 			bool changed = c->change == MX_NEW_FAILURE || c->change == MX_FIXED;
 			fprintf(f, "<td class=\"cell %s%s\" data-change=\"%s\" data-cell=\"",
 				cell_class(c), changed ? " changed" : "", mx_change_id(c->change));
-			html_esc(f, c->key);
+			xml_escape_to(f, c->key, 0);
 			fputs("\" title=\"", f);
-			html_esc(f, mx_change_name(c->change));
+			xml_escape_to(f, mx_change_name(c->change), 0);
 			fputs("\">", f);
 			const struct mx_entry *show = c->first_fail ? c->first_fail
 						      : c->n_runs   ? c->runs[c->n_runs - 1]
@@ -454,7 +418,7 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 			if (href)
 				html_link(f, href, word);
 			else
-				html_esc(f, word);
+				xml_escape_to(f, word, 0);
 			if (c->change != MX_NOT_RUN) {
 				fputs("<br><small>", f);
 				tally_text(f, &c->cur);
@@ -477,12 +441,12 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 							 {"ops_s", "ops/s"},
 							 {"oom", "OOM kills"}};
 		fputs("<div class=\"trend\"><h3>", f);
-		html_esc(f, *sp);
+		xml_escape_to(f, *sp, 0);
 		fputs("</h3><div class=\"charts\">", f);
 		for (size_t m = 0; m < ELEMENTSOF(metrics); m++) {
 			fprintf(f, "<div class=\"chart\" data-metric=\"%s\" data-spec=\"",
 				metrics[m][0]);
-			html_esc(f, *sp);
+			xml_escape_to(f, *sp, 0);
 			fprintf(f, "\"><div class=\"t\">%s</div></div>", metrics[m][1]);
 		}
 		fputs("</div></div>\n", f);
@@ -506,22 +470,22 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 			    vpath && *e->dir ? json_object_from_file(vpath) : NULL;
 			struct json_object *rep = v ? first_failure_report(v) : NULL;
 			fprintf(f, "<div class=\"failure\" id=\"f-%zu\"><h3>", i);
-			html_esc(f, e->verdict);
+			xml_escape_to(f, e->verdict, 0);
 			fputs(": ", f);
-			html_esc(f, e->title ? e->title : e->reason);
+			xml_escape_to(f, e->title ? e->title : e->reason, 0);
 			fputs("</h3>\n<p>", f);
 			change_tag(f, c);
 			fputs(" <code>", f);
-			html_esc(f, c->kernel);
+			xml_escape_to(f, c->kernel, 0);
 			fputs("</code> × <code>", f);
-			html_esc(f, c->spec);
+			xml_escape_to(f, c->spec, 0);
 			fprintf(f, "</code>, %u of %u runs; kernel release <code>", c->cur.fails,
 				c->cur.n);
-			html_esc(f, e->release ? e->release : "?");
+			xml_escape_to(f, e->release ? e->release : "?", 0);
 			fputs("</code>; guilty frame <code>", f);
-			html_esc(f, e->frame ? e->frame : "—");
+			xml_escape_to(f, e->frame ? e->frame : "—", 0);
 			fputs("</code>; signature <code>", f);
-			html_esc(f, e->signature ? e->signature : "—");
+			xml_escape_to(f, e->signature ? e->signature : "—", 0);
 			fprintf(f, "</code>; signature of the scenario %s</p>\n",
 				e->match ? "matched" : "not matched");
 			fputs("<p>", f);
@@ -538,18 +502,18 @@ char *mx_report_html(const struct mx_store *s, const struct mx_analysis *a,
 				}
 			}
 			fputs("run <code>", f);
-			html_esc(f, e->run_id);
+			xml_escape_to(f, e->run_id, 0);
 			fputs("</code></p>\n", f);
 			const char *excerpt = jget(rep, "excerpt");
 			if (excerpt) {
 				fputs("<p>console excerpt:</p><pre class=\"excerpt\">", f);
-				html_esc(f, excerpt);
+				xml_escape_to(f, excerpt, 0);
 				fputs("</pre>\n", f);
 			}
 			const char *hs = jget(v, "hang_summary");
 			if (hs) {
 				fputs("<p>hung-task summary:</p><pre class=\"hang\">", f);
-				html_esc(f, hs);
+				xml_escape_to(f, hs, 0);
 				fputs("</pre>\n", f);
 			}
 			json_object_put(v);
@@ -593,8 +557,8 @@ char *mx_report_junit(const struct mx_analysis *a, const struct mx_plan *plan)
 		for (size_t j = 0; j < c->n_runs; j++)
 			total += c->runs[j]->duration_s;
 	}
-	_cleanup_free_ char *name = xml_escape(plan ? plan->name : a->night->plan_name);
-	_cleanup_free_ char *night = xml_escape(a->night->id);
+	_cleanup_free_ char *name = xml_escape(plan ? plan->name : a->night->plan_name, 0);
+	_cleanup_free_ char *night = xml_escape(a->night->id, 0);
 	fprintf(f,
 		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
 		"<testsuites name=\"kdrill matrix\" tests=\"%zu\" failures=\"%u\" errors=\"%u\" "
@@ -608,8 +572,8 @@ char *mx_report_junit(const struct mx_analysis *a, const struct mx_plan *plan)
 		double t = 0;
 		for (size_t j = 0; j < c->n_runs; j++)
 			t += c->runs[j]->duration_s;
-		_cleanup_free_ char *k = xml_escape(c->kernel);
-		_cleanup_free_ char *sp = xml_escape(c->spec);
+		_cleanup_free_ char *k = xml_escape(c->kernel, 0);
+		_cleanup_free_ char *sp = xml_escape(c->spec, 0);
 		fprintf(f, "  <testcase classname=\"%s\" name=\"%s\" time=\"%.1f\">\n", k ? k : "",
 			sp ? sp : "", t);
 		fprintf(
@@ -622,9 +586,10 @@ char *mx_report_junit(const struct mx_analysis *a, const struct mx_plan *plan)
 		    mx_change_id(c->change), c->cur.n, c->cur.fails, c->cur.infra,
 		    c->change == MX_FLAKY ? "true" : "false", c->known ? "true" : "false");
 		const struct mx_entry *e = c->first_fail;
-		_cleanup_free_ char *title = e ? xml_escape(e->title ? e->title : e->reason) : NULL;
+		_cleanup_free_ char *title =
+		    e ? xml_escape(e->title ? e->title : e->reason, 0) : NULL;
 		if (c->known) {
-			_cleanup_free_ char *note = xml_escape(c->known->note);
+			_cleanup_free_ char *note = xml_escape(c->known->note, 0);
 			fprintf(f,
 				"    <skipped message=\"known issue: %s (%u/%u failed: %s)\"/>\n",
 				note ? note : "", c->cur.fails, c->cur.n, title ? title : "");
@@ -632,7 +597,7 @@ char *mx_report_junit(const struct mx_analysis *a, const struct mx_plan *plan)
 			fputs("    <skipped message=\"not run\"/>\n", f);
 		else if (c->change == MX_INFRA) {
 			_cleanup_free_ char *reason =
-			    c->n_runs ? xml_escape(c->runs[c->n_runs - 1]->reason) : NULL;
+			    c->n_runs ? xml_escape(c->runs[c->n_runs - 1]->reason, 0) : NULL;
 			fprintf(f, "    <error message=\"INFRA: %s\" type=\"infra\"/>\n",
 				reason ? reason : "");
 		} else if (e) {

@@ -64,37 +64,6 @@ static const char *jstr(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
-static void xml_escape(FILE *f, const char *s)
-{
-	for (; s && *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		switch (c) {
-		case '<':
-			fputs("&lt;", f);
-			break;
-		case '>':
-			fputs("&gt;", f);
-			break;
-		case '&':
-			fputs("&amp;", f);
-			break;
-		case '"':
-			fputs("&quot;", f);
-			break;
-		case '\n':
-		case '\t':
-			fputc(c, f);
-			break;
-		default:
-			/* XML 1.0 forbids most control characters, even escaped */
-			if (c < 0x20 || c == 0x7f)
-				fputc('?', f);
-			else
-				fputc(c, f);
-		}
-	}
-}
-
 char *results_junit(struct json_object *v)
 {
 	const char *verdict = jstr(v, "verdict"), *scenario = jstr(v, "scenario");
@@ -118,16 +87,16 @@ char *results_junit(struct json_object *v)
 	fputs("  <testsuite name=\"kdrill\" tests=\"1\"", f);
 	fprintf(f, " failures=\"%d\" errors=\"%d\" time=\"%.3f\" timestamp=\"", failure, error,
 		dur);
-	xml_escape(f, started);
+	xml_escape_to(f, started, XML_ESC_DEL);
 	fputs("\">\n    <testcase classname=\"kdrill.", f);
-	xml_escape(f, scenario);
+	xml_escape_to(f, scenario, XML_ESC_DEL);
 	fputs("\" name=\"", f);
-	xml_escape(f, variant ? variant : scenario);
+	xml_escape_to(f, variant ? variant : scenario, XML_ESC_DEL);
 	fprintf(f, "\" time=\"%.3f\">\n", dur);
 	if (failure || error) {
 		fprintf(f, "      <%s type=\"%s\" message=\"", error ? "error" : "failure",
 			verdict);
-		xml_escape(f, reason);
+		xml_escape_to(f, reason, XML_ESC_DEL);
 		fputs("\">", f);
 		if (json_object_object_get_ex(v, "reports", &reports) &&
 		    json_object_is_type(reports, json_type_array)) {
@@ -136,20 +105,20 @@ char *results_junit(struct json_object *v)
 				const char *role = jstr(r, "role"), *ex = jstr(r, "excerpt");
 				if (role && strcmp(role, "failure"))
 					continue;
-				xml_escape(f, jstr(r, "title"));
+				xml_escape_to(f, jstr(r, "title"), XML_ESC_DEL);
 				fputc('\n', f);
-				xml_escape(f, ex);
+				xml_escape_to(f, ex, XML_ESC_DEL);
 				fputc('\n', f);
 			}
 		}
 		fprintf(f, "</%s>\n", error ? "error" : "failure");
 	}
 	fputs("      <system-out>run ", f);
-	xml_escape(f, run_id);
+	xml_escape_to(f, run_id, XML_ESC_DEL);
 	fputs(": ", f);
-	xml_escape(f, verdict);
+	xml_escape_to(f, verdict, XML_ESC_DEL);
 	fputs(" - ", f);
-	xml_escape(f, reason);
+	xml_escape_to(f, reason, XML_ESC_DEL);
 	fputs("</system-out>\n    </testcase>\n  </testsuite>\n</testsuites>\n", f);
 	if (fclose(f) != 0) {
 		free(out);

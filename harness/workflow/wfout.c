@@ -66,47 +66,6 @@ struct json_object *wf_num(double d, int digits)
 	return json_object_new_double_s(round(d * m) / m, buf);
 }
 
-char *wf_xml_escape(const char *s)
-{
-	size_t n = 1;
-	char *r, *p;
-
-	for (const char *c = s ? s : ""; *c; c++)
-		n += 6;
-	r = p = malloc(n);
-	if (!r)
-		return NULL;
-	for (const char *c = s ? s : ""; *c; c++) {
-		const char *e = NULL;
-		switch (*c) {
-		case '&':
-			e = "&amp;";
-			break;
-		case '<':
-			e = "&lt;";
-			break;
-		case '>':
-			e = "&gt;";
-			break;
-		case '"':
-			e = "&quot;";
-			break;
-		case '\'':
-			e = "&apos;";
-			break;
-		}
-		if (e) {
-			strcpy(p, e);
-			p += strlen(e);
-		} else if ((unsigned char)*c < 0x20 && *c != '\n' && *c != '\t')
-			*p++ = ' ';
-		else
-			*p++ = *c;
-	}
-	*p = 0;
-	return r;
-}
-
 int wf_kernel_identity(const char *ref, char **ret_key, char **ret_release, char **ret_config_hash)
 {
 	_cleanup_(kd_kernel_freep) struct kd_kernel *k = NULL;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * Output helpers shared by the workflows (validate, bisect): the workflow directory
- * results/<kind>-<id>/, atomic files, JSON numbers, XML escaping, the identity of a
+ * results/<kind>-<id>/, atomic files, JSON numbers, the identity of a
  * kernel ref (release, config hash) for "Tested on:" lines.
  */
 #ifndef KDRILL_WFOUT_H
@@ -21,8 +21,6 @@ int wf_write(const char *dir, const char *name, const char *content);
 int wf_write_json(const char *dir, const char *name, struct json_object *o);
 /* "0.1234" style number with `digits` decimals, kept as written. */
 struct json_object *wf_num(double d, int digits);
-/* & < > " ' escaped (malloc'd). */
-char *wf_xml_escape(const char *s);
 /* Kernel identity from the cache (no download): key, release, short sha256 of the
  * config (NULL when unknown).  Returns 0 or a negative errno. */
 int wf_kernel_identity(const char *ref, char **ret_key, char **ret_release, char **ret_config_hash);

@@ -2,7 +2,8 @@
 /* Unit test of the file and duration helpers in harness/common/util.c that guard against
  * hostile input: writes that must not follow planted symlinks or block on FIFOs, input
  * files that must be regular, directories others could write to, durations that must be
- * decimal and bounded.  Root-free.  Usage: safe-io-test SCRATCH-DIR */
+ * decimal and bounded, text escaped for XML and HTML.  Root-free.
+ * Usage: safe-io-test SCRATCH-DIR */
 #include <fcntl.h>
 #include <math.h>
 #include <signal.h>
@@ -145,6 +146,18 @@ int main(int argc, char **argv)
 		CHECK(r == 0 && dir && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode), "r=%d", r);
 		free(id);
 		free(dir);
+	}
+
+	/* XML/HTML escaping of hostile text (titles, reasons, scenario names) */
+	{
+		const char *in = "a<b>&\"'\x01\r\x1b\x7f\n\t\xc3\xa9z";
+		_cleanup_free_ char *x = xml_escape(in, 0), *xd = xml_escape(in, XML_ESC_DEL);
+		_cleanup_free_ char *n = xml_escape(NULL, 0);
+		CHECK(x && !strcmp(x, "a&lt;b&gt;&amp;&quot;&#39;???\x7f\n\t\xc3\xa9z"), "got '%s'",
+		      x ? x : "(null)");
+		CHECK(xd && !strcmp(xd, "a&lt;b&gt;&amp;&quot;&#39;????\n\t\xc3\xa9z"), "got '%s'",
+		      xd ? xd : "(null)");
+		CHECK(n && !*n, "NULL -> '%s'", n ? n : "(null)");
 	}
 
 	CHECK(path_is_system_dir("/") && path_is_system_dir("/usr/") && path_is_system_dir("/tmp"),
