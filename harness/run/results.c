@@ -25,8 +25,8 @@ char *results_run_id(const char *label, uint64_t realtime_usec)
 	return strdupf("%s-%s-%04x", ts, label, rnd & 0xffff);
 }
 
-int results_new_run_dir(const char *out_dir, const char *label, uint64_t realtime_usec,
-			char **ret_id, char **ret_dir)
+int results_new_run_dir(const char *out_dir, const char *prefix, const char *label,
+			uint64_t realtime_usec, char **ret_id, char **ret_dir)
 {
 	int r = mkdir_p(out_dir, 0755);
 
@@ -35,7 +35,9 @@ int results_new_run_dir(const char *out_dir, const char *label, uint64_t realtim
 	/* mkdir() never follows a symlink planted with the name and fails on anything that is
 	 * there: a name that is taken gets another random suffix, never reused */
 	for (int attempt = 0; attempt < 16; attempt++) {
-		_cleanup_free_ char *id = results_run_id(label, realtime_usec);
+		_cleanup_free_ char *rid = results_run_id(label, realtime_usec);
+		_cleanup_free_ char *id =
+		    rid && prefix ? strdupf("%s-%s", prefix, rid) : TAKE_PTR(rid);
 		_cleanup_free_ char *dir = id ? strdupf("%s/%s", out_dir, id) : NULL;
 		if (!dir)
 			return -ENOMEM;

@@ -16,10 +16,12 @@ struct json_object;
 
 /* Sortable id: YYYYMMDD-HHMMSS-<label>-<4 hex>, label = scenario[.variant]. */
 char *results_run_id(const char *label, uint64_t realtime_usec);
-/* A new run directory out_dir/<run id> (out_dir made if needed): created with mkdir(),
- * never an existing name or a symlink planted with it (another id is drawn then). */
-int results_new_run_dir(const char *out_dir, const char *label, uint64_t realtime_usec,
-			char **ret_id, char **ret_dir);
+/* A new directory out_dir/<run id>, or out_dir/<prefix>-<run id> when prefix is not NULL
+ * (a workflow's: "validate-..."), out_dir made if needed: created with mkdir(), never an
+ * existing name or a symlink planted with it (another id is drawn then, 16 times at
+ * most: -EEXIST).  *ret_id gets the name, *ret_dir the path. */
+int results_new_run_dir(const char *out_dir, const char *prefix, const char *label,
+			uint64_t realtime_usec, char **ret_id, char **ret_dir);
 /* Default results root: $KDRILL_RESULTS, else ./results. */
 const char *results_default_dir(void);
 /* verdict.json + junit.xml into run_dir, then one index line into out_dir/index.jsonl. */

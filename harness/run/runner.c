@@ -1862,8 +1862,8 @@ int runner_run(const struct scenario *sc, const struct run_opts *o, struct run_r
 		runner_cleanup(rn);
 		return -ENOMEM;
 	}
-	if ((r = results_new_run_dir(out_dir, rn->label, rn->t0_real, &rn->run_id, &rn->run_dir)) <
-	    0) {
+	if ((r = results_new_run_dir(out_dir, NULL, rn->label, rn->t0_real, &rn->run_id,
+				     &rn->run_dir)) < 0) {
 		res->reason =
 		    strdupf("cannot create a run directory in %s: %s", out_dir, strerror(-r));
 		runner_cleanup(rn);

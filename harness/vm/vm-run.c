@@ -408,7 +408,8 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	label = sc->variant ? strdupf("%s.%s", sc->name, sc->variant) : strdup(sc->name);
 	if (!label)
 		return -ENOMEM;
-	if ((r = results_new_run_dir(out_root, label, t0_real, &res->run_id, &res->run_dir)) < 0) {
+	if ((r = results_new_run_dir(out_root, NULL, label, t0_real, &res->run_id, &res->run_dir)) <
+	    0) {
 		res->reason =
 		    strdupf("cannot create a run directory in %s: %s", out_root, strerror(-r));
 		return r;

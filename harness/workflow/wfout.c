@@ -4,7 +4,6 @@
 #include <json-c/json.h>
 #include <math.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "kernel.h"
 #include "results.h"
@@ -14,25 +13,7 @@
 int wf_make_dir(const char *out_dir, const char *kind, const char *label, char **ret_id,
 		char **ret_dir)
 {
-	int r = mkdir_p(out_dir, 0755);
-
-	if (r < 0)
-		return r;
-	for (int tries = 0; tries < 16; tries++) {
-		_cleanup_free_ char *rid = results_run_id(label, now_realtime_usec());
-		_cleanup_free_ char *id = rid ? strdupf("%s-%s", kind, rid) : NULL;
-		_cleanup_free_ char *dir = id ? strdupf("%s/%s", out_dir, id) : NULL;
-		if (!dir)
-			return -ENOMEM;
-		if (mkdir(dir, 0755) == 0) {
-			*ret_id = TAKE_PTR(id);
-			*ret_dir = TAKE_PTR(dir);
-			return 0;
-		}
-		if (errno != EEXIST)
-			return -errno;
-	}
-	return -EEXIST;
+	return results_new_run_dir(out_dir, kind, label, now_realtime_usec(), ret_id, ret_dir);
 }
 
 int wf_write(const char *dir, const char *name, const char *content)

@@ -11,8 +11,9 @@
 
 struct json_object;
 
-/* Create out_dir/<kind>-<YYYYMMDD-HHMMSS-label-xxxx>/ (never an existing one).  *ret_id
- * gets "<kind>-...", *ret_dir the path. */
+/* Create out_dir/<kind>-<YYYYMMDD-HHMMSS-label-xxxx>/ (never an existing one, never
+ * through a planted symlink: results_new_run_dir()).  *ret_id gets "<kind>-...",
+ * *ret_dir the path. */
 int wf_make_dir(const char *out_dir, const char *kind, const char *label, char **ret_id,
 		char **ret_dir);
 /* dir/name written atomically. */

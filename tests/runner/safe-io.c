@@ -138,12 +138,34 @@ int main(int argc, char **argv)
 			_cleanup_free_ char *l = strdupf("%s/20270115-080000-lbl-%04x", out, x);
 			planted += symlink(target, l) == 0;
 		}
-		r = results_new_run_dir(out, "lbl", t, &id, &dir);
+		r = results_new_run_dir(out, NULL, "lbl", t, &id, &dir);
 		CHECK(planted == 0x10000 && r == -EEXIST && !id && !dir, "%u planted, r=%d dir=%s",
 		      planted, r, dir ? dir : "-");
 		CHECK(rmdir(target) == 0, "something was created in the symlinks' target");
-		r = results_new_run_dir(out, "lbl", t + 3600000000ULL, &id, &dir);
+		r = results_new_run_dir(out, NULL, "lbl", t + 3600000000ULL, &id, &dir);
 		CHECK(r == 0 && dir && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode), "r=%d", r);
+		CHECK(id && !strncmp(id, "20270115-090000-lbl-", 20) && strlen(id) == 24, "id %s",
+		      id ? id : "-");
+		free(id);
+		free(dir);
+		id = dir = NULL;
+		/* the same with a workflow's prefix (validate-..., bisect-...) */
+		planted = 0;
+		mkdir(target, 0755);
+		for (unsigned x = 0; x < 0x10000; x++) {
+			_cleanup_free_ char *l =
+			    strdupf("%s/bisect-20270115-080000-lbl-%04x", out, x);
+			planted += symlink(target, l) == 0;
+		}
+		r = results_new_run_dir(out, "bisect", "lbl", t, &id, &dir);
+		CHECK(planted == 0x10000 && r == -EEXIST && !id && !dir, "%u planted, r=%d dir=%s",
+		      planted, r, dir ? dir : "-");
+		CHECK(rmdir(target) == 0, "something was created in the symlinks' target");
+		r = results_new_run_dir(out, "bisect", "lbl", t + 3600000000ULL, &id, &dir);
+		CHECK(r == 0 && dir && lstat(dir, &st) == 0 && S_ISDIR(st.st_mode), "r=%d", r);
+		CHECK(id && !strncmp(id, "bisect-20270115-090000-lbl-", 27) && strlen(id) == 31 &&
+			  !strcmp(strrchr(dir, '/') + 1, id),
+		      "id %s dir %s", id ? id : "-", dir ? dir : "-");
 		free(id);
 		free(dir);
 	}
