@@ -10,6 +10,7 @@
 #include "bisect.h"
 #include "commands.h"
 #include "kernel.h"
+#include "repeat-opts.h"
 #include "repeat.h"
 #include "results.h"
 #include "scenario.h"
@@ -54,16 +55,9 @@ enum {
 	OPT_BAD,
 	OPT_KERNELS,
 	OPT_REVERSE,
-	OPT_CONFIDENCE,
 	OPT_BUDGET_RUNS,
 	OPT_BUDGET_TIME,
 	OPT_RPS,
-	OPT_CALIB,
-	OPT_DURATION,
-	OPT_PARAM,
-	OPT_BOOT_TIMEOUT,
-	OPT_OUT,
-	OPT_QUIET,
 	OPT_HOST,
 	OPT_MEDIAN,
 };
@@ -73,16 +67,10 @@ static const struct option bisect_options[] = {
     {"bad", required_argument, NULL, OPT_BAD},
     {"kernels", required_argument, NULL, OPT_KERNELS},
     {"reverse", no_argument, NULL, OPT_REVERSE},
-    {"confidence", required_argument, NULL, OPT_CONFIDENCE},
     {"budget-runs", required_argument, NULL, OPT_BUDGET_RUNS},
     {"budget-time", required_argument, NULL, OPT_BUDGET_TIME},
     {"runs-per-step", required_argument, NULL, OPT_RPS},
-    {"calibrate-matches", required_argument, NULL, OPT_CALIB},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"param", required_argument, NULL, OPT_PARAM},
-    {"boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"quiet", no_argument, NULL, OPT_QUIET},
+    REPEAT_OPTIONS,
     {"host", no_argument, NULL, OPT_HOST},
     {"scratch", required_argument, NULL, OPT_HOST},
     {"median", no_argument, NULL, OPT_MEDIAN}, /* hidden: posterior-median selection */
@@ -218,13 +206,18 @@ int cmd_bisect(int argc, char **argv)
 	int c, r, rc = KD_EXIT_INFRA;
 	uint64_t t0 = now_usec(), t0_real = now_realtime_usec();
 	struct repeat_cell cell;
+	const struct repeat_opts ro = {.cmd = "bisect",
+				       .confidence = &cfg.confidence,
+				       .calibrate_matches = &cfg.calibrate_matches,
+				       .duration = &duration,
+				       .params = &params,
+				       .run_args = &extra,
+				       .out = &out,
+				       .quiet = &ctx.quiet};
 
 	bs_config_default(&cfg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", bisect_options, NULL)) != -1) {
-		uint64_t u;
-		double d;
-		char *end;
 		switch (c) {
 		case OPT_GOOD:
 			good = optarg;
@@ -241,74 +234,22 @@ int cmd_bisect(int argc, char **argv)
 		case OPT_MEDIAN:
 			cfg.select = BS_SELECT_MEDIAN;
 			break;
-		case OPT_CONFIDENCE:
-			d = strtod(optarg, &end);
-			if (*end || d < 0.5 || d > 0.999) {
-				fprintf(stderr,
-					"kdrill bisect: --confidence: '%s' must be 0.5..0.999\n",
-					optarg);
-				return KD_EXIT_USAGE;
-			}
-			cfg.confidence = d;
-			break;
 		case OPT_BUDGET_RUNS:
+			if ((r = repeat_opt_count("bisect", "budget-runs", optarg, &cfg.max_runs)))
+				return r;
+			break;
 		case OPT_RPS:
-		case OPT_CALIB:
-			if (parse_u64(optarg, &u) < 0 || u < 1 || u > 100000) {
-				fprintf(stderr, "kdrill bisect: --%s: '%s' must be 1..100000\n",
-					c == OPT_BUDGET_RUNS ? "budget-runs"
-					: c == OPT_RPS	     ? "runs-per-step"
-							     : "calibrate-matches",
-					optarg);
-				return KD_EXIT_USAGE;
-			}
-			if (c == OPT_BUDGET_RUNS)
-				cfg.max_runs = (unsigned)u;
-			else if (c == OPT_RPS)
-				cfg.runs_per_step = (unsigned)u;
-			else
-				cfg.calibrate_matches = (unsigned)u;
+			if ((r = repeat_opt_count("bisect", "runs-per-step", optarg,
+						  &cfg.runs_per_step)))
+				return r;
 			break;
 		case OPT_BUDGET_TIME:
-		case OPT_DURATION:
-			if (parse_seconds_range(optarg, KD_DURATION_MIN, KD_DURATION_MAX, &d) < 0) {
-				fprintf(stderr,
-					"kdrill bisect: --%s: '%s' is not a duration from 1s to 30 "
-					"days\n",
-					c == OPT_DURATION ? "duration" : "budget-time", optarg);
-				return KD_EXIT_USAGE;
-			}
-			if (c == OPT_DURATION)
-				duration = d;
-			else
-				budget_time = d;
+			if ((r = repeat_opt_seconds("bisect", "budget-time", optarg, &budget_time)))
+				return r;
 			break;
-		case OPT_PARAM:
-			if (!strchr(optarg, '=')) {
-				fprintf(stderr, "kdrill bisect: --param %s: expected NAME=VALUE\n",
-					optarg);
-				return KD_EXIT_USAGE;
-			}
-			if (strv_extend(&params, optarg) < 0)
-				return KD_EXIT_INFRA;
-			break;
-		case OPT_BOOT_TIMEOUT:
-			if (parse_seconds_range(optarg, 1, 86400, &d) < 0) {
-				fprintf(stderr,
-					"kdrill bisect: --boot-timeout: '%s' is not a duration "
-					"from 1s to 1 day\n",
-					optarg);
-				return KD_EXIT_USAGE;
-			}
-			if (strv_extend(&extra, "--boot-timeout") < 0 ||
-			    strv_extend(&extra, optarg) < 0)
-				return KD_EXIT_INFRA;
-			break;
-		case OPT_OUT:
-			out = optarg;
-			break;
-		case OPT_QUIET:
-			ctx.quiet = true;
+		case REPEAT_OPT_FIRST ... REPEAT_OPT_LAST:
+			if ((r = repeat_opt_parse(&ro, c, optarg)))
+				return r;
 			break;
 		case OPT_HOST:
 			fprintf(stderr, "kdrill bisect: host mode makes no sense here: a bisection "

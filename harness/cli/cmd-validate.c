@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "kernel.h"
+#include "repeat-opts.h"
 #include "repeat.h"
 #include "results.h"
 #include "scenario.h"
@@ -47,15 +48,8 @@ static void validate_usage(FILE *f)
 enum {
 	OPT_BEFORE = 256,
 	OPT_AFTER,
-	OPT_CONFIDENCE,
-	OPT_CALIB,
 	OPT_MAX_RUNS,
 	OPT_MAX_TIME,
-	OPT_DURATION,
-	OPT_PARAM,
-	OPT_BOOT_TIMEOUT,
-	OPT_OUT,
-	OPT_QUIET,
 	OPT_HOST,
 	OPT_EFFECT,
 };
@@ -63,15 +57,9 @@ enum {
 static const struct option validate_options[] = {
     {"before", required_argument, NULL, OPT_BEFORE},
     {"after", required_argument, NULL, OPT_AFTER},
-    {"confidence", required_argument, NULL, OPT_CONFIDENCE},
-    {"calibrate-matches", required_argument, NULL, OPT_CALIB},
     {"max-runs", required_argument, NULL, OPT_MAX_RUNS},
     {"max-time", required_argument, NULL, OPT_MAX_TIME},
-    {"duration", required_argument, NULL, OPT_DURATION},
-    {"param", required_argument, NULL, OPT_PARAM},
-    {"boot-timeout", required_argument, NULL, OPT_BOOT_TIMEOUT},
-    {"out", required_argument, NULL, OPT_OUT},
-    {"quiet", no_argument, NULL, OPT_QUIET},
+    REPEAT_OPTIONS,
     {"host", no_argument, NULL, OPT_HOST},
     {"scratch", required_argument, NULL, OPT_HOST},
     {"effect", required_argument, NULL, OPT_EFFECT}, /* hidden: AFTER sizing */
@@ -405,12 +393,18 @@ int cmd_validate(int argc, char **argv)
 	int c, rc = KD_EXIT_INFRA, r;
 	bool any_not = false, any_inc = false;
 	uint64_t t0 = now_usec(), t0_real = now_realtime_usec();
+	const struct repeat_opts ro = {.cmd = "validate",
+				       .confidence = &cfg.confidence,
+				       .calibrate_matches = &cfg.calibrate_matches,
+				       .duration = &duration,
+				       .params = &params,
+				       .run_args = &extra,
+				       .out = &out,
+				       .quiet = &ctx.quiet};
 
 	vd_config_default(&cfg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", validate_options, NULL)) != -1) {
-		uint64_t u;
-		double d;
 		switch (c) {
 		case OPT_BEFORE:
 			ks[0].ref = optarg;
@@ -418,76 +412,29 @@ int cmd_validate(int argc, char **argv)
 		case OPT_AFTER:
 			ks[1].ref = optarg;
 			break;
-		case OPT_CONFIDENCE:
 		case OPT_EFFECT: {
 			char *end;
-			d = strtod(optarg, &end);
-			if (*end ||
-			    !(c == OPT_CONFIDENCE ? d >= 0.5 && d <= 0.999 : d > 0 && d <= 1)) {
-				fprintf(stderr, "kdrill validate: --%s: '%s' must be %s\n",
-					c == OPT_CONFIDENCE ? "confidence" : "effect", optarg,
-					c == OPT_CONFIDENCE ? "0.5..0.999" : "in (0, 1]");
+			double d = strtod(optarg, &end);
+			if (*end || !(d > 0 && d <= 1)) {
+				fprintf(stderr,
+					"kdrill validate: --effect: '%s' must be in (0, 1]\n",
+					optarg);
 				return KD_EXIT_USAGE;
 			}
-			if (c == OPT_CONFIDENCE)
-				cfg.confidence = d;
-			else
-				cfg.effect = d;
+			cfg.effect = d;
 			break;
 		}
-		case OPT_CALIB:
 		case OPT_MAX_RUNS:
-			if (parse_u64(optarg, &u) < 0 || u < 1 || u > 100000) {
-				fprintf(stderr, "kdrill validate: --%s: '%s' must be 1..100000\n",
-					c == OPT_CALIB ? "calibrate-matches" : "max-runs", optarg);
-				return KD_EXIT_USAGE;
-			}
-			if (c == OPT_CALIB)
-				cfg.calibrate_matches = (unsigned)u;
-			else
-				cfg.max_runs = (unsigned)u;
+			if ((r = repeat_opt_count("validate", "max-runs", optarg, &cfg.max_runs)))
+				return r;
 			break;
 		case OPT_MAX_TIME:
-		case OPT_DURATION:
-			if (parse_seconds_range(optarg, KD_DURATION_MIN, KD_DURATION_MAX, &d) < 0) {
-				fprintf(stderr,
-					"kdrill validate: --%s: '%s' is not a duration from 1s to "
-					"30 days\n",
-					c == OPT_MAX_TIME ? "max-time" : "duration", optarg);
-				return KD_EXIT_USAGE;
-			}
-			if (c == OPT_MAX_TIME)
-				max_time = d;
-			else
-				duration = d;
+			if ((r = repeat_opt_seconds("validate", "max-time", optarg, &max_time)))
+				return r;
 			break;
-		case OPT_PARAM:
-			if (!strchr(optarg, '=')) {
-				fprintf(stderr,
-					"kdrill validate: --param %s: expected NAME=VALUE\n",
-					optarg);
-				return KD_EXIT_USAGE;
-			}
-			if (strv_extend(&params, optarg) < 0)
-				return KD_EXIT_INFRA;
-			break;
-		case OPT_BOOT_TIMEOUT:
-			if (parse_seconds_range(optarg, 1, 86400, &d) < 0) {
-				fprintf(stderr,
-					"kdrill validate: --boot-timeout: '%s' is not a duration "
-					"from 1s to 1 day\n",
-					optarg);
-				return KD_EXIT_USAGE;
-			}
-			if (strv_extend(&extra, "--boot-timeout") < 0 ||
-			    strv_extend(&extra, optarg) < 0)
-				return KD_EXIT_INFRA;
-			break;
-		case OPT_OUT:
-			out = optarg;
-			break;
-		case OPT_QUIET:
-			ctx.quiet = true;
+		case REPEAT_OPT_FIRST ... REPEAT_OPT_LAST:
+			if ((r = repeat_opt_parse(&ro, c, optarg)))
+				return r;
 			break;
 		case OPT_HOST:
 			fprintf(stderr,

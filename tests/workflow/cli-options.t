@@ -30,6 +30,7 @@ for cmd in validate bisect; do
 	usage $cmd "$p: --confidence: '0.4' must be 0.5..0.999" --confidence 0.4 x
 	usage $cmd "$p: --confidence: '1x' must be 0.5..0.999" --confidence 1x x
 	usage $cmd "$p: --confidence: '1' must be 0.5..0.999" --confidence 1 x
+	usage $cmd "$p: --confidence: 'nan' must be 0.5..0.999" --confidence nan x
 	usage $cmd "$p: --calibrate-matches: '0' must be 1..100000" --calibrate-matches 0 x
 	usage $cmd "$p: --calibrate-matches: '100001' must be 1..100000" --calibrate-matches 100001 x
 	usage $cmd "$p: --calibrate-matches: '-1' must be 1..100000" --calibrate-matches -1 x
