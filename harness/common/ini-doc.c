@@ -79,6 +79,36 @@ static int handler(void *user, const char *section, const char *name, const char
 	return 1;
 }
 
+int ini_doc_read_file(const char *path, size_t max, char **ret, char **errmsg)
+{
+	_cleanup_free_ char *text = NULL;
+	size_t len;
+	const char *nul;
+	int r = read_regular_file(path, max, &text, &len);
+
+	if (r == -EINVAL) {
+		*errmsg = strdupf("%s: not a regular file", path);
+		return r;
+	}
+	if (r == -EFBIG) {
+		*errmsg = strdupf("%s: larger than %zu bytes", path, max);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		*errmsg = strdupf("%s: %s", path, strerror(-r));
+		return r;
+	}
+	if ((nul = memchr(text, 0, len))) {
+		unsigned line = 1;
+		for (const char *c = text; c < nul; c++)
+			line += *c == '\n';
+		*errmsg = strdupf("%s:%u: NUL byte in the file: not a text file", path, line);
+		return -EINVAL;
+	}
+	*ret = TAKE_PTR(text);
+	return 0;
+}
+
 int ini_doc_parse(struct ini_doc *doc, const char *path, const char *text,
 		  const char *long_line_hint)
 {

@@ -31,6 +31,12 @@ struct ini_doc {
 	char *err; /* the first error, malloc'd */
 };
 
+/* Read an untrusted INI file: a regular file (never blocks on a FIFO) of at most max
+ * bytes, without a NUL byte (which would end the text early, silently).  Returns 0 with
+ * *ret (malloc'd, NUL-terminated), or a negative errno with *errmsg: "PATH: not a
+ * regular file", "PATH: larger than N bytes", "PATH:LINE: NUL byte in the file: not a
+ * text file" (all -EINVAL), "PATH: <strerror>". */
+int ini_doc_read_file(const char *path, size_t max, char **ret, char **errmsg);
 /* Read text (NUL-terminated) into doc->e.  Returns 0, -ENOMEM, or -EINVAL with doc->err
  * "PATH:N: line too long (at most 198 characters)" (then ": long_line_hint" when given)
  * or "PATH:N: syntax error (expected [section] or key = value)", whichever line comes

@@ -614,13 +614,8 @@ int mx_plan_load(const char *path, struct mx_plan **ret, char **errmsg)
 	int r;
 
 	*errmsg = NULL;
-	r = read_regular_file(path, 1u << 20, &text, NULL); /* untrusted: no FIFO, <= 1 MiB */
-	if (r < 0) {
-		*errmsg = strdupf("%s: %s", path,
-				  r == -EINVAL	? "not a regular file"
-				  : r == -EFBIG ? "larger than 1 MiB"
-						: strerror(-r));
+	r = ini_doc_read_file(path, 1u << 20, &text, errmsg); /* untrusted: no FIFO, <= 1 MiB */
+	if (r < 0)
 		return r;
-	}
 	return mx_plan_parse(path, text, ret, errmsg);
 }

@@ -1222,39 +1222,6 @@ static int resolve(const char *name_or_path, char **ret_path, char **ret_variant
 	return r;
 }
 
-/* The file, all of it: a regular file (a FIFO would block), not too large, and no NUL
- * byte (the parser would stop there and silently drop the rest). */
-static int read_scenario_text(const char *path, char **ret, char **errmsg)
-{
-	_cleanup_free_ char *text = NULL;
-	size_t len;
-	const char *nul;
-	int r = read_regular_file(path, SC_FILE_MAX, &text, &len);
-
-	if (r == -EINVAL) {
-		*errmsg = strdupf("%s: not a regular file", path);
-		return r;
-	}
-	if (r == -EFBIG) {
-		*errmsg =
-		    strdupf("%s: larger than %u bytes: not a scenario file", path, SC_FILE_MAX);
-		return -EINVAL;
-	}
-	if (r < 0) {
-		*errmsg = strdupf("%s: %s", path, strerror(-r));
-		return r;
-	}
-	if ((nul = memchr(text, 0, len))) {
-		unsigned line = 1;
-		for (const char *c = text; c < nul; c++)
-			line += *c == '\n';
-		*errmsg = strdupf("%s:%u: NUL byte in the file: not a text file", path, line);
-		return -EINVAL;
-	}
-	*ret = TAKE_PTR(text);
-	return 0;
-}
-
 int scenario_load(const char *name_or_path, char *const *overrides, struct scenario **ret,
 		  char **errmsg)
 {
@@ -1271,7 +1238,7 @@ int scenario_load(const char *name_or_path, char *const *overrides, struct scena
 			      : strdupf("%s: %s", name_or_path, strerror(-r));
 		return r;
 	}
-	r = read_scenario_text(path, &text, errmsg);
+	r = ini_doc_read_file(path, SC_FILE_MAX, &text, errmsg);
 	if (r < 0)
 		return r;
 	if (!(sc = calloc(1, sizeof(*sc))))
@@ -1330,7 +1297,7 @@ int scenario_variants(const char *name_or_path, char ***ret, char **errmsg)
 		*errmsg = strdupf("%s: unknown scenario (see 'kdrill list')", name_or_path);
 		return r;
 	}
-	if ((r = read_scenario_text(path, &text, errmsg)) < 0)
+	if ((r = ini_doc_read_file(path, SC_FILE_MAX, &text, errmsg)) < 0)
 		return r;
 	r = ini_doc_parse(&p.doc, path, text, NULL);
 	if (r == 0)

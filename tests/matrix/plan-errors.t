@@ -88,6 +88,16 @@ expect "$head
 kernel = debian:6.1.0-54-cloud-amd64
 [scenarios]
 scenario = $d/bad-scenario.ini:all" "7: scenario: $d/bad-scenario.ini:3: syntax error (expected [section] or key = value)"
+# the file itself (ini_doc_read_file, as for scenarios): a NUL byte does not cut the
+# plan short silently, a FIFO is refused without blocking
+printf '[matrix]\nruns = 2\n\0[kernels]\n' >"$d/nul.ini"
+out=$(timeout 20 "$KD" matrix --dry-run "$d/nul.ini" 2>&1); rc=$?
+[ $rc = 2 ] && [ "$out" = "kdrill matrix: $d/nul.ini:3: NUL byte in the file: not a text file" ] ||
+	fail "NUL byte: $rc $out"
+mkfifo "$d/fifo.ini"
+out=$(timeout 20 "$KD" matrix --dry-run "$d/fifo.ini" 2>&1); rc=$?
+[ $rc = 2 ] && [ "$out" = "kdrill matrix: $d/fifo.ini: not a regular file" ] || fail "FIFO: $rc $out"
+echo "ok: NUL byte and FIFO refused"
 expect "[matrix]
 runs = many" "2: runs: 'many' is not an integer"
 expect "[matrix]
