@@ -12,19 +12,6 @@
 
 #define KCIDB_ORIGIN "kdrill"
 
-/* A number with at most 3 decimals in the JSON text (json-c prints 17 digits). */
-static struct json_object *jdouble(double v)
-{
-	char buf[64];
-	snprintf(buf, sizeof(buf), "%.3f", v);
-	char *e = buf + strlen(buf);
-	while (e > buf && e[-1] == '0')
-		*--e = 0;
-	if (e > buf && e[-1] == '.')
-		*--e = 0;
-	return json_object_new_double_s(v, buf);
-}
-
 /* ---- escaping -------------------------------------------------------------- */
 
 /* JSON inside <script type="application/json">: no '<', '>' or '&' survive. */
@@ -117,7 +104,7 @@ static struct json_object *first_failure_report(struct json_object *v)
 
 static struct json_object *num_or_null(double v, bool have)
 {
-	return have ? jdouble(v) : NULL;
+	return have ? mx_json_double(v) : NULL;
 }
 
 static struct json_object *trend_data(const struct mx_store *s, const struct mx_analysis *a,
@@ -655,7 +642,7 @@ struct json_object *mx_report_summary_json(const struct mx_analysis *a, const st
 		json_object_object_add(j, "runs", json_object_new_int((int)c->cur.n));
 		json_object_object_add(j, "failures", json_object_new_int((int)c->cur.fails));
 		json_object_object_add(j, "infra", json_object_new_int((int)c->cur.infra));
-		json_object_object_add(j, "rate", jdouble(c->rate));
+		json_object_object_add(j, "rate", mx_json_double(c->rate));
 		if (c->has_ref) {
 			struct json_object *r = json_object_new_object();
 			add_s(r, "night", c->ref_night);
@@ -767,7 +754,7 @@ struct json_object *mx_report_kcidb(const struct mx_store *s, const struct mx_an
 			add_s(t, "status", e->infra ? "MISS" : e->failure ? "FAIL" : "PASS");
 			if (e->started)
 				add_s(t, "start_time", e->started);
-			json_object_object_add(t, "duration", jdouble(e->duration_s));
+			json_object_object_add(t, "duration", mx_json_double(e->duration_s));
 			add_s(t, "comment", e->reason);
 			if (*e->dir) {
 				_cleanup_free_ char *log =

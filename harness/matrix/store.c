@@ -14,8 +14,7 @@
 #include "store.h"
 #include "util.h"
 
-/* A number with at most 3 decimals in the JSON text (json-c prints 17 digits). */
-static struct json_object *jdouble(double v)
+struct json_object *mx_json_double(double v)
 {
 	char buf[64];
 	snprintf(buf, sizeof(buf), "%.3f", v);
@@ -168,13 +167,14 @@ struct json_object *mx_entry_to_json(const struct mx_entry *e)
 	add_str(o, "started", e->started);
 	add_str(o, "release", e->release);
 	add_str(o, "shard", e->shard);
-	json_object_object_add(o, "duration_s", jdouble(e->duration_s));
-	json_object_object_add(o, "load_started_s", e->load_s >= 0 ? jdouble(e->load_s) : NULL);
-	json_object_object_add(o, "ops", jdouble(e->ops));
-	json_object_object_add(o, "oom_kills", jdouble(e->oom_kills));
+	json_object_object_add(o, "duration_s", mx_json_double(e->duration_s));
+	json_object_object_add(o, "load_started_s",
+			       e->load_s >= 0 ? mx_json_double(e->load_s) : NULL);
+	json_object_object_add(o, "ops", mx_json_double(e->ops));
+	json_object_object_add(o, "oom_kills", mx_json_double(e->oom_kills));
 	json_object_object_add(o, "time_to_report_s",
-			       e->t_report_s >= 0 ? jdouble(e->t_report_s) : NULL);
-	json_object_object_add(o, "wall_s", e->wall_s >= 0 ? jdouble(e->wall_s) : NULL);
+			       e->t_report_s >= 0 ? mx_json_double(e->t_report_s) : NULL);
+	json_object_object_add(o, "wall_s", e->wall_s >= 0 ? mx_json_double(e->wall_s) : NULL);
 	return o;
 }
 

@@ -110,5 +110,8 @@ int mx_store_merge(const char *out, char *const *sources, size_t *ret_runs, char
 
 /* The path of FILE relative to the directory FROM (both made absolute). */
 char *mx_relpath(const char *from_dir, const char *file);
+/* A JSON number written with at most 3 decimals, trailing zeros dropped ("0.5", "12")
+ * (json-c would print 17 digits); the journal's and the reports' numbers. */
+struct json_object *mx_json_double(double v);
 
 #endif
