@@ -511,13 +511,32 @@ static int fetch_debuginfo(struct kd_kernel *k, const char *name, char **err)
 	return kernel_save(k);
 }
 
+/* Before a kernel is added to the cache kd: refused without KD_KERNEL_FETCH (-ENOENT,
+ * "not in the cache"), else the cache's lock (an fd, held until it is closed). */
+static int cache_lock_to_fetch(const char *kd, const char *ref, unsigned flags, char **err)
+{
+	_cleanup_free_ char *lockp = NULL;
+	int r;
+
+	if (!(flags & KD_KERNEL_FETCH)) {
+		SETERR(err, "%s: not in the cache (kdrill kernel fetch %s)", ref, ref);
+		return -ENOENT;
+	}
+	lockp = strdupf("%s/.lock", kd);
+	if (!lockp)
+		return -ENOMEM;
+	if ((r = mkdir_p(kd, 0755)) < 0)
+		return r;
+	return kd_lock_file(lockp);
+}
+
 static int resolve_debian(const char *ref, const char *name, unsigned flags, struct kd_kernel **ret,
 			  char **err)
 {
 	_cleanup_free_ char *kd = kernels_dir(), *link = ref_link_path(ref);
 	_cleanup_free_ char *pkg = NULL, *deb = NULL, *version = NULL, *key = NULL;
 	_cleanup_free_ char *final = NULL, *x = NULL, *vmlinuz = NULL, *release = NULL;
-	_cleanup_free_ char *boot = NULL, *lockp = NULL;
+	_cleanup_free_ char *boot = NULL;
 	_cleanup_rmdir_ char *tmp = NULL;
 	_cleanup_close_ int lock = -1;
 	struct kd_kernel *k = NULL;
@@ -533,14 +552,7 @@ static int resolve_debian(const char *ref, const char *name, unsigned flags, str
 	/* cached: refs/<ref> -> ../<key> */
 	if (realpath(link, resolved) && kernel_load(resolved, &k) == 0)
 		goto have;
-	if (!(flags & KD_KERNEL_FETCH)) {
-		SETERR(err, "%s: not in the cache (kdrill kernel fetch %s)", ref, ref);
-		return -ENOENT;
-	}
-	lockp = strdupf("%s/.lock", kd);
-	if (!lockp || mkdir_p(kd, 0755) < 0)
-		return -ENOMEM;
-	lock = kd_lock_file(lockp);
+	lock = cache_lock_to_fetch(kd, ref, flags, err);
 	if (lock < 0)
 		return lock;
 	pkg = startswith(name, "linux-image-") ? strdup(name) : strdupf("linux-image-%s", name);
@@ -693,7 +705,7 @@ static int resolve_file(const char *ref, const char *arg, bool tree, unsigned fl
 {
 	_cleanup_free_ char *kd = kernels_dir(), *path = NULL, *mods = NULL, *sha = NULL;
 	_cleanup_free_ char *release = NULL, *key = NULL, *final = NULL, *config = NULL;
-	_cleanup_free_ char *lockp = NULL, *x = NULL;
+	_cleanup_free_ char *x = NULL;
 	_cleanup_rmdir_ char *tmp = NULL;
 	_cleanup_close_ int lock = -1;
 	struct kd_kernel *k = NULL;
@@ -768,14 +780,7 @@ static int resolve_file(const char *ref, const char *arg, bool tree, unsigned fl
 		return -ENOMEM;
 	if (kernel_load(final, &k) == 0)
 		goto done;
-	if (!(flags & KD_KERNEL_FETCH)) {
-		SETERR(err, "%s: not in the cache (kdrill kernel fetch %s)", ref, ref);
-		return -ENOENT;
-	}
-	lockp = strdupf("%s/.lock", kd);
-	if (!lockp || mkdir_p(kd, 0755) < 0)
-		return -ENOMEM;
-	lock = kd_lock_file(lockp);
+	lock = cache_lock_to_fetch(kd, ref, flags, err);
 	if (lock < 0)
 		return lock;
 	if (kernel_load(final, &k) == 0)
