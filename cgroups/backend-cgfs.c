@@ -958,7 +958,7 @@ static int cgfs_slice_create(struct kdcg_slice *s)
 /* SIGKILL the whole subtree at once, without waiting: v2 cgroup.kill (recursive, also
  * catches forks in flight), and every pid listed anywhere in the subtree (v1; v2 without
  * cgroup.kill). */
-static int cgfs_slice_kill(struct kdcg_slice *s)
+int kdcg_cgfs_slice_kill(struct kdcg_slice *s)
 {
 	struct kdcg_ctx *ctx = s->ctx;
 	_cleanup_free_ pid_t *pids = NULL;
@@ -978,7 +978,7 @@ static int cgfs_slice_kill(struct kdcg_slice *s)
 	return 0;
 }
 
-static int cgfs_slice_lift(struct kdcg_slice *s)
+int kdcg_cgfs_slice_lift(struct kdcg_slice *s)
 {
 	struct kdcg_ctx *ctx = s->ctx;
 	static const char *const v1_files[] = {"memory.memsw.limit_in_bytes", /* memsw >= limit */
@@ -1228,8 +1228,8 @@ static int cgfs_unit_stats(struct kdcg_unit *u, struct kdcg_stats *st)
 		.set_attr = kdcg_cgfs_set_attr, .path_stats = kdcg_cgfs_path_stats,                \
 		.list = cgfs_list, .reap = cgfs_reap, .unit_start = cgfs_unit_start,               \
 		.unit_stop = cgfs_unit_stop, .unit_destroy = cgfs_unit_destroy,                    \
-		.unit_stats = cgfs_unit_stats, .slice_kill = cgfs_slice_kill,                      \
-		.slice_try_remove = cgfs_slice_try_remove, .slice_lift = cgfs_slice_lift,          \
+		.unit_stats = cgfs_unit_stats, .slice_kill = kdcg_cgfs_slice_kill,                      \
+		.slice_try_remove = cgfs_slice_try_remove, .slice_lift = kdcg_cgfs_slice_lift,          \
 		.unit_create = cgfs_unit_create, .unit_run = cgfs_unit_run,                        \
 	}
 

@@ -842,4 +842,11 @@ const struct kdcg_ops kdcg_ops_systemd = {
     .unit_stop = sd_unit_stop,
     .unit_destroy = sd_unit_destroy,
     .unit_stats = sd_unit_stats,
+    /* A unit whose tasks are stuck charging at their slice's memory.max (an OOM storm under
+     * TCG) acts on systemd's SIGTERM/SIGKILL only once the charge gives way: 20+ s measured.
+     * The slice's cgroup is the one systemd made (its path is known without a bus round
+     * trip): cgroup.kill it and lift its limits, as the cgroupfs backends do; systemd then
+     * sees the main processes exit and reports the units inactive. */
+    .slice_kill = kdcg_cgfs_slice_kill,
+    .slice_lift = kdcg_cgfs_slice_lift,
 };

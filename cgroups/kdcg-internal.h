@@ -154,6 +154,10 @@ int kdcg_fs_unit_destroy(struct kdcg_unit *u, const struct kdcg_fs_hooks *h);
  * ctx->hier_paths/hier_ctrls (and ->unified) filled in. */
 int kdcg_cgfs_path_stats(struct kdcg_ctx *ctx, const char *path, struct kdcg_stats *st);
 int kdcg_cgfs_set_attr(struct kdcg_slice *s, const char *key, const char *value);
+/* SIGKILL everything in the slice's cgroup subtree (v2 cgroup.kill, else every pid) and
+ * lift its memory limits: the ops slice_kill / slice_lift of every backend. */
+int kdcg_cgfs_slice_kill(struct kdcg_slice *s);
+int kdcg_cgfs_slice_lift(struct kdcg_slice *s);
 char *kdcg_find_cgroup2_mount(void);
 
 /* PSI line "some avg10=0.00 ..." of a pressure file; -1 when absent. */

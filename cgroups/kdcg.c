@@ -509,6 +509,12 @@ static void subtree_lift(struct kdcg_slice *s)
 		subtree_lift(c);
 }
 
+int kdcg_slice_lift(struct kdcg_slice *s)
+{
+	subtree_lift(s);
+	return 0;
+}
+
 /* Units waiting for a restart have no process: they are done once stopping. */
 static void subtree_finish_idle(struct kdcg_slice *s)
 {

@@ -106,9 +106,15 @@ int kdcg_slice_destroy(struct kdcg_slice *s);
  * slices' memory limits are lifted: a task stuck in memcg reclaim at its limit cannot act on
  * SIGKILL (measured: memcg-oom-jbd2 workers in reclaim_throttle, others queued behind their
  * jbd2 handle, for 20 s after SIGKILL); once killed nothing can use the room in user space.
- * Units report EXITED/DONE from the loop as usual.  systemd backend: kdcg_unit_stop() of
- * every unit. */
+ * Units report EXITED/DONE from the loop as usual.  systemd backend: the same on the
+ * slice's cgroup (the caller has StopUnit'ed its units: Restart= would bring a killed one
+ * back). */
 int kdcg_slice_kill(struct kdcg_slice *s);
+/* Lift the memory limits (max/high) of s and every slice under it, now (cgroupfs writes, no
+ * bus round trip, every backend).  A task charging at its limit -- a reproducer, or systemd
+ * (PID 1) itself forking a unit's restart into the slice, which then answers no bus call
+ * until the charge goes through -- proceeds at once.  0 or the first error. */
+int kdcg_slice_lift(struct kdcg_slice *s);
 /* Asynchronous destroy, for callers whose loop must keep running and for many units: at
  * once cancels every restart and SIGKILLs the whole subtree (cgroupfs v2: cgroup.kill; v1:
  * every pid in every cgroup.procs) and lifts its memory limits (see kdcg_slice_kill), then

@@ -585,6 +585,16 @@ static int on_slice_kill(sd_event_source *s, uint64_t usec, void *userdata)
 			kdcg_slice_kill(rn->slices[i].s);
 	if (rn->free_slice && slice_all_stopping(rn, -1))
 		kdcg_slice_kill(rn->free_slice);
+	/* The units get their 10 s from this kill on.  The loop may have been held up before
+	 * it (a synchronous bus call to a systemd that was itself stuck forking a restart into
+	 * a slice at its limit: 20+ s measured): that wait must not eat the budget and turn a
+	 * stop that takes its time into INFRA. */
+	if (rn->kill_timer) {
+		uint64_t due = 0, min = now_usec() + 10 * 1000000ULL;
+
+		if (sd_event_source_get_time(rn->kill_timer, &due) >= 0 && due < min)
+			sd_event_source_set_time(rn->kill_timer, min);
+	}
 	finish_if_done(rn);
 	return 0;
 }
@@ -643,6 +653,18 @@ static void begin_stop(struct runner *rn, const char *why)
 		say(rn, "kdrill: stopping: %s", why);
 	else
 		note(rn, "kdrill: stopping: %s", why);
+	/* A run that ends as planned (duration, until) has done its work: lift the slices'
+	 * memory limits at once, so that nothing -- a worker in memcg reclaim, systemd forking
+	 * a restart into a slice at its limit and answering no bus call meanwhile -- waits for
+	 * the OOM killer before it can act on the stop.  (A stop for a kernel report keeps
+	 * the limits until the slice kill below: the stuck state is the evidence.) */
+	if (!strcmp(why, "duration") || startswith(why, "until reached")) {
+		for (size_t i = 0; i < rn->n_slices; i++)
+			if (rn->slices[i].s)
+				kdcg_slice_lift(rn->slices[i].s);
+		if (rn->free_slice)
+			kdcg_slice_lift(rn->free_slice);
+	}
 	/* at the duration, reproducers that stop by themselves get the grace period */
 	stop_units(rn, !strcmp(why, "duration"));
 	arm_slice_kill(rn);

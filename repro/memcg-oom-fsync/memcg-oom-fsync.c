@@ -77,6 +77,7 @@ static uint64_t opt_hog_pct;
 static uint64_t opt_file_max = 128 * 1024;
 static uint64_t opt_parkers = 1;
 static uint64_t opt_hog_procs;
+static uint64_t opt_ballast;
 
 static const char *const hog_kinds[] = {"memfd", "mlock", "anon", NULL};
 
@@ -110,6 +111,12 @@ static const struct repro_option options[] = {
      "child is replaced at once (many OOM kills per second), while the paced hog thread "
      "makes this process the victim now and then (default 0)",
      REPRO_ARG_U64, &opt_hog_procs, 0, 16, NULL},
+    {"ballast", "PCT",
+     "inside a limited memcg first fill it up to PCT% of its limit with shmem that no task "
+     "maps (fallocate on a memfd held open): charged and not reclaimable (swap 0), but in no "
+     "task's RSS, so the OOM killer never picks its holder for it; the hogs then reach the "
+     "limit, and an OOM kill, after (100-PCT)% of it instead of all of it (default 0)",
+     REPRO_ARG_U64, &opt_ballast, 0, 90, NULL},
     {0},
 };
 
@@ -148,6 +155,7 @@ enum {
 	C_VERIFY_SKIPPED,
 	C_HOG_PROC_KILLS,
 	C_HOG_PROC_STARTS,
+	C_BALLAST_BYTES,
 	C__MAX
 };
 
@@ -184,6 +192,7 @@ static const char *const counters[] = {
     [C_VERIFY_SKIPPED] = "verify_skipped_files",
     [C_HOG_PROC_KILLS] = "hog_proc_kills",
     [C_HOG_PROC_STARTS] = "hog_proc_starts",
+    [C_BALLAST_BYTES] = "ballast_bytes",
     NULL,
 };
 
@@ -204,6 +213,7 @@ static struct memcg_info memcg;
 static char *idir;	 /* instance directory (workdir when no --instance) */
 static int idir_fd = -1; /* open on idir, for the hog children's files */
 static int lock_fd = -1; /* flock'ed for the life of the process */
+static int ballast_fd = -1; /* --ballast memfd, held for the life of the process */
 static int manifest_fd = -1;
 static uint64_t generation = 1;
 static atomic_bool near_limit;
@@ -754,6 +764,38 @@ static void *parker_main(void *arg)
 	return NULL;
 }
 
+/* --ballast: fill the memcg up to opt_ballast % of its limit with shmem pages of a memfd
+ * that is never mapped.  They stay charged (shmem, swap 0: reclaim cannot take them) but
+ * count in no task's RSS: the OOM killer's badness ignores them, so the victims remain the
+ * hogs, and each kill only needs the hogs to refill the rest of the limit.  Several
+ * processes of one memcg fill together (each step re-reads the usage): the overshoot is at
+ * most one step per process.  Filled in setup(), before any hog runs, so that the hogs do
+ * not take the room first.  Returns the memfd (held until exit), or -1. */
+#define BALLAST_STEP (256u * 1024)
+static int ballast_fill(void)
+{
+	uint64_t target = memcg.limit / 100 * opt_ballast, size = 0;
+	struct memcg_sample s;
+	int fd;
+
+	if (!opt_ballast || !memcg.limited || !memcg.version)
+		return -1;
+	fd = memfd_create("kdrill-ballast", MFD_CLOEXEC);
+	if (fd < 0) {
+		repro_errno(errno);
+		return -1;
+	}
+	while (repro_running() && memcg_sample(&memcg, &s) == 0 && s.usage + BALLAST_STEP <= target) {
+		if (fallocate(fd, 0, (off_t)size, BALLAST_STEP) < 0) {
+			repro_errno(errno);
+			break;
+		}
+		size += BALLAST_STEP;
+		repro_count(C_BALLAST_BYTES, BALLAST_STEP);
+	}
+	return fd;
+}
+
 /* The hog: grows memory the OOM reaper cannot free, paced, releasing at its cap. */
 static void *hog_main(void *arg)
 {
@@ -850,9 +892,8 @@ static void *hog_main(void *arg)
  * memcg's OOM victim -- this child, which holds most of the memory -- is most likely in
  * fsync -> jbd2_log_wait_commit when it is killed (the seed's victim state).  It never
  * returns: killed by the OOM killer, or _exit at its cap or when the parent is gone. */
-static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent)
+static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent, uint64_t fsync_from)
 {
-	uint64_t fsync_from = memcg.limited ? memcg.limit / 4 * 3 : 0;
 	bool use_memfd = !strcmp(opt_hog, "memfd"), use_mlock = !strcmp(opt_hog, "mlock");
 	char path[16];
 	unsigned char blk[BS];
@@ -887,7 +928,6 @@ static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent)
 		if (use_mlock)
 			(void)mlock(map + size, step);
 		size += step;
-		/* fsync only in the last quarter before the limit: it is where the kill comes */
 		if (fd >= 0 && size >= fsync_from && pwrite(fd, blk, BS, (off_t)off) == BS) {
 			(void)fsync(fd);
 			off = off + BS >= PARKER_MAX ? 0 : off + BS;
@@ -920,10 +960,29 @@ static void *hog_procs_main(void *arg)
 				else if (r == kids[i] && WIFEXITED(st) && WEXITSTATUS(st) == 0)
 					repro_count(C_HOG_CYCLES, 1);
 				kids[i] = 0;
+				/* a supervisor stopping the unit signals every process of it at
+				 * once (systemd's KillMode=control-group): the child's SIGTERM may
+				 * be reaped before ours reaches the timer thread, and a child
+				 * forked now would escape the stop and charge on at the limit */
+				if (r > 0 && WIFSIGNALED(st) && WTERMSIG(st) != SIGKILL) {
+					repro_stop();
+					break;
+				}
 			}
+			if (!repro_running())
+				break;
+			/* fsync in the last quarter of the room the memcg has now (the ballast
+			 * and the other tasks hold the rest): it is where the kill comes */
+			uint64_t fsync_from = 0;
+			struct memcg_sample s;
+
+			if (memcg.limited && memcg.version && memcg_sample(&memcg, &s) == 0)
+				fsync_from = memcg.limit > s.usage ? (memcg.limit - s.usage) / 4 * 3 : 0;
+			else if (memcg.limited)
+				fsync_from = memcg.limit / 4 * 3;
 			kids[i] = fork();
 			if (kids[i] == 0)
-				hog_child(i, cap, self);
+				hog_child(i, cap, self, fsync_from);
 			if (kids[i] < 0) {
 				repro_errno(errno);
 				kids[i] = 0;
@@ -1080,6 +1139,7 @@ static int setup(void)
 		if (mkdir(d, 0755) < 0 && errno != EEXIST)
 			return repro_unsuitable("mkdir %s: %s", d, strerror(errno));
 	}
+	ballast_fd = ballast_fill();
 	state_write(false);
 	return 0;
 }
@@ -1136,6 +1196,8 @@ static void cleanup(void)
 		close(manifest_fd);
 	if (lock_fd >= 0)
 		close(lock_fd);
+	if (ballast_fd >= 0)
+		close(ballast_fd);
 	if (idir_fd >= 0)
 		close(idir_fd);
 	memcg_info_done(&memcg);

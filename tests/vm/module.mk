@@ -5,3 +5,12 @@ $(BINDIR)/kdtest-dwarf: $(O)/tests/vm/kdtest-dwarf.o $(LIBKDHARN) $(LIBKDCOMMON)
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 EXTRA_TARGETS += $(BINDIR)/kdtest-dwarf
+
+# memcg-oom-ref: the yardstick of tests/vm/memcg-oom.bench (OOM kills/s the kernel can give
+# in one memcg; tests/vm/memcg-oom-ref.ini).  A reproducer program, so it lives in bin/ where
+# the runner (and the guest image) finds reproducers.
+$(BINDIR)/memcg-oom-ref: $(O)/tests/vm/memcg-oom-ref.o $(LIBREPRO) $(LIBKDCOMMON)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+EXTRA_TARGETS += $(BINDIR)/memcg-oom-ref
