@@ -21,7 +21,8 @@ bindir=()
 dur=5
 t0=$(date +%s.%N)
 "$KD" run --host --scratch "$SCRATCH" --out "$OUT" --duration $dur --json "${bindir[@]}" \
-	--param slices=4 --param workers=10 --param size=1G memcg-oom-jbd2 >"$KDRILL_TMP/v.jsonl" &
+	--param slices=4 --param workers=10 --param memory_max=100M --param threads=2 \
+	--param hog_procs=0 --param size=1G memcg-oom-jbd2 >"$KDRILL_TMP/v.jsonl" &
 pid=$!
 wait $pid
 rc=$?

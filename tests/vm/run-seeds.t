@@ -3,9 +3,10 @@
 # kernel -> PASS with reproducer counters > 0.  The seed scenarios are the registry's
 # (`kdrill list --json`: a seed report and `expect = PASS`), default variants, plus
 # nfs-rotate:v42 (first: the newest nfs-rotate run is then the default variant's).
-# memcg-oom-jbd2 scaled for a 2-vCPU TCG guest, run until the first OOM kill and restart
-# (bounded): OOM kills > 0 and restarts done by systemd (the systemd cgroup backend), then
-# again with --cgroup-backend v2 (kdrill's own supervisor on the guest's cgroup v2).
+# memcg-oom-jbd2 scaled for a 2-vCPU TCG guest, run until 3 OOM kills and a restart
+# (bounded): OOM kills, hog children among the victims, restarts done by systemd (the
+# systemd cgroup backend), then again with --cgroup-backend v2 (kdrill's own supervisor on
+# the guest's cgroup v2).
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
 vm_require
@@ -50,15 +51,20 @@ v=$(ls -d "$out"/*-nfs-rotate.v42-*/)
 grep -q 'vers=4.2\|nfs4' "$v/journal.txt" "$v"/*.jsonl 2>/dev/null || echo "note: v4.2 mount not visible in the logs"
 echo "seeds: $(($(date +%s) - t0)) s"
 
-memcg_run() { # BACKEND [RUN-ARGS...]: an OOM-storm run until a worker was OOM-killed and
-	# restarted (the scenario's `until`), bounded by 120 s; PASS; $v = its run dir
+memcg_run() { # BACKEND [RUN-ARGS...]: an OOM-storm run until 3 OOM kills and a worker's
+	# restart (the scenario's `until`), bounded by 120 s; PASS; $v = its run dir.  The
+	# storm's fuel is the hog children (killed and replaced inside the worker, no restart):
+	# an OOM path that regressed to a trickle misses the bound, one that lost the children
+	# fails the hog_proc_kills check.
 	local b=$1
 	shift
 	vm_run_expect "$VM_KERNEL" "$out" memcg-oom-jbd2 0 PASS --duration 120 \
-		--param until="oom_kills>=1 restarts>=1" --param slices=3 --param workers=4 "$@"
+		--param until="oom_kills>=3 restarts>=1" --param slices=3 --param workers=4 "$@"
 	v=$(check_pass memcg-oom-jbd2) || { echo "$v"; exit 1; }
 	[ "$(json "$v/verdict.json" .cgroup_backend)" = "$b" ] || fail "memcg $b: backend $(json "$v/verdict.json" .cgroup_backend)"
-	[ "$(json "$v/verdict.json" .counters.oom_kills)" -gt 0 ] || fail "memcg ($b): no OOM kills"
+	[ "$(json "$v/verdict.json" .counters.oom_kills)" -ge 3 ] || fail "memcg ($b): fewer than 3 OOM kills"
+	[ "$(jq -s '[.[] | .counters.hog_proc_kills // 0] | max' "$v"/worker-*.jsonl)" -gt 0 ] ||
+		fail "memcg ($b): no hog child was OOM-killed"
 	[ "$(json "$v/verdict.json" .counters.restarts)" -gt 0 ] || fail "memcg ($b): no restarts"
 	json "$v/verdict.json" .stop_reason | grep -q '^until reached' ||
 		fail "memcg ($b): stop reason '$(json "$v/verdict.json" .stop_reason)', expected until reached"
