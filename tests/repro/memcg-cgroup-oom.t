@@ -114,14 +114,18 @@ echo "$r" | jq -c '.counters | {hog_proc_starts, hog_proc_kills, creates, fsyncs
 pgrep -f "instance procs" >/dev/null && fail "a hog child outlived the run"
 echo "ok: --hog-procs: $(c hog_proc_kills) hog children OOM-killed in 10 s ($((k1 - k0)) in memory.oom_control)"
 
-# 4. --ballast: the process first fills the memcg to 60 % of its limit with shmem nobody
+# 4. --ballast: the process first fills the memcg to 50 % of its limit with shmem nobody
 #    maps; that memory is charged (usage) but in no RSS, so the OOM victims are still the
-#    full-speed hog children, never the process that holds 38 MiB of ballast (exit 0).
+#    full-speed hog children, never the process that holds 32 MiB of ballast (exit 0).
+#    The release build when there is one: an ASan parent's own RSS (~20 MiB, shared
+#    copy-on-write with the children) rivals what a child reaches in the room left.
+P4=$P
+[ -x "${KDRILL_RELBIN:-}/memcg-oom-fsync" ] && P4=$KDRILL_RELBIN/memcg-oom-fsync
 k0=$(awk '$1 == "oom_kill" { print $2 }' "$CG/memory.oom_control")
 (
 	echo $BASHPID >"$CG/cgroup.procs" || exit 99
-	exec timeout -s KILL 60 "$P" --dir "$D" --duration 10 --instance ballast --threads 2 \
-		--hog-procs 2 --hog-limit-pct 10 --ballast 60 --json
+	exec timeout -s KILL 60 "$P4" --dir "$D" --duration 10 --instance ballast --threads 2 \
+		--hog-procs 2 --hog-limit-pct 10 --ballast 50 --json
 ) >"$KDRILL_TMP/4.out" 2>"$KDRILL_TMP/4.err"
 rc=$?
 cat "$KDRILL_TMP/4.err"
@@ -130,8 +134,8 @@ k1=$(awk '$1 == "oom_kill" { print $2 }' "$CG/memory.oom_control")
 echo "$r" | jq -c '.counters | {ballast_bytes, hog_proc_starts, hog_proc_kills, creates, fsyncs}'
 [ $rc = 0 ] || fail "--ballast: exit $rc, expected 0 (the ballast holder is no OOM victim)"
 b=$(c ballast_bytes)
-[ "$b" -ge $((16 << 20)) ] && [ "$b" -le $((40 << 20)) ] ||
-	fail "--ballast 60: $b bytes of ballast, expected 16..40 MiB (60 % of 64 MiB less the usage at start)"
+[ "$b" -ge $((12 << 20)) ] && [ "$b" -le $((34 << 20)) ] ||
+	fail "--ballast 50: $b bytes of ballast, expected 12..34 MiB (50 % of 64 MiB less the usage at start)"
 [ "$(c hog_proc_kills)" -ge 1 ] || fail "--ballast: no hog child OOM-killed in 10 s"
 [ "$((k1 - k0))" -ge 1 ] || fail "--ballast: memory.oom_control counts no kill"
 echo "ok: --ballast: $((b >> 20)) MiB ballast held, $(c hog_proc_kills) hog children OOM-killed, the holder lived on"
