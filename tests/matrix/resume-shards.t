@@ -52,7 +52,7 @@ out=$("$KD" matrix --store "$S" --night r "$KDRILL_TMP/two.ini" 2>&1); rc=$?
 [ $rc = 2 ] && grep -q "has [0-9]* runs already (--resume" <<<"$out" || fail "restart of a night: $rc $out"
 
 # ---- 2 shards + merge = one machine --------------------------------------------
-host_plan "$KDRILL_TMP/three.ini" shards 1 "$scr" dio-unwritten "memcg-oom-jbd2 slices=2 workers=2" aio-dio-unlink
+host_plan "$KDRILL_TMP/three.ini" shards 1 "$scr" dio-unwritten "memcg-oom-jbd2 slices=2 workers=2 hog_procs=0" aio-dio-unlink
 for i in 1 2; do
 	n=$("$KD" matrix --dry-run --shard $i/2 "$KDRILL_TMP/three.ini" | grep -c 'cell .*shard.*/2)$')
 	[ "$n" -ge 1 ] || fail "shard $i/2 has no cell"
