@@ -1228,8 +1228,8 @@ static int cgfs_unit_stats(struct kdcg_unit *u, struct kdcg_stats *st)
 		.set_attr = kdcg_cgfs_set_attr, .path_stats = kdcg_cgfs_path_stats,                \
 		.list = cgfs_list, .reap = cgfs_reap, .unit_start = cgfs_unit_start,               \
 		.unit_stop = cgfs_unit_stop, .unit_destroy = cgfs_unit_destroy,                    \
-		.unit_stats = cgfs_unit_stats, .slice_kill = kdcg_cgfs_slice_kill,                      \
-		.slice_try_remove = cgfs_slice_try_remove, .slice_lift = kdcg_cgfs_slice_lift,          \
+		.unit_stats = cgfs_unit_stats, .slice_kill = kdcg_cgfs_slice_kill,                 \
+		.slice_try_remove = cgfs_slice_try_remove, .slice_lift = kdcg_cgfs_slice_lift,     \
 		.unit_create = cgfs_unit_create, .unit_run = cgfs_unit_run,                        \
 	}
 

@@ -213,9 +213,10 @@ static struct memcg_info memcg;
 static char *idir;	 /* instance directory (workdir when no --instance) */
 static int idir_fd = -1; /* open on idir, for the hog children's files */
 static int lock_fd = -1; /* flock'ed for the life of the process */
-static int ballast_fd = -1; /* --ballast memfd, held for the life of the process */
 static int manifest_fd = -1;
 static uint64_t generation = 1;
+
+static int ballast_fd = -1; /* --ballast memfd, held for the life of the process */
 static atomic_bool near_limit;
 static atomic_uint_fast64_t pressure_epoch;
 static atomic_int fsync_inflight;
@@ -785,7 +786,8 @@ static int ballast_fill(void)
 		repro_errno(errno);
 		return -1;
 	}
-	while (repro_running() && memcg_sample(&memcg, &s) == 0 && s.usage + BALLAST_STEP <= target) {
+	while (repro_running() && memcg_sample(&memcg, &s) == 0 &&
+	       s.usage + BALLAST_STEP <= target) {
 		if (fallocate(fd, 0, (off_t)size, BALLAST_STEP) < 0) {
 			repro_errno(errno);
 			break;
@@ -977,7 +979,8 @@ static void *hog_procs_main(void *arg)
 			struct memcg_sample s;
 
 			if (memcg.limited && memcg.version && memcg_sample(&memcg, &s) == 0)
-				fsync_from = memcg.limit > s.usage ? (memcg.limit - s.usage) / 4 * 3 : 0;
+				fsync_from =
+				    memcg.limit > s.usage ? (memcg.limit - s.usage) / 4 * 3 : 0;
 			else if (memcg.limited)
 				fsync_from = memcg.limit / 4 * 3;
 			kids[i] = fork();
