@@ -97,4 +97,4 @@ for c in "${cases[@]}"; do
 	grep -Eq "$line" "$v/console.log" && fail "build:stock $name: the injection's line on stock"
 	mv "$v" "$KDRILL_TMP/run-stock-$nnn"
 done
-echo "ok: ${#cases[@]} injected kernels found by their scenarios, stock PASS (${missing[*]:+not built: ${missing[*]}})"
+echo "ok: ${#cases[@]} injected kernels found by their scenarios, stock PASS${missing[*]:+ (not built: ${missing[*]})}"
