@@ -54,3 +54,18 @@ vm_run_expect() {
 	[ "$(json "$v/verdict.json" .verdict)" = "$want" ] ||
 		fail "$sc: verdict $(json "$v/verdict.json" .verdict), expected $want: $(json "$v/verdict.json" .reason)"
 }
+
+# kernels_current NNN...: 0 when build:stock and inject:NNN are published and each
+# published injection carries the very patch of kvm/inject/NNN-*.patch, so that
+# kvm/make-kernels (which waits for the shared source tree's lock, held for an hour by a
+# debug-flavor build) has nothing to do.
+kernels_current() {
+	local refs=${KDRILL_CACHE:-$HOME/.cache/kdrill}/kbuild/refs n p
+	[ -f "$refs/stock/bzImage" ] || return 1
+	for n in "$@"; do
+		for p in "$KDRILL_TOP"/kvm/inject/"$n"-*.patch; do
+			[ -f "$p" ] || return 1
+			cmp -s "$p" "$refs/inject-$(basename "$p" .patch)/$(basename "$p")" || return 1
+		done
+	done
+}
