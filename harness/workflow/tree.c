@@ -508,7 +508,8 @@ int kd_tree_build(struct kd_tree *t, size_t i, struct kd_tree_build *ret, char *
 		return r < 0 ? r : -EIO;
 	}
 	{
-		char *argv[] = {bk, (char *)"--src", t->worktree, (char *)"--obj", t->obj, NULL};
+		char *argv[] = {bk,	 (char *)"--src", t->worktree, (char *)"--obj",
+				t->obj, (char *)"--seed", NULL};
 		struct spawn_opts o = {.stdout_path = log, .stderr_path = log};
 		int status;
 		pid_t pid = spawn_argv(argv, &o);
