@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <json-c/json.h>
-#include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -510,19 +510,28 @@ int kd_tree_build(struct kd_tree *t, size_t i, struct kd_tree_build *ret, char *
 	{
 		char *argv[] = {bk,	 (char *)"--src", t->worktree, (char *)"--obj",
 				t->obj, (char *)"--seed", NULL};
-		struct spawn_opts o = {.stdout_path = log, .stderr_path = log};
+		/* its own session: a ^C reaches kdrill, which stops the whole build (make
+		 * and the compilers) and reports the bisection interrupted */
+		struct spawn_opts o = {
+		    .stdout_path = log, .stderr_path = log, .new_session = true, .pdeathsig = SIGTERM};
+		bool stopped = false;
 		int status;
 		pid_t pid = spawn_argv(argv, &o);
 		if (pid < 0) {
 			set_error(err, "%s: %s", bk, strerror(-pid));
 			return pid;
 		}
-		while (waitpid(pid, &status, 0) < 0)
+		while (waitpid(pid, &status, 0) < 0) {
 			if (errno != EINTR) {
 				r = -errno;
 				set_error(err, "waiting for %s: %s", bk, strerror(errno));
 				return r;
 			}
+			if (repeat_interrupted && !stopped) {
+				kill(-pid, SIGTERM);
+				stopped = true;
+			}
+		}
 		r = wait_status_to_exit(status);
 	}
 	ret->seconds = (double)(now_usec() - t0) / 1e6;
@@ -531,7 +540,13 @@ int kd_tree_build(struct kd_tree *t, size_t i, struct kd_tree_build *ret, char *
 		set_error(err, "interrupted while building %.12s", t->c[i].id);
 		return -EINTR;
 	}
-	if (r != 0) {
+	if (r >= 128) { /* killed: says nothing about the commit */
+		_cleanup_free_ char *tail = log_tail(ret->log);
+		set_error(err, "the build of %.12s was killed (signal %d): %s", t->c[i].id, r - 128,
+			  tail ? tail : "");
+		return -ECANCELED;
+	}
+	if (r != 0) { /* does not build (configuration or compiler error): a skip */
 		ret->reason = log_tail(ret->log);
 		return 0;
 	}
