@@ -550,6 +550,9 @@ int kd_tree_build(struct kd_tree *t, size_t i, struct kd_tree_build *ret, char *
 		ret->reason = log_tail(ret->log);
 		return 0;
 	}
+	/* record the worktree's new stat data in its index (a seeded build dates most files
+	 * back): otherwise the next checkout re-reads and hashes every file */
+	(void)git_run(t->worktree, NULL, NULL, "update-index", "-q", "--refresh", NULL);
 	r = publish(t, i, ret, final);
 	if (r < 0 && access(bz, R_OK) < 0) {
 		set_error(err, "publishing the kernel of %.12s in %s: %s", t->c[i].id, final,
