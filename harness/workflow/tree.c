@@ -132,8 +132,8 @@ static int resolve(const char *repo, const char *rev, char **ret, char **err)
 	spec = strdupf("%s^{commit}", rev);
 	if (!spec)
 		return -ENOMEM;
-	r = git_run(repo, &out, NULL, "rev-parse", "--verify", "--quiet", "--end-of-options",
-		    spec, NULL);
+	r = git_run(repo, &out, NULL, "rev-parse", "--verify", "--quiet", "--end-of-options", spec,
+		    NULL);
 	if (r < 0)
 		return r;
 	strstrip(out);
@@ -301,8 +301,8 @@ int kd_tree_open(const char *repo, const char *older, const char *newer, struct 
 static int tree_git_common_dir(const char *wt, char **ret)
 {
 	_cleanup_free_ char *gd = NULL;
-	int r = git_run(wt, &gd, NULL, "rev-parse", "--path-format=absolute", "--git-common-dir",
-			NULL);
+	int r =
+	    git_run(wt, &gd, NULL, "rev-parse", "--path-format=absolute", "--git-common-dir", NULL);
 
 	if (r != 0)
 		return r < 0 ? r : -ENOENT;
@@ -365,8 +365,8 @@ int kd_tree_prepare(struct kd_tree *t, char **err)
 			    "--reason", "kdrill bisect --tree: its build worktree", t->worktree,
 			    t->c[0].id, NULL);
 		if (r > 0) /* registered but missing (the directory was removed): ours */
-			r = git_run(t->gitdir, NULL, log, "worktree", "add", "-f", "-f",
-				    "--detach", "--lock", "--reason",
+			r = git_run(t->gitdir, NULL, log, "worktree", "add", "-f", "-f", "--detach",
+				    "--lock", "--reason",
 				    "kdrill bisect --tree: its build worktree", t->worktree,
 				    t->c[0].id, NULL);
 		if (r != 0) {
@@ -429,8 +429,8 @@ static char *log_tail(const char *path)
 
 static int publish(struct kd_tree *t, size_t i, struct kd_tree_build *b, const char *final)
 {
-	_cleanup_free_ char *tmp = strdupf("%s/commits/.tmp-XXXXXX", t->dir), *p = NULL,
-			    *q = NULL, *json = NULL;
+	_cleanup_free_ char *tmp = strdupf("%s/commits/.tmp-XXXXXX", t->dir), *p = NULL, *q = NULL,
+			    *json = NULL;
 	struct json_object *j;
 	int r = 0;
 	static const char *const files[][2] = {{"arch/x86/boot/bzImage", "bzImage"},
@@ -508,12 +508,14 @@ int kd_tree_build(struct kd_tree *t, size_t i, struct kd_tree_build *ret, char *
 		return r < 0 ? r : -EIO;
 	}
 	{
-		char *argv[] = {bk,	 (char *)"--src", t->worktree, (char *)"--obj",
+		char *argv[] = {bk,	(char *)"--src",  t->worktree, (char *)"--obj",
 				t->obj, (char *)"--seed", NULL};
 		/* its own session: a ^C reaches kdrill, which stops the whole build (make
 		 * and the compilers) and reports the bisection interrupted */
-		struct spawn_opts o = {
-		    .stdout_path = log, .stderr_path = log, .new_session = true, .pdeathsig = SIGTERM};
+		struct spawn_opts o = {.stdout_path = log,
+				       .stderr_path = log,
+				       .new_session = true,
+				       .pdeathsig = SIGTERM};
 		bool stopped = false;
 		int status;
 		pid_t pid = spawn_argv(argv, &o);

@@ -70,14 +70,14 @@ static inline void kd_tree_closep(struct kd_tree *t)
 int kd_tree_prepare(struct kd_tree *t, char **err);
 
 struct kd_tree_build {
-	bool ok;	 /* a bzImage was built (or found published) */
-	bool cached;	 /* found published: nothing was built */
-	double seconds;	 /* wall time of checkout + build (0 when cached) */
-	char *bzimage;	 /* published bzImage (ok) */
-	char *release;	 /* kernel.release (ok) */
-	char *log;	 /* the build's output (builds/<commit>.log), NULL when cached */
-	char *reason;	 /* why it failed: the last lines of the output (not ok) */
-	char load[32];	 /* load average when the build started */
+	bool ok;	/* a bzImage was built (or found published) */
+	bool cached;	/* found published: nothing was built */
+	double seconds; /* wall time of checkout + build (0 when cached) */
+	char *bzimage;	/* published bzImage (ok) */
+	char *release;	/* kernel.release (ok) */
+	char *log;	/* the build's output (builds/<commit>.log), NULL when cached */
+	char *reason;	/* why it failed: the last lines of the output (not ok) */
+	char load[32];	/* load average when the build started */
 };
 void kd_tree_build_done(struct kd_tree_build *b);
 
