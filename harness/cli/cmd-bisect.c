@@ -166,8 +166,8 @@ struct bctx {
 	struct kd_tree *tree;
 	const struct kd_tree_commit **commit;
 	struct kd_tree_build *build;
-	bool *built; /* build[] tried */
-	char **kref; /* path:<published bzImage> once built */
+	bool *built;		/* build[] tried */
+	char **kref;		/* path:<published bzImage> once built */
 	struct repeat_tally *t; /* per kernel */
 	struct json_object *steps;
 	struct bs_state st;
@@ -244,7 +244,10 @@ static int tree_build(struct bctx *c, size_t k, char **err)
 		const char *last = b->reason ? strrchr(b->reason, '\n') : NULL;
 		fprintf(stderr, "  %s: does NOT build (%.0f s), skipped: %s\n    (log: %s)\n",
 			c->refs[k], b->seconds,
-			last ? last + 1 : b->reason ? b->reason : "?", b->log ? b->log : "-");
+			last	    ? last + 1
+			: b->reason ? b->reason
+				    : "?",
+			b->log ? b->log : "-");
 	}
 	return 0;
 }
@@ -253,8 +256,10 @@ static struct json_object *build_json(const struct kd_tree_build *b)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(
-	    o, "result", json_object_new_string(b->cached ? "cached" : b->ok ? "built" : "failed"));
+	json_object_object_add(o, "result",
+			       json_object_new_string(b->cached ? "cached"
+						      : b->ok	? "built"
+								: "failed"));
 	json_object_object_add(o, "seconds", wf_num(b->seconds, 1));
 	json_object_object_add(o, "load", json_object_new_string(b->load));
 	json_object_object_add(o, "release", jstr_or_null(b->release));
@@ -385,8 +390,7 @@ int cmd_bisect(int argc, char **argv)
 		r = access(list, F_OK) == 0 ? read_list(list, &all, &err)
 					    : expand_range(list, &all, &err);
 		if (r < 0) {
-			fprintf(stderr, "kdrill bisect: --kernels: %s\n",
-				err ? err : strerror(-r));
+			fprintf(stderr, "kdrill bisect: --kernels: %s\n", err ? err : strerror(-r));
 			return r == -ENOMEM ? KD_EXIT_INFRA : KD_EXIT_USAGE;
 		}
 	}
@@ -473,7 +477,8 @@ int cmd_bisect(int argc, char **argv)
 			goto out;
 		}
 		if (!ctx.quiet)
-			fprintf(stderr, "kdrill bisect: building in the worktree %s (objects: %s)\n",
+			fprintf(stderr,
+				"kdrill bisect: building in the worktree %s (objects: %s)\n",
 				tree.worktree, tree.obj);
 	}
 	cell = (struct repeat_cell){.scenario = argv[optind],
@@ -629,7 +634,7 @@ int cmd_bisect(int argc, char **argv)
 			strv_extend(&rv, "run");
 			strv_extend(&rv, "--kernel");
 			strv_extend(&rv, run_ref(&ctx, s->best) ? run_ref(&ctx, s->best)
-							       : ctx.refs[s->best]);
+								: ctx.refs[s->best]);
 			if (duration > 0 && (dur = strdupf("%g", duration))) {
 				strv_extend(&rv, "--duration");
 				strv_extend(&rv, dur);
@@ -698,12 +703,13 @@ int cmd_bisect(int argc, char **argv)
 			    jstr_or_null(ctx.t[reverse ? s->best - 1 : s->best].kernel_release));
 			json_object_object_add(cul, "probability", wf_num(s->best_p, 4));
 			if (ctx.tree) {
+				json_object_object_add(cul, "commit",
+						       json_object_new_string(ctx.commit[ai]->id));
 				json_object_object_add(
-				    cul, "commit", json_object_new_string(ctx.commit[ai]->id));
+				    cul, "subject",
+				    json_object_new_string(ctx.commit[ai]->subject));
 				json_object_object_add(
-				    cul, "subject", json_object_new_string(ctx.commit[ai]->subject));
-				json_object_object_add(cul, "merge",
-						       json_object_new_boolean(ctx.commit[ai]->merge));
+				    cul, "merge", json_object_new_boolean(ctx.commit[ai]->merge));
 				json_object_object_add(cul, "previous_commit",
 						       json_object_new_string(ctx.commit[pi]->id));
 			}
@@ -741,10 +747,10 @@ int cmd_bisect(int argc, char **argv)
 						       json_object_new_string(ctx.commit[i]->id));
 				json_object_object_add(
 				    x, "subject", json_object_new_string(ctx.commit[i]->subject));
-				json_object_object_add(x, "merge",
-						       json_object_new_boolean(ctx.commit[i]->merge));
-				json_object_object_add(x, "build",
-						       ctx.built[i] ? build_json(&ctx.build[i]) : NULL);
+				json_object_object_add(
+				    x, "merge", json_object_new_boolean(ctx.commit[i]->merge));
+				json_object_object_add(
+				    x, "build", ctx.built[i] ? build_json(&ctx.build[i]) : NULL);
 			}
 			json_object_array_add(kj, x);
 		}
@@ -798,17 +804,20 @@ int cmd_bisect(int argc, char **argv)
 				json_object_get_string(json_object_array_get_idx(flags, i)));
 		if (answer && ctx.tree) {
 			_cleanup_free_ char *subj = safe_subject(ctx.commit[ai]->subject);
-			fprintf(f, "Culprit commit: `%s` %s\n\n", ctx.commit[ai]->id, subj ? subj : "");
+			fprintf(f, "Culprit commit: `%s` %s\n\n", ctx.commit[ai]->id,
+				subj ? subj : "");
 		}
 		if (repro)
 			fprintf(f, "Reproduce the culprit's failing run:\n\n    %s\n\n", repro);
 		if (ctx.tree)
-			fprintf(f,
-				"Tree: `%s`, built in the worktree `%s` (objects `%s`); the kernels "
-				"are published under `%s/commits/`.\n\n",
-				treedir, tree.worktree, tree.obj, tree.dir);
-		fprintf(f, "| kernel | release | fail:runs | other reports | INFRA | posterior |%s\n"
-			   "|---|---|---|---|---|---|%s\n",
+			fprintf(
+			    f,
+			    "Tree: `%s`, built in the worktree `%s` (objects `%s`); the kernels "
+			    "are published under `%s/commits/`.\n\n",
+			    treedir, tree.worktree, tree.obj, tree.dir);
+		fprintf(f,
+			"| kernel | release | fail:runs | other reports | INFRA | posterior |%s\n"
+			"|---|---|---|---|---|---|%s\n",
 			ctx.tree ? " build |" : "", ctx.tree ? "---|" : "");
 		for (size_t i = 0; i < n; i++) {
 			size_t oi = gi < bi ? i : n - 1 - i; /* list order */
@@ -839,8 +848,8 @@ int cmd_bisect(int argc, char **argv)
 					fprintf(f, " built before |");
 				else
 					fprintf(f, " %s in %.0f s (load %s) |",
-						b->ok ? "built" : "**failed** (skipped)", b->seconds,
-						b->load);
+						b->ok ? "built" : "**failed** (skipped)",
+						b->seconds, b->load);
 			}
 			fputc('\n', f);
 		}
