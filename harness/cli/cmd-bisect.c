@@ -15,6 +15,7 @@
 #include "results.h"
 #include "scenario.h"
 #include "stats.h"
+#include "tree.h"
 #include "util.h"
 #include "wfout.h"
 
@@ -22,15 +23,21 @@ static void bisect_usage(FILE *f)
 {
 	fputs("usage: kdrill bisect --good REF --bad REF --kernels LIST|RANGE [OPTIONS] "
 	      "SCENARIO[:VARIANT]\n"
+	      "       kdrill bisect --tree DIR --good REV --bad REV [OPTIONS] SCENARIO[:VARIANT]\n"
 	      "\n"
-	      "Find the first kernel of an ordered list that reproduces the scenario's\n"
-	      "signature (--reverse: the first that no longer does), with a reproducer that\n"
-	      "fires only some of the time: a posterior over the culprit, updated after every\n"
-	      "run, until one kernel holds the confidence.\n"
+	      "Find the first kernel of an ordered list (or the first commit of a git tree)\n"
+	      "that reproduces the scenario's signature (--reverse: the first that no longer\n"
+	      "does), with a reproducer that fires only some of the time: a posterior over the\n"
+	      "culprit, updated after every run, until one kernel holds the confidence.\n"
 	      "\n"
 	      "  --kernels LIST|RANGE   a file with one kernel ref per line (# comments), or a\n"
 	      "                         range such as debian:6.1.0-{47..56}-cloud-amd64\n"
-	      "  --good REF, --bad REF  the ends (both in the list)\n"
+	      "  --tree DIR             a git repository of kernel sources: the commits from\n"
+	      "                         --good to --bad along the first parents, each tested\n"
+	      "                         one built (kvm/build-kernel, slim config, ccache) in a\n"
+	      "                         worktree kdrill owns under its cache; a commit that\n"
+	      "                         does not build is skipped\n"
+	      "  --good REF, --bad REF  the ends (both in the list; with --tree: revisions)\n"
 	      "  --reverse              find the fix: BAD is the older kernel, GOOD the newer\n"
 	      "  --confidence C         0.5..0.999 (default 0.95; the culprit is re-tested to\n"
 	      "                         1-(1-C)/5)\n"
@@ -46,7 +53,8 @@ static void bisect_usage(FILE *f)
 	      "  --quiet                no progress output\n"
 	      "\n"
 	      "writes DIR/bisect-<id>/{bisect.json,bisect.md}; each run keeps its own directory.\n"
-	      "exit: 0 culprit found, 125 nothing to bisect / budget / INFRA, 2 usage\n",
+	      "exit: 0 culprit found, 125 nothing to bisect / budget / INFRA / the bad end\n"
+	      "does not build, 2 usage\n",
 	      f);
 }
 
@@ -60,12 +68,14 @@ enum {
 	OPT_RPS,
 	OPT_HOST,
 	OPT_MEDIAN,
+	OPT_TREE,
 };
 
 static const struct option bisect_options[] = {
     {"good", required_argument, NULL, OPT_GOOD},
     {"bad", required_argument, NULL, OPT_BAD},
     {"kernels", required_argument, NULL, OPT_KERNELS},
+    {"tree", required_argument, NULL, OPT_TREE},
     {"reverse", no_argument, NULL, OPT_REVERSE},
     {"budget-runs", required_argument, NULL, OPT_BUDGET_RUNS},
     {"budget-time", required_argument, NULL, OPT_BUDGET_TIME},
@@ -150,8 +160,14 @@ static int read_list(const char *path, char ***ret, char **err)
 
 struct bctx {
 	bool quiet, tty;
-	char **refs; /* in bisection order: 0 good ... n-1 bad */
+	char **refs; /* in bisection order: 0 good ... n-1 bad (--tree: short commit ids) */
 	size_t n;
+	/* --tree: the tree, and per kernel (bisection order) its commit, build, run ref */
+	struct kd_tree *tree;
+	const struct kd_tree_commit **commit;
+	struct kd_tree_build *build;
+	bool *built;		/* build[] tried */
+	char **kref;		/* path:<published bzImage> once built */
 	struct repeat_tally *t; /* per kernel */
 	struct json_object *steps;
 	struct bs_state st;
@@ -177,6 +193,82 @@ static struct json_object *jstr_or_null(const char *s)
 	return s ? json_object_new_string(s) : NULL;
 }
 
+/* The ref `kdrill run --kernel` gets for kernel i (--tree: path:<published bzImage>). */
+static const char *run_ref(const struct bctx *c, size_t i)
+{
+	return c->tree ? c->kref[i] : c->refs[i];
+}
+
+/* A commit subject for the terminal and Markdown: control characters and | replaced. */
+static char *safe_subject(const char *s)
+{
+	char *d = strdup(s ? s : "");
+
+	for (char *q = d; q && *q; q++)
+		if ((unsigned char)*q < 0x20 || *q == 0x7f || *q == '|' || *q == '`')
+			*q = '?';
+	return d;
+}
+
+/* --tree: build kernel k once.  0 when it is ready to run or skipped (it does not
+ * build), -EINTR, or another negative errno: a fault of the worktree (*err). */
+static int tree_build(struct bctx *c, size_t k, char **err)
+{
+	struct kd_tree_build *b = &c->build[k];
+	_cleanup_free_ char *subj = safe_subject(c->commit[k]->subject);
+	int r;
+
+	if (c->built[k])
+		return 0;
+	if (!c->quiet)
+		fprintf(stderr, "%sbuilding %s %s\n", c->tty ? "\r\033[K" : "", c->refs[k],
+			subj ? subj : "");
+	r = kd_tree_build(c->tree, (size_t)(c->commit[k] - c->tree->c), b, err);
+	if (r < 0)
+		return r;
+	c->built[k] = true;
+	if (b->ok) {
+		c->kref[k] = strdupf("path:%s", b->bzimage);
+		if (!c->kref[k])
+			return -ENOMEM;
+	} else
+		bs_skip(&c->st, k); /* like git bisect skip: neither good nor bad */
+	if (c->quiet)
+		return 0;
+	if (b->cached)
+		fprintf(stderr, "  %s: built before (%s)\n", c->refs[k], b->bzimage);
+	else if (b->ok)
+		fprintf(stderr, "  %s: built in %.0f s (load %s at the start): %s\n", c->refs[k],
+			b->seconds, b->load, b->release ? b->release : "?");
+	else {
+		const char *last = b->reason ? strrchr(b->reason, '\n') : NULL;
+		fprintf(stderr, "  %s: does NOT build (%.0f s), skipped: %s\n    (log: %s)\n",
+			c->refs[k], b->seconds,
+			last	    ? last + 1
+			: b->reason ? b->reason
+				    : "?",
+			b->log ? b->log : "-");
+	}
+	return 0;
+}
+
+static struct json_object *build_json(const struct kd_tree_build *b)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "result",
+			       json_object_new_string(b->cached ? "cached"
+						      : b->ok	? "built"
+								: "failed"));
+	json_object_object_add(o, "seconds", wf_num(b->seconds, 1));
+	json_object_object_add(o, "load", json_object_new_string(b->load));
+	json_object_object_add(o, "release", jstr_or_null(b->release));
+	json_object_object_add(o, "bzimage", jstr_or_null(b->bzimage));
+	json_object_object_add(o, "log", jstr_or_null(b->log));
+	json_object_object_add(o, "error", jstr_or_null(b->ok ? NULL : b->reason));
+	return o;
+}
+
 /* sha256 of a cached kernel's bzImage (NULL when unknown) */
 static char *bzimage_sha(const char *ref)
 {
@@ -195,7 +287,9 @@ int cmd_bisect(int argc, char **argv)
 {
 	struct bs_config cfg;
 	struct bctx ctx = {0};
-	const char *good = NULL, *bad = NULL, *list = NULL, *out = results_default_dir();
+	const char *good = NULL, *bad = NULL, *list = NULL, *treedir = NULL,
+		   *out = results_default_dir();
+	_cleanup_(kd_tree_closep) struct kd_tree tree = {.lock_fd = -1};
 	_cleanup_strv_ char **all = NULL, **params = NULL, **extra = NULL;
 	_cleanup_free_ char *id = NULL, *dir = NULL, *err = NULL, *label = NULL;
 	_cleanup_(scenario_freep) struct scenario *sc = NULL;
@@ -227,6 +321,9 @@ int cmd_bisect(int argc, char **argv)
 			break;
 		case OPT_KERNELS:
 			list = optarg;
+			break;
+		case OPT_TREE:
+			treedir = optarg;
 			break;
 		case OPT_REVERSE:
 			reverse = true;
@@ -263,21 +360,41 @@ int cmd_bisect(int argc, char **argv)
 			return KD_EXIT_USAGE;
 		}
 	}
-	if (!good || !bad || !list) {
-		fprintf(stderr,
-			"kdrill bisect: give --good REF, --bad REF and --kernels LIST|RANGE\n");
+	if (!good || !bad || !list == !treedir) {
+		fprintf(stderr, "kdrill bisect: give --good, --bad and either --kernels LIST|RANGE "
+				"or --tree DIR\n");
 		return KD_EXIT_USAGE;
 	}
 	if (optind != argc - 1) {
 		fprintf(stderr, "kdrill bisect: give exactly one scenario (see 'kdrill list')\n");
 		return KD_EXIT_USAGE;
 	}
-	r = access(list, F_OK) == 0 ? read_list(list, &all, &err) : expand_range(list, &all, &err);
-	if (r < 0) {
-		fprintf(stderr, "kdrill bisect: --kernels: %s\n", err ? err : strerror(-r));
-		return r == -ENOMEM ? KD_EXIT_INFRA : KD_EXIT_USAGE;
+	if (treedir) {
+		/* read-only: the repository, the revisions, the first-parent line between */
+		unsetenv("GIT_DIR");
+		unsetenv("GIT_WORK_TREE");
+		unsetenv("GIT_INDEX_FILE");
+		unsetenv("GIT_COMMON_DIR");
+		r = kd_tree_open(treedir, reverse ? bad : good, reverse ? good : bad, &tree, &err);
+		if (r < 0) {
+			fprintf(stderr, "kdrill bisect: --tree: %s\n", err ? err : strerror(-r));
+			return r == -EINVAL ? KD_EXIT_USAGE : KD_EXIT_INFRA;
+		}
+		for (size_t i = 0; i < tree.n; i++)
+			if (strv_push(&all, strndup(tree.c[i].id, 12)) < 0)
+				return KD_EXIT_INFRA;
+		gi = reverse ? (long)tree.n - 1 : 0;
+		bi = reverse ? 0 : (long)tree.n - 1;
+		ctx.tree = &tree;
+	} else {
+		r = access(list, F_OK) == 0 ? read_list(list, &all, &err)
+					    : expand_range(list, &all, &err);
+		if (r < 0) {
+			fprintf(stderr, "kdrill bisect: --kernels: %s\n", err ? err : strerror(-r));
+			return r == -ENOMEM ? KD_EXIT_INFRA : KD_EXIT_USAGE;
+		}
 	}
-	for (size_t i = 0; all[i]; i++) {
+	for (size_t i = 0; !treedir && all[i]; i++) {
 		if (!strcmp(all[i], good) && gi < 0)
 			gi = (long)i;
 		if (!strcmp(all[i], bad) && bi < 0)
@@ -330,6 +447,16 @@ int cmd_bisect(int argc, char **argv)
 		goto out;
 	for (size_t i = 0; i < n; i++)
 		ctx.refs[i] = all[gi < bi ? gi + (long)i : gi - (long)i];
+	if (treedir) {
+		ctx.commit = calloc(n, sizeof(*ctx.commit));
+		ctx.build = calloc(n, sizeof(*ctx.build));
+		ctx.built = calloc(n, sizeof(*ctx.built));
+		ctx.kref = calloc(n + 1, sizeof(*ctx.kref));
+		if (!ctx.commit || !ctx.build || !ctx.built || !ctx.kref)
+			goto out;
+		for (size_t i = 0; i < n; i++)
+			ctx.commit[i] = &tree.c[gi < bi ? gi + (long)i : gi - (long)i];
+	}
 
 	r = wf_make_dir(out, "bisect", label, &id, &dir);
 	if (r < 0) {
@@ -339,8 +466,21 @@ int cmd_bisect(int argc, char **argv)
 	ctx.tty = wf_tty();
 	repeat_install_signals();
 	if (!ctx.quiet)
-		fprintf(stderr, "kdrill bisect: %s: %zu kernels, %s %s .. %s %s%s\n", dir, n,
-			"good", good, "bad", bad, reverse ? " (reverse: looking for the fix)" : "");
+		fprintf(stderr, "kdrill bisect: %s: %zu %s, %s %s .. %s %s%s\n", dir, n,
+			treedir ? "commits" : "kernels", "good", good, "bad", bad,
+			reverse ? " (reverse: looking for the fix)" : "");
+	if (treedir) {
+		r = kd_tree_prepare(&tree, &err);
+		if (r < 0) {
+			fprintf(stderr, "kdrill bisect: --tree %s: %s\n", treedir,
+				err ? err : strerror(-r));
+			goto out;
+		}
+		if (!ctx.quiet)
+			fprintf(stderr,
+				"kdrill bisect: building in the worktree %s (objects: %s)\n",
+				tree.worktree, tree.obj);
+	}
 	cell = (struct repeat_cell){.scenario = argv[optind],
 				    .params = params,
 				    .duration = duration,
@@ -350,7 +490,23 @@ int cmd_bisect(int argc, char **argv)
 	while ((k = bs_next(&ctx.st)) >= 0) {
 		struct repeat_run run;
 		struct json_object *step;
-		cell.kernel = ctx.refs[k];
+		if (ctx.tree && !ctx.built[k]) {
+			r = tree_build(&ctx, (size_t)k, &err);
+			if (r == -EINTR || repeat_interrupted) {
+				ctx.st.interrupted = true;
+				continue;
+			}
+			if (r < 0) {
+				fprintf(stderr, "kdrill bisect: %s: %s\n", ctx.refs[k],
+					err ? err : strerror(-r));
+				goto out;
+			}
+			if (budget_time > 0 && (double)(now_usec() - t0) / 1e6 >= budget_time)
+				ctx.st.time_up = true;
+			if (!ctx.build[k].ok)
+				continue; /* skipped: bs_next picks another */
+		}
+		cell.kernel = run_ref(&ctx, (size_t)k);
 		r = repeat_once(&cell, &run, &err);
 		if (r < 0 && r != -EINTR) {
 			fprintf(stderr, "kdrill bisect: %s: %s\n", ctx.refs[k],
@@ -395,6 +551,7 @@ int cmd_bisect(int argc, char **argv)
 		FILE *f = open_memstream(&md, &mdlen);
 		const char *answer = NULL,
 			   *pred = NULL; /* culprit / its neighbour (original order) */
+		size_t ai = 0, pi = 0;	 /* their positions */
 		_cleanup_free_ char *reason = NULL, *repro = NULL, *sha_a = NULL, *sha_b = NULL,
 				    *pe = NULL;
 		const struct repeat_run *fail_run = NULL;
@@ -404,6 +561,8 @@ int cmd_bisect(int argc, char **argv)
 			goto out;
 		/* the answer in the user's terms */
 		if (s->result == BS_FOUND) {
+			ai = reverse ? s->best - 1 : s->best;
+			pi = reverse ? s->best : s->best - 1;
 			if (!reverse) {
 				answer = ctx.refs[s->best];
 				pred = ctx.refs[s->best - 1];
@@ -431,6 +590,12 @@ int cmd_bisect(int argc, char **argv)
 			    strdupf("the good end %s reproduces too (%u of %u runs): the bug is "
 				    "older than the range",
 				    good, ctx.st.k[0].matches, ctx.st.k[0].runs);
+		else if (s->result == BS_INFRA && ctx.tree && ctx.built[n - 1] &&
+			 !ctx.build[n - 1].ok)
+			reason = strdupf("the bad end %s (%s) does not build: nothing to bisect "
+					 "(log: %s)",
+					 bad, ctx.refs[n - 1],
+					 ctx.build[n - 1].log ? ctx.build[n - 1].log : "-");
 		else if (s->result == BS_INFRA)
 			reason = strdupf("INFRA dominates: too many runs could not test");
 		else if (s->result == BS_INTERRUPTED)
@@ -446,14 +611,21 @@ int cmd_bisect(int argc, char **argv)
 			    ctx.refs[reverse ? (s->hi ? s->hi - 1 : 0) : s->hi], s->range_p,
 			    ctx.refs[reverse && s->best ? s->best - 1 : s->best], s->best_p);
 		if (answer) {
-			sha_a = bzimage_sha(answer);
-			sha_b = bzimage_sha(pred);
+			sha_a = run_ref(&ctx, ai) ? bzimage_sha(run_ref(&ctx, ai)) : NULL;
+			sha_b = run_ref(&ctx, pi) ? bzimage_sha(run_ref(&ctx, pi)) : NULL;
 			if (sha_a && sha_b && !strcmp(sha_a, sha_b))
 				json_object_array_add(flags,
 						      json_object_new_string(
 							  "the culprit's bzImage is byte-identical "
 							  "to its neighbour's: the result "
 							  "is unreliable"));
+			if (ctx.tree && ctx.commit[ai]->merge)
+				json_object_array_add(
+				    flags, json_object_new_string(
+					       "the culprit is a merge commit: the change came "
+					       "with the branch it merges; bisect that branch "
+					       "(--good the merge's first parent, --bad its "
+					       "second parent)"));
 		}
 		if (fail_run || answer) {
 			_cleanup_strv_ char **rv = NULL;
@@ -461,7 +633,8 @@ int cmd_bisect(int argc, char **argv)
 			strv_extend(&rv, "kdrill");
 			strv_extend(&rv, "run");
 			strv_extend(&rv, "--kernel");
-			strv_extend(&rv, ctx.refs[s->best]);
+			strv_extend(&rv, run_ref(&ctx, s->best) ? run_ref(&ctx, s->best)
+								: ctx.refs[s->best]);
 			if (duration > 0 && (dur = strdupf("%g", duration))) {
 				strv_extend(&rv, "--duration");
 				strv_extend(&rv, dur);
@@ -529,6 +702,17 @@ int cmd_bisect(int argc, char **argv)
 			    cul, "release",
 			    jstr_or_null(ctx.t[reverse ? s->best - 1 : s->best].kernel_release));
 			json_object_object_add(cul, "probability", wf_num(s->best_p, 4));
+			if (ctx.tree) {
+				json_object_object_add(cul, "commit",
+						       json_object_new_string(ctx.commit[ai]->id));
+				json_object_object_add(
+				    cul, "subject",
+				    json_object_new_string(ctx.commit[ai]->subject));
+				json_object_object_add(
+				    cul, "merge", json_object_new_boolean(ctx.commit[ai]->merge));
+				json_object_object_add(cul, "previous_commit",
+						       json_object_new_string(ctx.commit[pi]->id));
+			}
 			json_object_object_add(cul, "failing_run",
 					       fail_run ? jstr_or_null(fail_run->run_id) : NULL);
 			json_object_object_add(cul, "reproduce", jstr_or_null(repro));
@@ -558,9 +742,50 @@ int cmd_bisect(int argc, char **argv)
 					       s->calibrated ? wf_num(s->post[i], 4) : NULL);
 			json_object_object_add(x, "skipped",
 					       json_object_new_boolean(s->k[i].skipped));
+			if (ctx.tree) {
+				json_object_object_add(x, "commit",
+						       json_object_new_string(ctx.commit[i]->id));
+				json_object_object_add(
+				    x, "subject", json_object_new_string(ctx.commit[i]->subject));
+				json_object_object_add(
+				    x, "merge", json_object_new_boolean(ctx.commit[i]->merge));
+				json_object_object_add(
+				    x, "build", ctx.built[i] ? build_json(&ctx.build[i]) : NULL);
+			}
 			json_object_array_add(kj, x);
 		}
 		json_object_object_add(j, "kernels", kj);
+		if (ctx.tree) {
+			struct json_object *tj = json_object_new_object();
+			double bs = 0;
+			unsigned nb = 0, nf = 0, nc = 0;
+			for (size_t i = 0; i < n; i++) {
+				if (!ctx.built[i])
+					continue;
+				bs += ctx.build[i].seconds;
+				if (ctx.build[i].cached)
+					nc++;
+				else if (ctx.build[i].ok)
+					nb++;
+				else
+					nf++;
+			}
+			json_object_object_add(tj, "directory", json_object_new_string(treedir));
+			json_object_object_add(tj, "git_dir", json_object_new_string(tree.gitdir));
+			json_object_object_add(tj, "cache", jstr_or_null(tree.dir));
+			json_object_object_add(tj, "worktree", jstr_or_null(tree.worktree));
+			json_object_object_add(tj, "object_tree", jstr_or_null(tree.obj));
+			json_object_object_add(tj, "config_key", jstr_or_null(tree.cfgkey));
+			json_object_object_add(tj, "good_commit",
+					       json_object_new_string(ctx.commit[0]->id));
+			json_object_object_add(tj, "bad_commit",
+					       json_object_new_string(ctx.commit[n - 1]->id));
+			json_object_object_add(tj, "builds", json_object_new_int((int)nb));
+			json_object_object_add(tj, "builds_cached", json_object_new_int((int)nc));
+			json_object_object_add(tj, "builds_failed", json_object_new_int((int)nf));
+			json_object_object_add(tj, "build_s", wf_num(bs, 1));
+			json_object_object_add(j, "tree", tj);
+		}
 		json_object_object_add(j, "steps", json_object_get(ctx.steps));
 
 		/* bisect.md */
@@ -577,14 +802,30 @@ int cmd_bisect(int argc, char **argv)
 		for (size_t i = 0; i < json_object_array_length(flags); i++)
 			fprintf(f, "**Warning:** %s\n\n",
 				json_object_get_string(json_object_array_get_idx(flags, i)));
+		if (answer && ctx.tree) {
+			_cleanup_free_ char *subj = safe_subject(ctx.commit[ai]->subject);
+			fprintf(f, "Culprit commit: `%s` %s\n\n", ctx.commit[ai]->id,
+				subj ? subj : "");
+		}
 		if (repro)
 			fprintf(f, "Reproduce the culprit's failing run:\n\n    %s\n\n", repro);
-		fprintf(f, "| kernel | release | fail:runs | other reports | INFRA | posterior |\n"
-			   "|---|---|---|---|---|---|\n");
+		if (ctx.tree)
+			fprintf(
+			    f,
+			    "Tree: `%s`, built in the worktree `%s` (objects `%s`); the kernels "
+			    "are published under `%s/commits/`.\n\n",
+			    treedir, tree.worktree, tree.obj, tree.dir);
+		fprintf(f,
+			"| kernel | release | fail:runs | other reports | INFRA | posterior |%s\n"
+			"|---|---|---|---|---|---|%s\n",
+			ctx.tree ? " build |" : "", ctx.tree ? "---|" : "");
 		for (size_t i = 0; i < n; i++) {
 			size_t oi = gi < bi ? i : n - 1 - i; /* list order */
 			const struct repeat_tally *t = &ctx.t[oi];
-			fprintf(f, "| `%s`%s | %s | %u:%u | ", ctx.refs[oi],
+			_cleanup_free_ char *subj =
+			    ctx.tree ? safe_subject(ctx.commit[oi]->subject) : NULL;
+			fprintf(f, "| `%s`%s%s%s | %s | %u:%u | ", ctx.refs[oi], subj ? " " : "",
+				subj ? subj : "",
 				oi == 0	      ? " (good)"
 				: oi == n - 1 ? " (bad)"
 					      : "",
@@ -596,9 +837,21 @@ int cmd_bisect(int argc, char **argv)
 			fprintf(f, " | %u%s | ", t->n[RO_INFRA],
 				s->k[oi].skipped ? " (skipped)" : "");
 			if (s->calibrated)
-				fprintf(f, "%.3f |\n", s->post[oi]);
+				fprintf(f, "%.3f |", s->post[oi]);
 			else
-				fprintf(f, "— |\n");
+				fprintf(f, "— |");
+			if (ctx.tree && !ctx.built[oi])
+				fprintf(f, " not needed |");
+			else if (ctx.tree) {
+				const struct kd_tree_build *b = &ctx.build[oi];
+				if (b->cached)
+					fprintf(f, " built before |");
+				else
+					fprintf(f, " %s in %.0f s (load %s) |",
+						b->ok ? "built" : "**failed** (skipped)",
+						b->seconds, b->load);
+			}
+			fputc('\n', f);
 		}
 		fprintf(f,
 			"\nThe posterior of a kernel is the probability that it is the first bad "
@@ -636,6 +889,14 @@ int cmd_bisect(int argc, char **argv)
 		rc = bs_exit_code(s->result);
 	}
 out:
+	for (size_t i = 0; ctx.build && i < n; i++)
+		kd_tree_build_done(&ctx.build[i]);
+	free(ctx.build);
+	free(ctx.built);
+	free(ctx.commit);
+	for (size_t i = 0; ctx.kref && i < n; i++)
+		free(ctx.kref[i]); /* not a strv: holes where nothing was built */
+	free(ctx.kref);
 	for (size_t i = 0; ctx.t && i < n; i++)
 		repeat_tally_done(&ctx.t[i]);
 	free(ctx.t);

@@ -93,6 +93,11 @@ void bs_record(struct bs_state *s, size_t i, enum repeat_outcome o)
 		s->cur_runs++;
 }
 
+void bs_skip(struct bs_state *s, size_t i)
+{
+	s->k[i].skipped = true;
+}
+
 /* ln B(x, y) */
 static double lbeta(double x, double y)
 {

@@ -84,6 +84,9 @@ struct bs_state {
 int bs_init(struct bs_state *s, size_t n, const struct bs_config *cfg);
 void bs_free(struct bs_state *s);
 void bs_record(struct bs_state *s, size_t kernel, enum repeat_outcome o);
+/* The kernel cannot be tested at all (it does not build): never picked again, like
+ * `git bisect skip`; it is neither good nor bad. */
+void bs_skip(struct bs_state *s, size_t kernel);
 /* Next kernel to run (>= 0), or -1 when done (result and the figures are set).  Set
  * time_up / interrupted first when the time budget is over or the user stopped. */
 long bs_next(struct bs_state *s);
