@@ -66,7 +66,7 @@ common=(--confidence 0.5 --confidence 0.999 --calibrate-matches 1 --calibrate-ma
 	--out "$KDRILL_TMP/out" --quiet)
 usage validate "kdrill validate: give both --before REF and --after REF" "${common[@]}" \
 	--max-runs 1 --max-runs 100000 --max-time 1 --max-time 720h --effect 1 --effect 0.01 x
-usage bisect "kdrill bisect: give --good REF, --bad REF and --kernels LIST|RANGE" "${common[@]}" \
+usage bisect "kdrill bisect: give --good, --bad and either --kernels LIST|RANGE or --tree DIR" "${common[@]}" \
 	--budget-runs 100000 --runs-per-step 1 --budget-time 720h --reverse --median x
 usage validate "kdrill validate: no scenario given (see 'kdrill list')" "${common[@]}" \
 	--before a --after b
