@@ -76,7 +76,7 @@ spin)
 kasan-uaf | kasan-oob | lockdep | list-del | odebug-work)
 	# debug kernel only (kvm/debug.config): one report each
 	insmod /kmod/kdtrig.ko mode=$T; log "insmod exit=$?"; sleep 1 ;;
-atomic-sleep) insmod /kmod/kdtrig.ko mode=atomic; log "insmod exit=$?"; sleep 1 ;;
+atomic-sleep) insmod /kmod/kdtrig.ko mode=alloc-atomic; log "insmod exit=$?"; sleep 1 ;;
 esac
 log "END $T"
 sync; echo o >/proc/sysrq-trigger; sleep 5

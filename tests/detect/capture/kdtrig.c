@@ -2,10 +2,9 @@
 /*
  * kdtrig: tiny guest module that makes the kernel print real reports for the
  * detector's fixtures.  insmod kdtrig.ko mode=<warn|bug|null|refcount|atomic|spin|
- * kasan-uaf|kasan-oob|lockdep|list-del|odebug-work>
- * The last five need the debug flavor of the kdrill kernel (kvm/debug.config: KASAN,
- * PROVE_LOCKING, DEBUG_LIST, DEBUG_OBJECTS_WORK); on it, atomic also gives the
- * DEBUG_ATOMIC_SLEEP report.
+ * kasan-uaf|kasan-oob|lockdep|list-del|odebug-work|alloc-atomic>
+ * The last six need the debug flavor of the kdrill kernel (kvm/debug.config: KASAN,
+ * PROVE_LOCKING, DEBUG_LIST, DEBUG_OBJECTS_WORK, DEBUG_ATOMIC_SLEEP).
  * Only for throw-away QEMU guests (tests/detect/capture/capture.sh).
  */
 #include <linux/module.h>
@@ -20,6 +19,7 @@
 #include <linux/list.h>
 #include <linux/workqueue.h>
 #include <linux/completion.h>
+#include <linux/spinlock.h>
 
 static char *mode = "warn";
 module_param(mode, charp, 0444);
@@ -166,6 +166,20 @@ static noinline int kdtrig_odebug_work_path(void)
 	return 0;
 }
 
+/* A GFP_KERNEL allocation under a spinlock: might_alloc() -> "BUG: sleeping function
+ * called from invalid context" (DEBUG_ATOMIC_SLEEP; the allocation itself succeeds). */
+static DEFINE_SPINLOCK(kdtrig_spin);
+
+static noinline void kdtrig_alloc_atomic_path(void)
+{
+	void *p;
+
+	spin_lock(&kdtrig_spin);
+	p = kmalloc(64, GFP_KERNEL);
+	spin_unlock(&kdtrig_spin);
+	kfree(p);
+}
+
 static int __init kdtrig_init(void)
 {
 	struct kdtrig_obj *volatile o = NULL;
@@ -193,6 +207,8 @@ static int __init kdtrig_init(void)
 		kdtrig_list_del_path();
 	else if (!strcmp(mode, "odebug-work"))
 		kdtrig_odebug_work_path();
+	else if (!strcmp(mode, "alloc-atomic"))
+		kdtrig_alloc_atomic_path();
 	return 0;
 }
 
