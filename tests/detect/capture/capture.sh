@@ -19,6 +19,12 @@
 # (harness/scenarios/nfs-outage.ini: fio writers on NFSv3, rpc.nfsd 0 for 20 s).
 # real-nfs-outage{,-soft}.log is that run's console.log, whole.  Only these:
 #   tests/detect/capture/capture.sh nfs-outage nfs-outage-soft
+# Debug-kernel reports: kasan-uaf kasan-oob lockdep list-del odebug-work atomic-sleep.
+# They need the debug flavor of the slim kdrill kernel (kvm/debug.config; `make kernels
+# KERNELS_DEBUG=1`), booted from its bzImage with the same initramfs, kdtrig.ko built
+# against its object tree:
+#   KBZ=~/.cache/kdrill/kbuild/builds/<debug entry>/bzImage KTREE=$(dirname of the tree)
+#   tests/detect/capture/capture.sh kasan-uaf ...      -> real-debug-<scenario>.log
 # After a capture, compare the .expect files with tests/detect/mkexpect and fix
 # the line numbers and counts they assert (they change from run to run).
 set -euo pipefail
@@ -58,8 +64,15 @@ for s in ${@:-$all}; do
 done
 [ -n "$rest" ] || exit 0
 
-# 1. kernel + headers (for the trigger module)
-if [ ! -e root/boot/vmlinuz-$K ]; then
+# 1. kernel + headers (for the trigger module); KBZ + KTREE: a kernel built here
+KIMG=root/boot/vmlinuz-$K
+KBUILD=root/usr/src/linux-headers-$K
+PFX=real-
+if [ -n "${KBZ-}" ]; then
+	[ -f "$KBZ" ] && [ -f "${KTREE:?KBZ needs KTREE, the object tree}/Makefile" ] ||
+		{ echo "capture: KBZ=$KBZ or KTREE=$KTREE missing" >&2; exit 1; }
+	KIMG=$KBZ KBUILD=$KTREE PFX=real-debug-
+elif [ ! -e root/boot/vmlinuz-$K ]; then
 	apt-get download linux-image-$K linux-headers-$K linux-headers-${K%-cloud-amd64}-common linux-kbuild-6.1
 	mkdir -p root
 	for d in linux-image-$K_*.deb linux-headers-*.deb linux-kbuild-*.deb; do dpkg-deb -x "$d" root; done
@@ -70,8 +83,8 @@ fi
 # 2. trigger module + static helpers
 mkdir -p mod
 cp "$here/kdtrig.c" "$here/Kbuild" mod/
-make -s -C root/usr/src/linux-headers-$K M="$LAB/mod" modules >/dev/null 2>&1 ||
-	make -C root/usr/src/linux-headers-$K M="$LAB/mod" modules
+make -s -C "$KBUILD" M="$LAB/mod" modules >/dev/null 2>&1 ||
+	make -C "$KBUILD" M="$LAB/mod" modules
 gcc -O2 -static -o hogs "$here/hogs.c"
 
 # 3. initramfs: busybox, dmsetup + mke2fs with their libs, dm-mod.ko, kdtrig.ko, helpers, /init
@@ -84,7 +97,8 @@ done
 ln -s mke2fs ird/usr/sbin/mkfs.ext4
 cp /etc/mke2fs.conf ird/etc/
 for t in memhog fsyncer creator; do cp hogs ird/bin/$t; done
-cp root/lib/modules/$K/kernel/drivers/md/dm-mod.ko mod/kdtrig.ko ird/kmod/
+cp mod/kdtrig.ko ird/kmod/
+[ -n "${KBZ-}" ] || cp root/lib/modules/$K/kernel/drivers/md/dm-mod.ko ird/kmod/
 cp "$here/guest-init.sh" ird/init && chmod 755 ird/init
 (cd ird && find . | cpio -o -H newc --quiet) >initrd.cpio
 
@@ -97,12 +111,12 @@ run() { # name extra-append
 	timeout --kill-after=5 180 qemu-system-x86_64 -accel tcg -smp 2 -m 1G -nodefaults -vga none -nic none \
 		-display none -monitor none -no-reboot \
 		-serial file:raw-$name.log -serial file:raw-$name.kmsg \
-		-kernel root/boot/vmlinuz-$K -initrd initrd.cpio \
+		-kernel "$KIMG" -initrd initrd.cpio \
 		-drive file=scratch.raw,if=none,id=s,format=raw -device nvme,drive=s,serial=scratch \
 		-append "console=ttyS0 panic=1 cap.test=$name $app" </dev/null >/dev/null 2>&1 || true
-	cp raw-$name.log "$OUT/real-$name.log"
-	if [ -s raw-$name.kmsg ]; then cp raw-$name.kmsg "$OUT/real-$name-kmsg.kmsg"; fi
-	echo "capture: $name: $(wc -l <"$OUT/real-$name.log") lines"
+	cp raw-$name.log "$OUT/$PFX$name.log"
+	if [ -s raw-$name.kmsg ]; then cp raw-$name.kmsg "$OUT/$PFX$name-kmsg.kmsg"; fi
+	echo "capture: $name: $(wc -l <"$OUT/$PFX$name.log") lines"
 }
 for s in $rest; do
 	case $s in

@@ -73,6 +73,10 @@ spin)
 	echo 2 >/proc/sys/kernel/watchdog_thresh
 	insmod /kmod/kdtrig.ko mode=spin secs=14; log "spin done"; sleep 1
 	kmsg ;;
+kasan-uaf | kasan-oob | lockdep | list-del | odebug-work)
+	# debug kernel only (kvm/debug.config): one report each
+	insmod /kmod/kdtrig.ko mode=$T; log "insmod exit=$?"; sleep 1 ;;
+atomic-sleep) insmod /kmod/kdtrig.ko mode=alloc-atomic; log "insmod exit=$?"; sleep 1 ;;
 esac
 log "END $T"
 sync; echo o >/proc/sysrq-trigger; sleep 5
