@@ -975,8 +975,14 @@ pid_t spawn_argv(char *const argv[], const struct spawn_opts *opts)
 
 int run_argv(char *const argv[], char **out, uint64_t timeout_usec)
 {
+	return run_argv_opts(argv, NULL, out, timeout_usec);
+}
+
+int run_argv_opts(char *const argv[], const struct spawn_opts *base, char **out,
+		  uint64_t timeout_usec)
+{
 	int p[2] = {-1, -1};
-	struct spawn_opts o = {0};
+	struct spawn_opts o = base ? *base : (struct spawn_opts){0};
 	_cleanup_free_ char *buf = NULL;
 	size_t len = 0, cap = 0;
 	uint64_t deadline = timeout_usec ? now_usec() + timeout_usec : 0;

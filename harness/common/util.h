@@ -164,6 +164,10 @@ int spawn_exec_status(int fd);
  * If out != NULL stdout is captured into *out (NUL-terminated). timeout_usec 0 = none
  * (on timeout the child is SIGKILLed and -ETIMEDOUT returned). */
 int run_argv(char *const argv[], char **out, uint64_t timeout_usec);
+/* run_argv() with the child's other descriptors, directory, ... from BASE (its stdout_fd
+ * is replaced by the pipe when OUT is given) */
+int run_argv_opts(char *const argv[], const struct spawn_opts *base, char **out,
+		  uint64_t timeout_usec);
 int wait_status_to_exit(int status); /* WEXITSTATUS or 128+WTERMSIG */
 bool pid_alive(pid_t pid);
 /* Is pid (named in a leftover's name) still the live owner of a leftover made at

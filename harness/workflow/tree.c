@@ -25,13 +25,9 @@
 static int git_run(const char *dir, char **out, const char *log, ...)
 {
 	_cleanup_strv_ char **argv = NULL;
-	_cleanup_free_ char *buf = NULL;
 	struct spawn_opts o = {.stderr_path = log ? log : "/dev/null"};
-	size_t len = 0, cap = 0;
-	int p[2] = {-1, -1}, status;
 	const char *a;
 	va_list ap;
-	pid_t pid;
 
 	if (strv_extend(&argv, "git") < 0 || strv_extend(&argv, "-C") < 0 ||
 	    strv_extend(&argv, dir) < 0)
@@ -43,48 +39,9 @@ static int git_run(const char *dir, char **out, const char *log, ...)
 			return -ENOMEM;
 		}
 	va_end(ap);
-	if (out) {
-		if (pipe2(p, O_CLOEXEC) < 0)
-			return -errno;
-		o.stdout_fd = p[1];
-	} else
+	if (!out)
 		o.stdout_path = log ? log : "/dev/null";
-	pid = spawn_argv(argv, &o);
-	if (p[1] >= 0)
-		close(p[1]);
-	if (pid < 0) {
-		if (p[0] >= 0)
-			close(p[0]);
-		return pid;
-	}
-	while (p[0] >= 0) {
-		ssize_t n;
-		if (cap - len < 4096) {
-			char *nb = realloc(buf, cap + 65536);
-			if (!nb)
-				break;
-			buf = nb;
-			cap += 65536;
-		}
-		n = read(p[0], buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	if (p[0] >= 0)
-		close(p[0]);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	if (out) {
-		if (!buf && !(buf = strdup("")))
-			return -ENOMEM;
-		buf[len] = 0;
-		*out = TAKE_PTR(buf);
-	}
-	return wait_status_to_exit(status);
+	return run_argv_opts(argv, &o, out, 0);
 }
 
 static void commit_free(struct kd_tree_commit *c)
