@@ -973,6 +973,22 @@ pid_t spawn_argv(char *const argv[], const struct spawn_opts *opts)
 	return pid;
 }
 
+char *file_tail(const char *path, size_t max, const char *missing)
+{
+	_cleanup_free_ char *s = NULL;
+	size_t len;
+	const char *t;
+
+	if (read_full_file(path, &s, &len) < 0)
+		return strdup(missing);
+	while (len && (s[len - 1] == '\n' || s[len - 1] == ' '))
+		s[--len] = 0;
+	t = s + (len > max ? len - max : 0);
+	if (t > s && strchr(t, '\n'))
+		t = strchr(t, '\n') + 1;
+	return strdup(t);
+}
+
 int run_argv(char *const argv[], char **out, uint64_t timeout_usec)
 {
 	return run_argv_opts(argv, NULL, out, timeout_usec);

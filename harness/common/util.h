@@ -163,6 +163,9 @@ int spawn_exec_status(int fd);
 /* Run to completion; returns exit status (0..255), 128+sig if killed, or negative errno.
  * If out != NULL stdout is captured into *out (NUL-terminated). timeout_usec 0 = none
  * (on timeout the child is SIGKILLed and -ETIMEDOUT returned). */
+/* the last lines of a file: at most MAX bytes, trailing blanks dropped, from a line start
+ * when the cut falls inside a line; strdup(MISSING) when it cannot be read */
+char *file_tail(const char *path, size_t max, const char *missing);
 int run_argv(char *const argv[], char **out, uint64_t timeout_usec);
 /* run_argv() with the child's other descriptors, directory, ... from BASE (its stdout_fd
  * is replaced by the pipe when OUT is given) */

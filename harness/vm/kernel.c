@@ -288,18 +288,6 @@ static int copy_file(const char *from, const char *to)
 	return r < 0 ? r : r ? -EIO : 0;
 }
 
-static char *tail_file(const char *path)
-{
-	_cleanup_free_ char *s = NULL;
-	size_t len;
-	const char *t;
-
-	if (read_full_file(path, &s, &len) < 0)
-		return strdup("");
-	t = s + (len > 800 ? len - 800 : 0);
-	return strdup(t);
-}
-
 /* Move a finished staging dir into place as kernels/<key>; fine if it already exists. */
 static int publish(const char *tmp, const char *final)
 {
@@ -428,7 +416,7 @@ static int apt_download(const char *pkg, const char *dir, char **ret_deb, char *
 		return -ENOMEM;
 	r = kd_run_logged(argv, dir, log);
 	if (r != 0) {
-		_cleanup_free_ char *t = tail_file(log);
+		_cleanup_free_ char *t = file_tail(log, 800, "");
 		SETERR(err, "apt-get download %s failed (%s): %s", pkg,
 		       r < 0 ? strerror(-r) : "exit status", t ? t : "");
 		return r < 0 ? r : -ENOENT;
@@ -857,7 +845,7 @@ static int resolve_file(const char *ref, const char *arg, bool tree, unsigned fl
 					NULL};
 			r = kd_run_logged(argv, NULL, log);
 			if (r != 0) {
-				_cleanup_free_ char *t = tail_file(log);
+				_cleanup_free_ char *t = file_tail(log, 800, "");
 				SETERR(err, "%s: make modules_install failed: %s", ref, t ? t : "");
 				r = r < 0 ? r : -EIO;
 				goto fail;

@@ -367,23 +367,6 @@ static int copy_bytes(const char *from, const char *to)
 	return r < 0 ? r : write_file_atomic(to, buf, len, 0644);
 }
 
-/* the last lines of a log (at most ~1500 bytes, whole lines) */
-static char *log_tail(const char *path)
-{
-	_cleanup_free_ char *s = NULL;
-	size_t len;
-	const char *t;
-
-	if (read_full_file(path, &s, &len) < 0)
-		return strdup("(no build output)");
-	while (len && (s[len - 1] == '\n' || s[len - 1] == ' '))
-		s[--len] = 0;
-	t = s + (len > 1500 ? len - 1500 : 0);
-	if (t > s && strchr(t, '\n'))
-		t = strchr(t, '\n') + 1;
-	return strdup(t);
-}
-
 static int publish(struct kd_tree *t, size_t i, struct kd_tree_build *b, const char *final)
 {
 	_cleanup_free_ char *tmp = strdupf("%s/commits/.tmp-XXXXXX", t->dir), *p = NULL, *q = NULL,
@@ -459,7 +442,7 @@ int kd_tree_build(struct kd_tree *t, size_t i, struct kd_tree_build *ret, char *
 	r = git_run(t->worktree, NULL, log, "checkout", "--detach", "--force", "--quiet",
 		    t->c[i].id, NULL);
 	if (r != 0) {
-		_cleanup_free_ char *tail = log_tail(log);
+		_cleanup_free_ char *tail = file_tail(log, 1500, "(no build output)");
 		set_error(err, "git checkout %.12s in %s failed: %s", t->c[i].id, t->worktree,
 			  tail ? tail : "?");
 		return r < 0 ? r : -EIO;
@@ -500,13 +483,13 @@ int kd_tree_build(struct kd_tree *t, size_t i, struct kd_tree_build *ret, char *
 		return -EINTR;
 	}
 	if (r >= 128) { /* killed: says nothing about the commit */
-		_cleanup_free_ char *tail = log_tail(ret->log);
+		_cleanup_free_ char *tail = file_tail(ret->log, 1500, "(no build output)");
 		set_error(err, "the build of %.12s was killed (signal %d): %s", t->c[i].id, r - 128,
 			  tail ? tail : "");
 		return -ECANCELED;
 	}
 	if (r != 0) { /* does not build (configuration or compiler error): a skip */
-		ret->reason = log_tail(ret->log);
+		ret->reason = file_tail(ret->log, 1500, "(no build output)");
 		return 0;
 	}
 	/* record the worktree's new stat data in its index (a seeded build dates most files
