@@ -361,7 +361,8 @@ int cmd_matrix(int argc, char **argv)
 	if (!strcmp(res.state, "store-full")) {
 		/* no report: it would not fit either */
 		fprintf(stderr,
-			"kdrill matrix: night %s stopped: %s has %" PRIu64 " KiB free (--min-free %" PRIu64
+			"kdrill matrix: night %s stopped: %s has %" PRIu64
+			" KiB free (--min-free %" PRIu64
 			" KiB); free space, then kdrill matrix --store %s --resume\n",
 			night, store, res.store_free >> 10, min_free >> 10, store);
 		return KD_EXIT_INFRA;

@@ -95,7 +95,7 @@ int parse_seconds(const char *s, double *ret); /* 30, 1.5, 30s, 5m, 2h (decimal,
 int parse_seconds_range(const char *s, double min, double max, double *ret);
 /* Seconds -> microseconds for timers, saturating (never wraps to a past deadline). */
 uint64_t usec_from_secs(double s);
-#define KD_DURATION_MIN 1.0		/* --duration, timeout: at least a second */
+#define KD_DURATION_MIN 1.0	       /* --duration, timeout: at least a second */
 #define KD_DURATION_MAX (30 * 86400.0) /* ... and at most 30 days */
 
 /* Time. */

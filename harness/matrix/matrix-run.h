@@ -30,8 +30,8 @@ struct mx_run_result {
 	unsigned done;	  /* slots finished before this invocation */
 	unsigned ran;	  /* kdrill runs started now */
 	unsigned fails, infra;
-	unsigned left;			      /* slots not finished (budget, interrupted) */
-	const char *state; /* "complete", "budget", "interrupted", "store-full" */
+	unsigned left;	     /* slots not finished (budget, interrupted) */
+	const char *state;   /* "complete", "budget", "interrupted", "store-full" */
 	uint64_t store_free; /* bytes free in the store when it stopped "store-full" */
 	double wall_s, run_wall_s, run_dur_s; /* totals: matrix, kdrill run children, verdicts' */
 };

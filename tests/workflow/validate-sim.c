@@ -76,8 +76,10 @@ int main(int argc, char **argv)
 			    100.0 * syz_right / trials);
 			if (100.0 * right / trials < 95 || (a == 1 && fixed)) {
 				missed++;
-				fprintf(stderr, "missed: p_before %.1f p_after %s: %.1f%% correct, %u FIXED\n",
-					pb[i], after_name[a], 100.0 * right / trials, fixed);
+				fprintf(
+				    stderr,
+				    "missed: p_before %.1f p_after %s: %.1f%% correct, %u FIXED\n",
+				    pb[i], after_name[a], 100.0 * right / trials, fixed);
 			}
 		}
 	{
