@@ -5,7 +5,7 @@
 #   KD                     the kdrill under test ($KDRILL_BIN/kdrill)
 #   SCRATCH, OUT           per-test scratch dir (loop images, mounts) and results root
 #   kd_run ARGS...         kdrill run --host --scratch $SCRATCH --out $OUT --quiet ARGS...
-#                          (sets RC, and RUN_DIR to the newest result directory)
+#                          (sets RC, and RUN_DIR to the run's result directory)
 #   vj EXPR                jq -r EXPR on $RUN_DIR/verdict.json
 #   check_no_leftovers PID no mounts/loop devices under $SCRATCH, no cgroups of kdrill PID
 #   fail MSG               print and exit 1
@@ -27,11 +27,20 @@ run_require() {
 	[ -x "$KD" ] || { echo "skip: $KD not built"; exit 77; }
 }
 
+# Run directories end in a random suffix: two runs in the same second do not sort in
+# run order, so the run's directory is the one that was not there before it.
+run_dirs() { ls -d "$OUT"/2*/ 2>/dev/null | sort; }
+new_run_dir() { # new_run_dir "$(run_dirs)" -> RUN_DIR
+	RUN_DIR=$(comm -13 <(printf '%s\n' "$1") <(run_dirs) | tail -n 1)
+	RUN_DIR=${RUN_DIR%/}
+}
+
 kd_run() {
+	local before
+	before=$(run_dirs)
 	"$KD" run --host --scratch "$SCRATCH" --out "$OUT" --quiet "$@"
 	RC=$?
-	RUN_DIR=$(ls -d "$OUT"/2*/ 2>/dev/null | sort | tail -n 1)
-	RUN_DIR=${RUN_DIR%/}
+	new_run_dir "$before"
 }
 
 vj() { jq -r "$1" "$RUN_DIR/verdict.json"; }

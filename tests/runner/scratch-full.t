@@ -9,12 +9,12 @@ mount -t tmpfs -o size=100M kdrill-scratch-full "$SCRATCH" 2>/dev/null ||
 	{ echo "skip: cannot mount a tmpfs on $SCRATCH"; exit 77; }
 trap 'umount "$SCRATCH" 2>/dev/null' EXIT
 
+before=$(run_dirs)
 "$KD" run --host --scratch "$SCRATCH" --out "$OUT" --quiet --duration 20 aio-dio-unlink &
 pid=$!
 wait $pid
 RC=$?
-RUN_DIR=$(ls -d "$OUT"/2*/ | sort | tail -n 1)
-RUN_DIR=${RUN_DIR%/}
+new_run_dir "$before"
 echo "exit $RC: $(vj .verdict) $(vj .reason)"
 jq -c '.reports[] | {class, title, role}' "$RUN_DIR/verdict.json"
 [ "$RC" = 125 ] || fail "exit $RC, want 125"

@@ -60,14 +60,14 @@ mkdir -p "$target"
 echo "keep" >"$target/file"
 chmod 1777 "$SCRATCH"
 # the shell's pid becomes kdrill's pid with exec: the name is known in advance
+before=$(run_dirs)
 bash -c 'ln -s "$1" "$2/kdrill-$$-data"; echo $$ >"$2/../pid"; exec "$3" run --host --scratch "$2" \
 	--out "$4" --quiet --duration 2 dio-invalidate' _ "$target" "$SCRATCH" "$KD" "$OUT" \
 	>"$KDRILL_TMP/out2" 2>&1
 rc=$?
 pid=$(cat "$KDRILL_TMP/pid")
 cat "$KDRILL_TMP/out2"
-RUN_DIR=$(ls -d "$OUT"/2*/ | sort | tail -n 1)
-RUN_DIR=${RUN_DIR%/}
+new_run_dir "$before"
 mountpoint -q "$target" && { umount "$target"; fail "the loop filesystem was mounted on the symlink's target"; }
 [ "$(cat "$target/file")" = keep ] || fail "target changed"
 [ "$rc" = 125 ] || fail "exit $rc, want 125"
