@@ -96,6 +96,10 @@ const struct kd_rule kd_rules[] = {
      "INFO: task hung"},
     {"INFO: task ", " can't die for more than ", C_HANG, KK_CANT_DIE, KE_STACK,
      "INFO: task can't die"},
+    /* harness/run/taskstack.c: a task kdrill SIGKILLed that stayed in the kernel (its
+     * /proc/PID/stack), reported by kdrill's runner in the same shape */
+    {"kdrill: task ", " can't die for more than ", C_HANG, KK_CANT_DIE, KE_STACK,
+     "task can't die"},
     {"watchdog: BUG: soft lockup", NULL, C_HANG, KK_SOFTLOCKUP, KE_STACK, "BUG: soft lockup"},
     /* 4.x kernel/watchdog.c: pr_fmt was "NMI watchdog: " */
     {"NMI watchdog: BUG: soft lockup", NULL, C_HANG, KK_SOFTLOCKUP, KE_STACK, "BUG: soft lockup"},

@@ -1263,7 +1263,7 @@ static int header_fields(struct rep *r, const char *t, size_t n)
 	switch (r->rule->kind) {
 	case KK_HUNG:
 	case KK_CANT_DIE:
-		p = t + strlen("INFO: task ");
+		p = t + strlen(r->rule->prefix); /* "INFO: task ", "kdrill: task " */
 		q = find(p, (size_t)(e - p), " blocked");
 		if (!q)
 			q = find(p, (size_t)(e - p), " can't die");

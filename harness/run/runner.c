@@ -22,6 +22,7 @@
 #include "detect.h"
 #include "kmsg.h"
 #include "results.h"
+#include "taskstack.h"
 #include "util.h"
 
 struct runner;
@@ -121,6 +122,9 @@ struct runner {
 	bool scratch_full; /* host: the --scratch filesystem filled up under the loop images */
 	char *stop_reason;
 	char *infra_reason;
+	uint64_t kill_usec;   /* the slices' kill (every unit SIGKILLed), 0: not yet */
+	bool cant_die_wait;   /* units outlived the kill: waiting for them, bounded */
+	unsigned cant_die_secs;
 	uint64_t last_ops;
 	double last_ops_t;
 	double ops_per_s;
@@ -580,6 +584,8 @@ static int on_slice_kill(sd_event_source *s, uint64_t usec, void *userdata)
 
 	(void)s;
 	(void)usec;
+	if (!rn->kill_usec)
+		rn->kill_usec = now_usec();
 	for (size_t i = 0; i < rn->n_slices; i++)
 		if (rn->slices[i].s && slice_all_stopping(rn, (int)i))
 			kdcg_slice_kill(rn->slices[i].s);
@@ -612,17 +618,104 @@ static void arm_slice_kill(struct runner *rn)
 	}
 }
 
+/* A report line of the runner's own: into the detector like a kernel line; in the guest
+ * also into the kernel log, so that the host, which watches the console, sees it too. */
+static void own_report(struct runner *rn, const char *text)
+{
+	const char *p = text;
+
+	while (*p) {
+		const char *e = strchr(p, '\n');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		_cleanup_free_ char *line = strdupf("%.*s\n", (int)n, p);
+
+		if (line) {
+			if (!rn->o->host)
+				(void)write_string_file("/dev/kmsg", line);
+			on_kernel_line(line, n + 1, rn);
+		}
+		p = e ? e + 1 : p + n;
+	}
+	kd_detector_flush(rn->det);
+}
+
+/* Units still there after SIGKILL: report every thread of them that is in the kernel (a
+ * task the kernel does not let die is the kernel's problem: "can't die" with its kernel
+ * stack), INFRA for what is left without one.  Returns the number of reports. */
+static unsigned report_cant_die(struct runner *rn)
+{
+	double killed = rn->kill_usec ? (double)(now_usec() - rn->kill_usec) / 1e6 : 0;
+	unsigned total = 0;
+
+	for (size_t i = 0; i < rn->n_insts; i++) {
+		struct inst *in = &rn->insts[i];
+		struct kdcg_unit_status st;
+		struct task_stack *t = NULL;
+		size_t n = 0;
+		unsigned mine = 0;
+
+		if (in->done)
+			continue;
+		if (in->unit && kdcg_unit_status(in->unit, &st) >= 0 && st.main_pid > 0 &&
+		    task_stacks_of(st.main_pid, &t, &n) >= 0)
+			for (size_t j = 0; j < n && mine < 4 && total < 16; j++) {
+				_cleanup_free_ char *rep = NULL;
+				if (!task_stack_in_kernel(&t[j]))
+					continue;
+				rep = task_cant_die_report(&t[j], rn->cant_die_secs, killed);
+				if (!rep)
+					continue;
+				note(rn, "kdrill: %s: %s", in->label, rep);
+				own_report(rn, rep);
+				mine++;
+				total++;
+			}
+		task_stacks_free(t, n);
+		if (!mine)
+			set_infra(rn, "%s did not stop, with no task of it in the kernel", in->label);
+	}
+	return total;
+}
+
 static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct runner *rn = userdata;
-	(void)s;
+	unsigned left = 0;
 	(void)usec;
-	/* units that ignore SIGTERM+SIGKILL are gone by now or stuck in the kernel (D):
-	 * give up waiting, teardown kills what is left */
-	say(rn, "kdrill: units did not stop in time; tearing down");
+
 	for (size_t i = 0; i < rn->n_insts; i++)
-		if (!rn->insts[i].done)
-			set_infra(rn, "%s did not stop (stuck in the kernel?)", rn->insts[i].label);
+		left += !rn->insts[i].done;
+	if (left && !rn->cant_die_wait) {
+		/* wait for them up to the bound after the kill: a stop under load can take
+		 * tens of seconds (I/O in flight, a loaded TCG guest) */
+		_cleanup_free_ char *h = NULL;
+		uint64_t hung = 0, due;
+
+		if (read_one_line("/proc/sys/kernel/hung_task_timeout_secs", &h) < 0 ||
+		    parse_u64(h, &hung) < 0)
+			hung = 0;
+		rn->cant_die_wait = true;
+		rn->cant_die_secs = rn->sc->cant_die_timeout > 0
+					? (unsigned)ceil(rn->sc->cant_die_timeout)
+					: task_cant_die_bound(hung > 3600 ? 3600 : (unsigned)hung);
+		due = (rn->kill_usec ? rn->kill_usec : now_usec()) +
+		      rn->cant_die_secs * 1000000ULL;
+		if (due > now_usec() + 1000000ULL) {
+			say(rn, "kdrill: %u unit(s) still there after SIGKILL; waiting up to %u s "
+				"for them to die",
+			    left, rn->cant_die_secs);
+			sd_event_source_set_time(s, due);
+			sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+			return 0;
+		}
+	}
+	/* units that ignore SIGKILL this long are stuck in the kernel: report them, give up
+	 * waiting; teardown kills what is left */
+	if (left) {
+		say(rn, "kdrill: units did not die in %u s after SIGKILL; tearing down",
+		    rn->cant_die_secs);
+		report_cant_die(rn);
+	}
 	rn->done = true;
 	return 0;
 }

@@ -327,6 +327,8 @@ static int do_scenario_key(struct parser *p, const struct ini_entry *e, const ch
 		return get_secs(p, e, v, KD_DURATION_MIN, KD_DURATION_MAX, &sc->duration);
 	if (!strcmp(k, "grace"))
 		return get_secs(p, e, v, 0, 3600, &sc->grace);
+	if (!strcmp(k, "cant_die_timeout"))
+		return get_secs(p, e, v, 1, 3600, &sc->cant_die_timeout);
 	if (!strcmp(k, "stop_on")) {
 		static const struct keyword stop_on[] = {
 		    {"first", SC_STOP_FIRST}, {"never", SC_STOP_NEVER}, {NULL, 0}};

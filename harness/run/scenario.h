@@ -119,6 +119,8 @@ struct scenario {
 	char *seed_fixture;   /* the seed's console, relative to the tree (tests/detect/fixtures) */
 	double duration; /* default run length, seconds (key duration, old name timeout) */
 	double grace;	/* after the duration: reproducers get this long to exit */
+	double cant_die_timeout; /* SIGKILLed units still there this long: a report; 0: from
+				    the kernel's hung-task timeout (task_cant_die_bound) */
 	enum sc_stop_on stop_on;
 	/* until: end the run early once every nonzero minimum is reached (the duration
 	 * stays the bound); all 0 = run for the duration */

@@ -14,6 +14,7 @@
 #include "request.h"
 #include "results.h"
 #include "verdict.h"
+#include "taskstack.h"
 #include "vm-run.h"
 #include "vm.h"
 #include "util.h"
@@ -462,8 +463,13 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	vo.oops_panic = sc->vm.oops_panic;
 	vo.panic_on_warn = sc->vm.panic_on_warn;
 	vo.boot_timeout = o->boot_timeout > 0 ? o->boot_timeout : 300;
-	/* boot + the run + its grace + setup/teardown/tar under TCG */
-	vo.run_timeout = vo.boot_timeout + duration + sc->grace + 240;
+	/* boot + the run + its grace + the wait for units that outlive SIGKILL (the guest's
+	 * hung-task timeout, 20 s by default: kd_vm) + setup/teardown/tar under TCG */
+	vo.run_timeout = vo.boot_timeout + duration + sc->grace +
+			 (sc->cant_die_timeout > 0
+			      ? sc->cant_die_timeout
+			      : task_cant_die_bound(vo.hung_task_secs ? vo.hung_task_secs : 20)) +
+			 240;
 	vo.vmcore = o->vmcore;
 	vo.collect_on_hang = true;
 	vo.on_agent = on_agent;

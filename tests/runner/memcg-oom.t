@@ -15,10 +15,12 @@ wait $pid
 rc=$?
 RUN_DIR=$(jq -r .dir "$KDRILL_TMP/v.jsonl")
 jq -c '{verdict, reason, counters, slices}' "$RUN_DIR/verdict.json"
-if [ "$(vj .verdict)" = INFRA ] && [[ "$(vj .reason)" == *"did not stop (stuck in the kernel?)"* ]]; then
-	# The host kernel kept SIGKILLed workers in D state past the teardown budget (memcg
-	# reclaim behind jbd2 on a busy host): kdrill rightly cannot test, which is INFRA,
-	# not PASS and not a kernel verdict.  The OOM/restart accounting is still checked.
+if { [ "$(vj .verdict)" = INFRA ] && [[ "$(vj .reason)" == *"did not stop"* ]]; } ||
+	{ [ "$(vj .verdict)" = HANG ] && [[ "$(vj .reason)" == "task can't die in "* ]]; }; then
+	# The host kernel kept SIGKILLed workers in the kernel after the stop (memcg reclaim
+	# behind jbd2 on a busy host): past its hung-task timeout that is a report on the host
+	# kernel ("task can't die"), not what this test is about.  The OOM/restart accounting
+	# is still checked.
 	[ "$(vj .counters.oom_kills)" -gt 0 ] || fail "no OOM kills counted"
 	check_no_leftovers_after_stuck $pid
 	echo "skip: workers stayed in the kernel after SIGKILL: $(vj .reason)"

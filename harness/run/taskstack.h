@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Kernel stacks of a unit's tasks (/proc/PID/task/TID/stack), for the one report the
+ * runner makes itself: a task it SIGKILLed that stays in the kernel.  The report has the
+ * shape of the kernel's hung-task report, so the detector parses it like any other:
+ *
+ *   kdrill: task memcg-oom-fsyn:1234 can't die for more than 60 seconds (SIGKILL sent 61 s ago; state R)
+ *   task:memcg-oom-fsyn state:R pid:1234 tgid:1230
+ *   Call Trace:
+ *    __getblk_slow+0x1c0/0x2f0
+ *    ...
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct task_stack {
+	pid_t tgid, tid;
+	char state;   /* /proc/.../stat: R, S, D, Z, ... */
+	char *comm;   /* as the kernel truncates it (15 bytes) */
+	char **frames; /* "func+0x1c0/0x2f0", innermost first; empty: in user space or gone */
+};
+
+/* "[<0>] func+0x1c0/0x2f0\n" lines (the format of /proc/PID/stack) -> frames. */
+int task_stack_parse(const char *text, char ***ret);
+/* Every thread of root and of its descendants, with its kernel stack.  -errno. */
+int task_stacks_of(pid_t root, struct task_stack **ret, size_t *ret_n);
+void task_stacks_free(struct task_stack *t, size_t n);
+/* Is the thread in the kernel at all (a stack, not a zombie)? */
+bool task_stack_in_kernel(const struct task_stack *t);
+/* How long a SIGKILLed task may stay in the kernel before the runner reports it: the
+ * kernel's own hung-task timeout, at least 60 s (a stop under a loaded TCG guest takes
+ * tens of seconds), at most 300 s; 0 (the detector off): 120 s. */
+unsigned task_cant_die_bound(unsigned hung_task_secs);
+/* The report text (lines joined with '\n', no trailing newline); NULL on ENOMEM. */
+char *task_cant_die_report(const struct task_stack *t, unsigned bound_secs, double killed_secs);
