@@ -438,15 +438,21 @@ static unsigned total_restarts(struct runner *rn)
 
 /* ---- units ------------------------------------------------------------------------ */
 
+/* Every instance (repro_only: every reproducer, and there is one) is done.  A scenario of
+ * loads only runs for its duration: a load that ends early (units start in batches, the
+ * next may not have started yet) must not read as "reproducers finished". */
 static bool all_done(struct runner *rn, bool repro_only)
 {
+	bool any = false;
+
 	for (size_t i = 0; i < rn->n_insts; i++) {
 		if (repro_only && rn->insts[i].pr->kind != SC_REPRO)
 			continue;
 		if (!rn->insts[i].done)
 			return false;
+		any = true;
 	}
-	return true;
+	return any || !repro_only;
 }
 
 static void finish_if_done(struct runner *rn)
