@@ -366,7 +366,13 @@ static void handle_line(struct inst *in, const char *line)
 
 /* Never blocks the loop unless final: a worker stuck in memcg reclaim while appending holds
  * the page cache folio locked, and a plain pread of it waited 1.9-2.2 s (measured under
- * memcg-oom-jbd2).  RWF_NOWAIT returns EAGAIN instead; the next tick reads it. */
+ * memcg-oom-jbd2).  RWF_NOWAIT returns EAGAIN instead; the next tick reads it.
+ * EAGAIN also means "not in the page cache": the output's pages are charged to the
+ * writer's memcg, and a slice at its limit reclaims them as soon as they are written back
+ * (memcg-oom-jbd2: a memfd hog is unreclaimable, the output files are the first victims),
+ * so a NOWAIT read never found them and the run's progress was read only at its end.
+ * WILLNEED starts the read-in asynchronously, charged to the runner's own cgroup, so the
+ * next tick finds the data. */
 static ssize_t pread_nowait(struct inst *in, void *buf, size_t len, bool final)
 {
 	struct iovec iov = {.iov_base = buf, .iov_len = len};
@@ -379,6 +385,8 @@ static ssize_t pread_nowait(struct inst *in, void *buf, size_t len, bool final)
 		in->no_nowait = true;
 		return pread(in->fd, buf, len, in->off);
 	}
+	if (n < 0 && errno == EAGAIN)
+		(void)posix_fadvise(in->fd, in->off, 0, POSIX_FADV_WILLNEED);
 	return n;
 }
 

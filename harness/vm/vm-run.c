@@ -101,11 +101,13 @@ static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
 			double tot = json_object_object_get_ex(m, "total", &x)
 					 ? json_object_get_double(x)
 					 : 0;
+			double rate = json_object_object_get_ex(m, "ops_per_s", &x)
+					  ? json_object_get_double(x)
+					  : 0;
 			fprintf(stderr,
-				"  [vm] %s %4.0f/%.0fs ops %s (%s/s) oom %s restarts %s "
+				"  [vm] %s %4.0f/%.0fs ops %s (%.0f/s) oom %s restarts %s "
 				"running %s\n",
-				vr->sc->name, el, tot, js(m, "ops") ? js(m, "ops") : "0",
-				js(m, "ops_per_s") ? js(m, "ops_per_s") : "0",
+				vr->sc->name, el, tot, js(m, "ops") ? js(m, "ops") : "0", rate,
 				js(m, "oom_kills") ? js(m, "oom_kills") : "0",
 				js(m, "restarts") ? js(m, "restarts") : "0",
 				js(m, "running") ? js(m, "running") : "0");
