@@ -238,15 +238,22 @@ static char *data_path(uint64_t gen, unsigned worker, uint64_t seq)
 	return strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".dat", idir, worker, gen, seq);
 }
 
-/* One manifest line in one write(2) (O_APPEND): survives a SIGKILL of this process. */
-static void manifest_add(char type, uint64_t gen, unsigned worker, uint64_t seq, uint64_t size)
+/* One manifest line in one write(2) (O_APPEND): survives a SIGKILL of this process.
+ * False when it did not land whole (a write at the memcg limit can fail with ENOMEM): the
+ * caller must not act as if it had -- a file unlinked without its "D" line reads as an
+ * fsynced file that vanished to the next generation. */
+static bool manifest_add(char type, uint64_t gen, unsigned worker, uint64_t seq, uint64_t size)
 {
 	char line[96];
 	int n = snprintf(line, sizeof(line), "%c %" PRIu64 " %u %" PRIu64 " %" PRIu64 "\n", type,
 			 gen, worker, seq, size);
 
-	if (write(manifest_fd, line, (size_t)n) != n)
+	errno = 0;
+	if (write(manifest_fd, line, (size_t)n) != n) {
 		repro_errno(errno ? errno : EIO);
+		return false;
+	}
+	return true;
 }
 
 /* ---- verification -------------------------------------------------------------------- */
@@ -603,8 +610,9 @@ static void *worker_main(void *arg)
 				goto out;
 			repro_count(C_VERIFIED_FILES, 1);
 			repro_count(C_VERIFIED_BLOCKS, blocks);
-			manifest_add('D', generation, w, ring[0].seq, ring[0].size);
-			if (old && unlink(old) == 0)
+			/* without its "D" line the file stays: the next generation verifies it */
+			if (manifest_add('D', generation, w, ring[0].seq, ring[0].size) && old &&
+			    unlink(old) == 0)
 				repro_count(C_UNLINKS, 1);
 			live -= ring[0].size;
 			memmove(ring, ring + 1, --nring * sizeof(*ring));
@@ -667,7 +675,7 @@ static void *worker_main(void *arg)
 		}
 		close(fd);
 		if (!e) {
-			manifest_add('S', generation, w, seq, size);
+			(void)manifest_add('S', generation, w, seq, size); /* lost: unverified */
 			if (nring == cap) {
 				struct wfile *n =
 				    realloc(ring, (cap = cap ? cap * 2 : 64) * sizeof(*ring));

@@ -93,11 +93,15 @@ echo "ok: OOM-killed (oom_kill $kills), restart verified $(c prev_verified_files
 	"($(c prev_verified_blocks) blocks), $(jq -r .race_window_hits <<<"$r") ops under pressure"
 
 # 3. --hog-procs: hog children fill the memcg at full speed and are OOM-killed and replaced
-#    while the process itself (its own hog stopped at 20 % of the room) lives on.
+#    while the process itself (its own hog stopped at 20 % of the room) lives on.  The
+#    release build when there is one: an ASan parent's own RSS (~20 MiB) rivals a child
+#    that was just forked, and under load the OOM killer then picked the parent.
+P3=$P
+[ -x "${KDRILL_RELBIN:-}/memcg-oom-fsync" ] && P3=$KDRILL_RELBIN/memcg-oom-fsync
 k0=$(awk '$1 == "oom_kill" { print $2 }' "$CG/memory.oom_control")
 (
 	echo $BASHPID >"$CG/cgroup.procs" || exit 99
-	exec timeout -s KILL 60 "$P" --dir "$D" --duration 10 --instance procs --threads 2 \
+	exec timeout -s KILL 60 "$P3" --dir "$D" --duration 10 --instance procs --threads 2 \
 		--hog-procs 2 --hog-limit-pct 20 --json
 ) >"$KDRILL_TMP/3.out" 2>"$KDRILL_TMP/3.err"
 rc=$?
