@@ -78,7 +78,7 @@ REPRO_BINS  := $(addprefix $(BINDIR)/,$(REPRO_NAMES))
 
 PROGS := $(KDRILL) $(REPRO_BINS)
 
-.PHONY: all extra check check-build check-tests bench demo fuzz install clean deps deps-test deps-vm \
+.PHONY: all extra check check-build check-kernels check-tests bench demo fuzz install clean deps deps-test deps-vm \
         asan clang print-%
 all: $(PROGS)
 
@@ -139,7 +139,16 @@ check-build: deps-vm
 	$(Q)$(MAKE) --no-print-directory all extra
 	$(Q)$(MAKE) --no-print-directory clang
 	$(Q)$(MAKE) --no-print-directory asan
-check: check-build
+# the slim test kernels that vm/builtin-kernel and vm/inject boot (build:stock and the
+# injections vm/inject runs): reused from ~/.cache/kdrill/kbuild when current, built on
+# a fresh machine (kvm/make-kernels; `make kernels` builds every injection)
+CHECK_INJECTIONS = 000 003 004
+check-kernels:
+	$(Q)./mk/ensure-deps kbuild
+	$(Q)mkdir -p build && ./kvm/make-kernels $(addprefix --only ,$(CHECK_INJECTIONS)) \
+	    >build/make-kernels.log 2>&1 || { tail -n 40 build/make-kernels.log; exit 1; }
+	$(Q)grep -E '^make-kernels: .*(built in|stock:)' build/make-kernels.log || true
+check: check-build check-kernels
 	$(Q)KDRILL_TOP=$(CURDIR) KDRILL_BIN=$(CURDIR)/build/asan/bin KDRILL_RELBIN=$(CURDIR)/bin \
 	    ./tests/run $(T)
 check-tests:
