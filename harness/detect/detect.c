@@ -115,6 +115,8 @@ struct ctx {
 	uint64_t stamp;
 	struct rep *r;
 	uint64_t cut_line, sep_line; /* last cut-here / separator line, 0 none */
+	struct sbuf cut_msg;	     /* lines after the cut-here mark: the WARN message */
+	unsigned cut_msg_lines;
 	uint64_t last_end;	     /* line where the last real report ended */
 	int last_cls;
 };
@@ -194,8 +196,9 @@ static bool is_fn_char(char c)
 	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$';
 }
 
-/* Strip compiler suffixes: foo.cold, foo.isra.0, foo.constprop.3, foo.part.1 */
-static char *fn_dup(const char *s, size_t n)
+/* The length of a function name without its compiler suffix: foo.cold, foo.isra.0,
+ * foo.constprop.3, foo.part.1 name foo. */
+static size_t fn_base_len(const char *s, size_t n)
 {
 	static const char *const sfx[] = {".cold", ".isra",	".constprop",
 					  ".part", ".lto_priv", ".llvm"};
@@ -203,12 +206,15 @@ static char *fn_dup(const char *s, size_t n)
 		if (s[i] != '.')
 			continue;
 		for (size_t k = 0; k < sizeof(sfx) / sizeof(sfx[0]); k++)
-			if (has_prefix(s + i, n - i, sfx[k])) {
-				n = i;
-				break;
-			}
+			if (has_prefix(s + i, n - i, sfx[k]))
+				return i;
 	}
-	return kd_strndup(s, n);
+	return n;
+}
+
+static char *fn_dup(const char *s, size_t n)
+{
+	return kd_strndup(s, fn_base_len(s, n));
 }
 
 /* A symbolized inline frame: "[ws]func path/file.h:123 [inline]" (syzkaller
@@ -1325,6 +1331,7 @@ static int header_fields(struct rep *r, const char *t, size_t n)
 						l = 0;
 				if (l && p[l - 1] == '.') /* not a name: "0x1f." */
 					l = 0;
+				l = fn_base_len(p, l); /* "f.isra.0+0x9e/0xa4" -> "f" */
 				if ((l && sbuf_add(&b, p, l) < 0) ||
 				    (l && q < e && sbuf_add(&b, " ", 1) < 0)) {
 					free(b.p);
@@ -1422,6 +1429,12 @@ static int oom_line(struct rep *r, const char *t, size_t n)
 	return 0;
 }
 
+static void cut_msg_reset(struct ctx *c)
+{
+	c->cut_msg.n = 0;
+	c->cut_msg_lines = 0;
+}
+
 static struct rep *rep_new(struct kd_detector *d, struct ctx *c, const struct kd_rule *ru,
 			   const char *t, size_t n)
 {
@@ -1436,11 +1449,22 @@ static struct rep *rep_new(struct kd_detector *d, struct ctx *c, const struct kd
 		return NULL;
 	}
 	r->want_backtrace = ru->kind == KK_LOCKDEP || ru->kind == KK_RCU_USAGE || ru->kind == KK_SLUB;
-	if (c->cut_line && d->lineno - c->cut_line <= MARK_WINDOW && ru->cls >= 0)
+	if (c->cut_line && d->lineno - c->cut_line <= MARK_WINDOW && ru->cls >= 0) {
 		r->first = c->cut_line;
-	else if (c->sep_line && d->lineno - c->sep_line <= MARK_WINDOW && ru->cls >= 0)
+		/* the WARN message ("list_del corruption, ... LIST_POISON1") leads the excerpt */
+		for (size_t i = 0; i < c->cut_msg.n;) {
+			const char *l = c->cut_msg.p + i, *nl = memchr(l, '\n', c->cut_msg.n - i);
+			size_t ln = nl ? (size_t)(nl - l) : c->cut_msg.n - i;
+			if (rep_add_excerpt(r, l, ln) < 0) {
+				rep_free(r);
+				return NULL;
+			}
+			i += ln + 1;
+		}
+	} else if (c->sep_line && d->lineno - c->sep_line <= MARK_WINDOW && ru->cls >= 0)
 		r->first = c->sep_line;
 	c->cut_line = c->sep_line = 0;
+	cut_msg_reset(c);
 	return r;
 }
 
@@ -1839,7 +1863,10 @@ static struct ctx *get_ctx(struct kd_detector *d, uint64_t key)
 	}
 	if (lru->used && lru->r)
 		(void)finish_report(d, lru, false);
+	struct sbuf msg = lru->cut_msg; /* the buffer is reused */
 	memset(lru, 0, sizeof(*lru));
+	lru->cut_msg = msg;
+	lru->cut_msg.n = 0;
 	lru->used = true;
 	lru->key = key;
 	lru->stamp = d->stamp;
@@ -1864,11 +1891,19 @@ static int handle_line(struct kd_detector *d, struct ctx *c, const char *t, size
 			return nomem(d);
 		return report_line(d, c, t, n, NULL) < 0 ? d->error : 0;
 	}
-	if (!ru)
+	if (!ru) {
+		/* between the cut-here mark and the header: the WARN message */
+		if (c->cut_line && !c->r && c->cut_msg_lines < MARK_WINDOW) {
+			if (sbuf_add(&c->cut_msg, t, n) < 0 || sbuf_add(&c->cut_msg, "\n", 1) < 0)
+				return nomem(d);
+			c->cut_msg_lines++;
+		}
 		return 0;
+	}
 	switch (ru->kind) {
 	case KK_CUT_HERE:
 		c->cut_line = d->lineno;
+		cut_msg_reset(c);
 		return 0;
 	case KK_SEPARATOR:
 		c->sep_line = d->lineno;
@@ -1994,9 +2029,11 @@ stripped:;
 	if (bad == SIZE_MAX)
 		return nomem(d);
 	/* cut-here window: the lines between the marker and the header (the WARN
-	 * message) are not kept, but the window closes after MARK_WINDOW lines */
-	if (c->cut_line && d->lineno - c->cut_line > MARK_WINDOW)
+	 * message) lead the report's excerpt; the window closes after MARK_WINDOW lines */
+	if (c->cut_line && d->lineno - c->cut_line > MARK_WINDOW) {
 		c->cut_line = 0;
+		cut_msg_reset(c);
+	}
 	if (c->sep_line && d->lineno - c->sep_line > MARK_WINDOW)
 		c->sep_line = 0;
 	return handle_line(d, c, cl->p, cl->n, bad);
@@ -2044,8 +2081,10 @@ void kd_detector_free(struct kd_detector *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < MAX_CTX; i++)
+	for (size_t i = 0; i < MAX_CTX; i++) {
 		rep_free(d->ctx[i].r);
+		free(d->ctx[i].cut_msg.p);
+	}
 	for (size_t i = 0; i < d->n_reports; i++) {
 		kd_report_clear(&d->reports[i]->r);
 		free(d->reports[i]);
