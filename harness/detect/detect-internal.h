@@ -61,6 +61,7 @@ enum kd_end {
 	KE_OOM,	      /* at "Killed process" */
 	KE_LINE,      /* the header line is the whole report */
 	KE_LINE2,     /* the header line and the next one */
+	KE_HELD_LOCKS, /* after its "N locks held by" list (lockdep reports that print no stack) */
 };
 
 struct kd_rule {

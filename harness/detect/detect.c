@@ -98,6 +98,8 @@ struct rep {
 	bool stack_closed;    /* saw </TASK> or similar */
 	bool want_backtrace;  /* lockdep: the stack to keep follows "stack backtrace:" */
 	bool after_backtrace; /* lockdep: seen it */
+	unsigned held_want;   /* lockdep: "N locks held by": N, then the " #i:" lines seen */
+	unsigned held_seen;
 	bool garbled;
 	bool killed; /* oom: saw "Killed process" */
 	bool line2_pending;
@@ -1257,6 +1259,11 @@ static void body_task(struct rep *r, const char *t, size_t n)
 	} else if (has_prefix(t, n, "File: ") && (p = find(t, n, " PID: ")) &&
 		   (c = find(t, n, " Comm: "))) {
 		set_task(r, c + 7, (size_t)(e - c - 7), p + 6, span_digits(p + 6, e));
+	} else if ((p = find(t, n, " is leaving the kernel with locks still held")) != NULL) {
+		/* lockdep_sys_exit(): "comm/pid is leaving the kernel ..." */
+		const char *sl = memrchr(t, '/', (size_t)(p - t));
+		if (sl && sl > t && span_digits(sl + 1, p) == (size_t)(p - sl - 1) && p > sl + 1)
+			set_task(r, t, (size_t)(sl - t), sl + 1, (size_t)(p - sl - 1));
 	}
 }
 
@@ -1747,6 +1754,21 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 		    !(r->hfunc = kd_strndup(s, (size_t)(sp - s)))) {
 			free(fn);
 			return nomem(d);
+		}
+	}
+	if (r->rule->end == KE_HELD_LOCKS) {
+		/* "1 lock held by insmod/154:" then " #0: ... at: f+0x12/0x14": the last
+		 * held lock ends a report that prints no stack (lockdep_sys_exit) */
+		size_t k = span_digits(s, s + sn);
+		if (k && !r->held_want && (find(s, sn, " lock held by ") || find(s, sn, " locks held by ")))
+			r->held_want = (unsigned)strtoul(s, NULL, 10);
+		else if (r->held_want && sn > 2 && s[0] == '#' && digit(s[1]) &&
+			 ++r->held_seen >= r->held_want) {
+			r->last = d->lineno;
+			free(fn);
+			if (rep_add_excerpt(r, t, n) < 0)
+				return nomem(d);
+			return finish_report(d, c, false) < 0 ? d->error : 1;
 		}
 	}
 	bool skip = r->skip_frame;

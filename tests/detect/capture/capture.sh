@@ -19,7 +19,9 @@
 # (harness/scenarios/nfs-outage.ini: fio writers on NFSv3, rpc.nfsd 0 for 20 s).
 # real-nfs-outage{,-soft}.log is that run's console.log, whole.  Only these:
 #   tests/detect/capture/capture.sh nfs-outage nfs-outage-soft
-# Debug-kernel reports: kasan-uaf kasan-oob lockdep list-del odebug-work atomic-sleep.
+# Debug-kernel reports: kasan-uaf kasan-oob lockdep list-del odebug-work atomic-sleep
+# kasan-double-free bad-unlock held-lock-freed rcu-usage recursive-read lock-held-return
+# irq-inconsistent (kdtrig.c says what each does).
 # They need the debug flavor of the slim kdrill kernel (kvm/debug.config; `make kernels
 # KERNELS_DEBUG=1`), booted from its bzImage with the same initramfs, kdtrig.ko built
 # against its object tree:
