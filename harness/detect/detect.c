@@ -1760,7 +1760,8 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 		/* "1 lock held by insmod/154:" then " #0: ... at: f+0x12/0x14": the last
 		 * held lock ends a report that prints no stack (lockdep_sys_exit) */
 		size_t k = span_digits(s, s + sn);
-		if (k && !r->held_want && (find(s, sn, " lock held by ") || find(s, sn, " locks held by ")))
+		if (k && !r->held_want &&
+		    (find(s, sn, " lock held by ") || find(s, sn, " locks held by ")))
 			r->held_want = (unsigned)strtoul(s, NULL, 10);
 		else if (r->held_want && sn > 2 && s[0] == '#' && digit(s[1]) &&
 			 ++r->held_seen >= r->held_want) {
