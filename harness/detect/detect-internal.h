@@ -56,11 +56,12 @@ enum kd_kind {
 
 /* How a report ends. */
 enum kd_end {
-	KE_STACK,     /* after its stack, at the first line that is not report body */
-	KE_SEPARATOR, /* at the closing "=====" line */
-	KE_OOM,	      /* at "Killed process" */
-	KE_LINE,      /* the header line is the whole report */
-	KE_LINE2,     /* the header line and the next one */
+	KE_STACK,      /* after its stack, at the first line that is not report body */
+	KE_SEPARATOR,  /* at the closing "=====" line */
+	KE_OOM,	       /* at "Killed process" */
+	KE_LINE,       /* the header line is the whole report */
+	KE_LINE2,      /* the header line and the next one */
+	KE_HELD_LOCKS, /* after its "N locks held by" list (lockdep reports that print no stack) */
 };
 
 struct kd_rule {

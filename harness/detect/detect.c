@@ -98,6 +98,8 @@ struct rep {
 	bool stack_closed;    /* saw </TASK> or similar */
 	bool want_backtrace;  /* lockdep: the stack to keep follows "stack backtrace:" */
 	bool after_backtrace; /* lockdep: seen it */
+	unsigned held_want;   /* lockdep: "N locks held by": N, then the " #i:" lines seen */
+	unsigned held_seen;
 	bool garbled;
 	bool killed; /* oom: saw "Killed process" */
 	bool line2_pending;
@@ -115,6 +117,8 @@ struct ctx {
 	uint64_t stamp;
 	struct rep *r;
 	uint64_t cut_line, sep_line; /* last cut-here / separator line, 0 none */
+	struct sbuf cut_msg;	     /* lines after the cut-here mark: the WARN message */
+	unsigned cut_msg_lines;
 	uint64_t last_end;	     /* line where the last real report ended */
 	int last_cls;
 };
@@ -194,8 +198,9 @@ static bool is_fn_char(char c)
 	return isalnum((unsigned char)c) || c == '_' || c == '.' || c == '$';
 }
 
-/* Strip compiler suffixes: foo.cold, foo.isra.0, foo.constprop.3, foo.part.1 */
-static char *fn_dup(const char *s, size_t n)
+/* The length of a function name without its compiler suffix: foo.cold, foo.isra.0,
+ * foo.constprop.3, foo.part.1 name foo. */
+static size_t fn_base_len(const char *s, size_t n)
 {
 	static const char *const sfx[] = {".cold", ".isra",	".constprop",
 					  ".part", ".lto_priv", ".llvm"};
@@ -203,12 +208,15 @@ static char *fn_dup(const char *s, size_t n)
 		if (s[i] != '.')
 			continue;
 		for (size_t k = 0; k < sizeof(sfx) / sizeof(sfx[0]); k++)
-			if (has_prefix(s + i, n - i, sfx[k])) {
-				n = i;
-				break;
-			}
+			if (has_prefix(s + i, n - i, sfx[k]))
+				return i;
 	}
-	return kd_strndup(s, n);
+	return n;
+}
+
+static char *fn_dup(const char *s, size_t n)
+{
+	return kd_strndup(s, fn_base_len(s, n));
 }
 
 /* A symbolized inline frame: "[ws]func path/file.h:123 [inline]" (syzkaller
@@ -1251,6 +1259,11 @@ static void body_task(struct rep *r, const char *t, size_t n)
 	} else if (has_prefix(t, n, "File: ") && (p = find(t, n, " PID: ")) &&
 		   (c = find(t, n, " Comm: "))) {
 		set_task(r, c + 7, (size_t)(e - c - 7), p + 6, span_digits(p + 6, e));
+	} else if ((p = find(t, n, " is leaving the kernel with locks still held")) != NULL) {
+		/* lockdep_sys_exit(): "comm/pid is leaving the kernel ..." */
+		const char *sl = memrchr(t, '/', (size_t)(p - t));
+		if (sl && sl > t && span_digits(sl + 1, p) == (size_t)(p - sl - 1) && p > sl + 1)
+			set_task(r, t, (size_t)(sl - t), sl + 1, (size_t)(p - sl - 1));
 	}
 }
 
@@ -1325,6 +1338,7 @@ static int header_fields(struct rep *r, const char *t, size_t n)
 						l = 0;
 				if (l && p[l - 1] == '.') /* not a name: "0x1f." */
 					l = 0;
+				l = fn_base_len(p, l); /* "f.isra.0+0x9e/0xa4" -> "f" */
 				if ((l && sbuf_add(&b, p, l) < 0) ||
 				    (l && q < e && sbuf_add(&b, " ", 1) < 0)) {
 					free(b.p);
@@ -1422,6 +1436,12 @@ static int oom_line(struct rep *r, const char *t, size_t n)
 	return 0;
 }
 
+static void cut_msg_reset(struct ctx *c)
+{
+	c->cut_msg.n = 0;
+	c->cut_msg_lines = 0;
+}
+
 static struct rep *rep_new(struct kd_detector *d, struct ctx *c, const struct kd_rule *ru,
 			   const char *t, size_t n)
 {
@@ -1436,11 +1456,22 @@ static struct rep *rep_new(struct kd_detector *d, struct ctx *c, const struct kd
 		return NULL;
 	}
 	r->want_backtrace = ru->kind == KK_LOCKDEP || ru->kind == KK_RCU_USAGE || ru->kind == KK_SLUB;
-	if (c->cut_line && d->lineno - c->cut_line <= MARK_WINDOW && ru->cls >= 0)
+	if (c->cut_line && d->lineno - c->cut_line <= MARK_WINDOW && ru->cls >= 0) {
 		r->first = c->cut_line;
-	else if (c->sep_line && d->lineno - c->sep_line <= MARK_WINDOW && ru->cls >= 0)
+		/* the WARN message ("list_del corruption, ... LIST_POISON1") leads the excerpt */
+		for (size_t i = 0; i < c->cut_msg.n;) {
+			const char *l = c->cut_msg.p + i, *nl = memchr(l, '\n', c->cut_msg.n - i);
+			size_t ln = nl ? (size_t)(nl - l) : c->cut_msg.n - i;
+			if (rep_add_excerpt(r, l, ln) < 0) {
+				rep_free(r);
+				return NULL;
+			}
+			i += ln + 1;
+		}
+	} else if (c->sep_line && d->lineno - c->sep_line <= MARK_WINDOW && ru->cls >= 0)
 		r->first = c->sep_line;
 	c->cut_line = c->sep_line = 0;
+	cut_msg_reset(c);
 	return r;
 }
 
@@ -1725,6 +1756,22 @@ static int report_line(struct kd_detector *d, struct ctx *c, const char *t, size
 			return nomem(d);
 		}
 	}
+	if (r->rule->end == KE_HELD_LOCKS) {
+		/* "1 lock held by insmod/154:" then " #0: ... at: f+0x12/0x14": the last
+		 * held lock ends a report that prints no stack (lockdep_sys_exit) */
+		size_t k = span_digits(s, s + sn);
+		if (k && !r->held_want &&
+		    (find(s, sn, " lock held by ") || find(s, sn, " locks held by ")))
+			r->held_want = (unsigned)strtoul(s, NULL, 10);
+		else if (r->held_want && sn > 2 && s[0] == '#' && digit(s[1]) &&
+			 ++r->held_seen >= r->held_want) {
+			r->last = d->lineno;
+			free(fn);
+			if (rep_add_excerpt(r, t, n) < 0)
+				return nomem(d);
+			return finish_report(d, c, false) < 0 ? d->error : 1;
+		}
+	}
 	bool skip = r->skip_frame;
 	r->skip_frame = has_prefix(s, sn, "Preemption disabled at") ||
 			has_prefix(s, sn, "Preemption disabled at:");
@@ -1839,7 +1886,10 @@ static struct ctx *get_ctx(struct kd_detector *d, uint64_t key)
 	}
 	if (lru->used && lru->r)
 		(void)finish_report(d, lru, false);
+	struct sbuf msg = lru->cut_msg; /* the buffer is reused */
 	memset(lru, 0, sizeof(*lru));
+	lru->cut_msg = msg;
+	lru->cut_msg.n = 0;
 	lru->used = true;
 	lru->key = key;
 	lru->stamp = d->stamp;
@@ -1864,11 +1914,19 @@ static int handle_line(struct kd_detector *d, struct ctx *c, const char *t, size
 			return nomem(d);
 		return report_line(d, c, t, n, NULL) < 0 ? d->error : 0;
 	}
-	if (!ru)
+	if (!ru) {
+		/* between the cut-here mark and the header: the WARN message */
+		if (c->cut_line && !c->r && c->cut_msg_lines < MARK_WINDOW) {
+			if (sbuf_add(&c->cut_msg, t, n) < 0 || sbuf_add(&c->cut_msg, "\n", 1) < 0)
+				return nomem(d);
+			c->cut_msg_lines++;
+		}
 		return 0;
+	}
 	switch (ru->kind) {
 	case KK_CUT_HERE:
 		c->cut_line = d->lineno;
+		cut_msg_reset(c);
 		return 0;
 	case KK_SEPARATOR:
 		c->sep_line = d->lineno;
@@ -1994,9 +2052,11 @@ stripped:;
 	if (bad == SIZE_MAX)
 		return nomem(d);
 	/* cut-here window: the lines between the marker and the header (the WARN
-	 * message) are not kept, but the window closes after MARK_WINDOW lines */
-	if (c->cut_line && d->lineno - c->cut_line > MARK_WINDOW)
+	 * message) lead the report's excerpt; the window closes after MARK_WINDOW lines */
+	if (c->cut_line && d->lineno - c->cut_line > MARK_WINDOW) {
 		c->cut_line = 0;
+		cut_msg_reset(c);
+	}
 	if (c->sep_line && d->lineno - c->sep_line > MARK_WINDOW)
 		c->sep_line = 0;
 	return handle_line(d, c, cl->p, cl->n, bad);
@@ -2044,8 +2104,10 @@ void kd_detector_free(struct kd_detector *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < MAX_CTX; i++)
+	for (size_t i = 0; i < MAX_CTX; i++) {
 		rep_free(d->ctx[i].r);
+		free(d->ctx[i].cut_msg.p);
+	}
 	for (size_t i = 0; i < d->n_reports; i++) {
 		kd_report_clear(&d->reports[i]->r);
 		free(d->reports[i]);

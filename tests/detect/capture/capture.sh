@@ -19,12 +19,17 @@
 # (harness/scenarios/nfs-outage.ini: fio writers on NFSv3, rpc.nfsd 0 for 20 s).
 # real-nfs-outage{,-soft}.log is that run's console.log, whole.  Only these:
 #   tests/detect/capture/capture.sh nfs-outage nfs-outage-soft
-# Debug-kernel reports: kasan-uaf kasan-oob lockdep list-del odebug-work atomic-sleep.
+# Debug-kernel reports: kasan-uaf kasan-oob lockdep list-del odebug-work atomic-sleep
+# kasan-double-free bad-unlock held-lock-freed rcu-usage recursive-read lock-held-return
+# irq-inconsistent (kdtrig.c says what each does).
 # They need the debug flavor of the slim kdrill kernel (kvm/debug.config; `make kernels
 # KERNELS_DEBUG=1`), booted from its bzImage with the same initramfs, kdtrig.ko built
 # against its object tree:
-#   KBZ=~/.cache/kdrill/kbuild/builds/<debug entry>/bzImage KTREE=$(dirname of the tree)
-#   tests/detect/capture/capture.sh kasan-uaf ...      -> real-debug-<scenario>.log
+#   KBZ=~/.cache/kdrill/kbuild/refs/debug/bzImage \
+#   KTREE=~/.cache/kdrill/kbuild/debug-<version>-<key> (the object tree, with Module.symvers)
+#   tests/detect/capture/capture.sh boot kasan-uaf ...  -> real-debug-<scenario>.log
+# A debug report's fixture is the excerpt from the end of the boot to the power-off
+# (byte for byte); `boot` keeps the whole boot of the debug kernel (it must yield nothing).
 # After a capture, compare the .expect files with tests/detect/mkexpect and fix
 # the line numbers and counts they assert (they change from run to run).
 set -euo pipefail
@@ -114,7 +119,15 @@ run() { # name extra-append
 		-kernel "$KIMG" -initrd initrd.cpio \
 		-drive file=scratch.raw,if=none,id=s,format=raw -device nvme,drive=s,serial=scratch \
 		-append "console=ttyS0 panic=1 cap.test=$name $app" </dev/null >/dev/null 2>&1 || true
-	cp raw-$name.log "$OUT/$PFX$name.log"
+	if [ "$PFX" = real-debug- ] && [ "$name" != boot ]; then
+		# a debug report: the excerpt from the end of the boot (the last 3 lines before
+		# the guest's START mark, which the whole boot of real-debug-boot.log precedes)
+		awk -v s="$(grep -an 'CAP\[[0-9.]*\] START' raw-$name.log | head -1 | cut -d: -f1)" \
+			's != "" && NR >= s - 3' raw-$name.log >"$OUT/$PFX$name.log"
+		[ -s "$OUT/$PFX$name.log" ] || { echo "capture: $name: no START mark in raw-$name.log" >&2; return 1; }
+	else
+		cp raw-$name.log "$OUT/$PFX$name.log"
+	fi
 	if [ -s raw-$name.kmsg ]; then cp raw-$name.kmsg "$OUT/$PFX$name-kmsg.kmsg"; fi
 	echo "capture: $name: $(wc -l <"$OUT/$PFX$name.log") lines"
 }

@@ -73,7 +73,8 @@ spin)
 	echo 2 >/proc/sys/kernel/watchdog_thresh
 	insmod /kmod/kdtrig.ko mode=spin secs=14; log "spin done"; sleep 1
 	kmsg ;;
-kasan-uaf | kasan-oob | lockdep | list-del | odebug-work)
+kasan-uaf | kasan-oob | kasan-double-free | lockdep | list-del | odebug-work | bad-unlock | \
+	held-lock-freed | rcu-usage | recursive-read | lock-held-return | irq-inconsistent)
 	# debug kernel only (kvm/debug.config): one report each
 	insmod /kmod/kdtrig.ko mode=$T; log "insmod exit=$?"; sleep 1 ;;
 atomic-sleep) insmod /kmod/kdtrig.ko mode=alloc-atomic; log "insmod exit=$?"; sleep 1 ;;

@@ -2,9 +2,10 @@
 /*
  * kdtrig: tiny guest module that makes the kernel print real reports for the
  * detector's fixtures.  insmod kdtrig.ko mode=<warn|bug|null|refcount|atomic|spin|
- * kasan-uaf|kasan-oob|lockdep|list-del|odebug-work|alloc-atomic>
- * The last six need the debug flavor of the kdrill kernel (kvm/debug.config: KASAN,
- * PROVE_LOCKING, DEBUG_LIST, DEBUG_OBJECTS_WORK, DEBUG_ATOMIC_SLEEP).
+ * kasan-uaf|kasan-oob|kasan-double-free|lockdep|list-del|odebug-work|alloc-atomic|
+ * bad-unlock|held-lock-freed|rcu-usage|recursive-read|lock-held-return|irq-inconsistent>
+ * The modes from kasan-uaf on need the debug flavor of the kdrill kernel (kvm/debug.config:
+ * KASAN, PROVE_LOCKING (with PROVE_RCU), DEBUG_LIST, DEBUG_OBJECTS_WORK, DEBUG_ATOMIC_SLEEP).
  * Only for throw-away QEMU guests (tests/detect/capture/capture.sh).
  */
 #include <linux/module.h>
@@ -20,6 +21,9 @@
 #include <linux/workqueue.h>
 #include <linux/completion.h>
 #include <linux/spinlock.h>
+#include <linux/rwsem.h>
+#include <linux/rcupdate.h>
+#include <linux/hrtimer.h>
 
 static char *mode = "warn";
 module_param(mode, charp, 0444);
@@ -180,6 +184,102 @@ static noinline void kdtrig_alloc_atomic_path(void)
 	kfree(p);
 }
 
+static noinline int kdtrig_kasan_double_free_path(void)
+{
+	char *volatile p = kmalloc(32, GFP_KERNEL);
+
+	if (!p)
+		return -ENOMEM;
+	kfree(p);
+	kfree(p); /* KASAN: double-free */
+	return 0;
+}
+
+/* Unlocking a mutex this task does not hold: lockdep's "bad unlock balance". */
+static DEFINE_MUTEX(kdtrig_unheld);
+
+static noinline void kdtrig_bad_unlock_path(void)
+{
+	mutex_unlock(&kdtrig_unheld);
+}
+
+/* kfree() of an object whose mutex is held: "BUG: held lock freed!". */
+struct kdtrig_locked {
+	struct mutex m;
+	int v;
+};
+
+static noinline int kdtrig_held_lock_freed_path(void)
+{
+	struct kdtrig_locked *o = kzalloc(sizeof(*o), GFP_KERNEL);
+
+	if (!o)
+		return -ENOMEM;
+	mutex_init(&o->m);
+	mutex_lock(&o->m);
+	kfree(o); /* still held; never unlocked (lockdep is off after its report) */
+	return 0;
+}
+
+/* rcu_dereference() outside rcu_read_lock(): PROVE_RCU's "suspicious RCU usage". */
+static struct kdtrig_obj __rcu *kdtrig_rcu_ptr;
+static struct kdtrig_obj kdtrig_rcu_obj = {.a = 1};
+
+static noinline int kdtrig_rcu_usage_path(void)
+{
+	struct kdtrig_obj *o;
+
+	rcu_assign_pointer(kdtrig_rcu_ptr, &kdtrig_rcu_obj);
+	o = rcu_dereference(kdtrig_rcu_ptr);
+	return o ? o->a : 0;
+}
+
+/* down_read() twice on the same rwsem: "possible recursive locking" (two readers do
+ * not block each other, so the task goes on). */
+static DECLARE_RWSEM(kdtrig_rwsem);
+
+static noinline void kdtrig_recursive_read_path(void)
+{
+	down_read(&kdtrig_rwsem);
+	down_read(&kdtrig_rwsem);
+	up_read(&kdtrig_rwsem);
+	up_read(&kdtrig_rwsem);
+}
+
+/* insmod returns to user space with a mutex held: "lock held when returning to user
+ * space!" (the module cannot be unloaded afterwards; the guest powers off). */
+static DEFINE_MUTEX(kdtrig_kept);
+
+static noinline void kdtrig_lock_held_return_path(void)
+{
+	mutex_lock(&kdtrig_kept);
+}
+
+/* A spinlock taken with interrupts on in process context, then in a hardirq hrtimer
+ * callback: "inconsistent lock state" {HARDIRQ-ON-W} -> {IN-HARDIRQ-W}. */
+static DEFINE_SPINLOCK(kdtrig_irq_lock);
+static struct hrtimer kdtrig_timer;
+static DECLARE_COMPLETION(kdtrig_timer_done);
+
+static noinline enum hrtimer_restart kdtrig_timer_fn(struct hrtimer *t)
+{
+	spin_lock(&kdtrig_irq_lock);
+	spin_unlock(&kdtrig_irq_lock);
+	complete(&kdtrig_timer_done);
+	return HRTIMER_NORESTART;
+}
+
+static noinline void kdtrig_irq_inconsistent_path(void)
+{
+	spin_lock(&kdtrig_irq_lock); /* irqs on */
+	spin_unlock(&kdtrig_irq_lock);
+	hrtimer_init(&kdtrig_timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
+	kdtrig_timer.function = kdtrig_timer_fn;
+	hrtimer_start(&kdtrig_timer, ms_to_ktime(10), HRTIMER_MODE_REL_HARD);
+	wait_for_completion_timeout(&kdtrig_timer_done, 5 * HZ);
+	hrtimer_cancel(&kdtrig_timer);
+}
+
 static int __init kdtrig_init(void)
 {
 	struct kdtrig_obj *volatile o = NULL;
@@ -209,6 +309,20 @@ static int __init kdtrig_init(void)
 		kdtrig_odebug_work_path();
 	else if (!strcmp(mode, "alloc-atomic"))
 		kdtrig_alloc_atomic_path();
+	else if (!strcmp(mode, "kasan-double-free"))
+		kdtrig_kasan_double_free_path();
+	else if (!strcmp(mode, "bad-unlock"))
+		kdtrig_bad_unlock_path();
+	else if (!strcmp(mode, "held-lock-freed"))
+		kdtrig_held_lock_freed_path();
+	else if (!strcmp(mode, "rcu-usage"))
+		kdtrig_rcu_usage_path();
+	else if (!strcmp(mode, "recursive-read"))
+		kdtrig_recursive_read_path();
+	else if (!strcmp(mode, "lock-held-return"))
+		kdtrig_lock_held_return_path();
+	else if (!strcmp(mode, "irq-inconsistent"))
+		kdtrig_irq_inconsistent_path();
 	return 0;
 }
 
