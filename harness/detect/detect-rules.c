@@ -68,9 +68,11 @@ const struct kd_rule kd_rules[] = {
      "BUG: unable to handle kernel NULL pointer dereference"},
     {"BUG: Unable to handle kernel ", NULL, C_CRASH, KK_PF, KE_STACK,
      "BUG: unable to handle kernel paging request"},
-    /* arm/arm64 die(): "Internal error: Oops: 96000005 [#1] SMP", "Oops - BUG", "Oops - undefined instruction" */
+    /* arm/arm64 die(): "Internal error: Oops: 96000005 [#1] SMP", "Oops - BUG", "Oops - undefined
+       instruction" */
     {"Internal error: ", NULL, C_CRASH, KK_TRAP, KE_STACK, "Internal error"},
-    /* arch/arm/mm/fault.c do_DataAbort(): "Unhandled fault: page domain fault (0x01b) at 0x00000000" */
+    /* arch/arm/mm/fault.c do_DataAbort(): "Unhandled fault: page domain fault (0x01b) at
+       0x00000000" */
     {"Unhandled fault: ", NULL, C_CRASH, KK_TRAP, KE_STACK, "Unhandled fault"},
     {"general protection fault", NULL, C_CRASH, KK_GPF, KE_STACK, "general protection fault"},
     {"Oops: general protection fault", NULL, C_CRASH, KK_GPF, KE_STACK, "general protection fault"},
@@ -98,8 +100,7 @@ const struct kd_rule kd_rules[] = {
      "INFO: task can't die"},
     /* harness/run/taskstack.c: a task kdrill SIGKILLed that stayed in the kernel (its
      * /proc/PID/stack), reported by kdrill's runner in the same shape */
-    {"kdrill: task ", " can't die for more than ", C_HANG, KK_CANT_DIE, KE_STACK,
-     "task can't die"},
+    {"kdrill: task ", " can't die for more than ", C_HANG, KK_CANT_DIE, KE_STACK, "task can't die"},
     {"watchdog: BUG: soft lockup", NULL, C_HANG, KK_SOFTLOCKUP, KE_STACK, "BUG: soft lockup"},
     /* 4.x kernel/watchdog.c: pr_fmt was "NMI watchdog: " */
     {"NMI watchdog: BUG: soft lockup", NULL, C_HANG, KK_SOFTLOCKUP, KE_STACK, "BUG: soft lockup"},
@@ -181,8 +182,10 @@ const struct kd_rule kd_rules[] = {
      "BUG: MAX_LOCKDEP_CHAIN_HLOCKS too low!"},
     {"BUG: MAX_STACK_TRACE_ENTRIES too low", NULL, C_LOCK, KK_FIXED, KE_STACK,
      "BUG: MAX_STACK_TRACE_ENTRIES too low!"},
-    {"BUG: MAX_LOCK_DEPTH too low", NULL, C_LOCK, KK_FIXED, KE_STACK, "BUG: MAX_LOCK_DEPTH too low!"},
-    /* debug_check_no_locks_held(): "WARNING: comm/pid still has locks held!" (old: "[ BUG: ... ]") */
+    {"BUG: MAX_LOCK_DEPTH too low", NULL, C_LOCK, KK_FIXED, KE_STACK,
+     "BUG: MAX_LOCK_DEPTH too low!"},
+    /* debug_check_no_locks_held(): "WARNING: comm/pid still has locks held!" (old: "[ BUG: ... ]")
+     */
     {"WARNING: ", " still has locks held", C_LOCK, KK_LOCKDEP, KE_STACK,
      "WARNING: still has locks held"},
     {"[ BUG: ", " still has locks held", C_LOCK, KK_LOCKDEP, KE_STACK,
@@ -1061,7 +1064,6 @@ static const char *const report_frames[] = {
     "kcov_*",
     "__kcov_*",
 };
-
 
 static bool match_list(const char *const *l, size_t n, const char *fn)
 {

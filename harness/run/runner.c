@@ -122,8 +122,8 @@ struct runner {
 	bool scratch_full; /* host: the --scratch filesystem filled up under the loop images */
 	char *stop_reason;
 	char *infra_reason;
-	uint64_t kill_usec;   /* the slices' kill (every unit SIGKILLed), 0: not yet */
-	bool cant_die_wait;   /* units outlived the kill: waiting for them, bounded */
+	uint64_t kill_usec; /* the slices' kill (every unit SIGKILLed), 0: not yet */
+	bool cant_die_wait; /* units outlived the kill: waiting for them, bounded */
 	unsigned cant_die_secs;
 	uint64_t last_ops;
 	double last_ops_t;
@@ -686,7 +686,8 @@ static unsigned report_cant_die(struct runner *rn)
 			}
 		task_stacks_free(t, n);
 		if (!mine)
-			set_infra(rn, "%s did not stop, with no task of it in the kernel", in->label);
+			set_infra(rn, "%s did not stop, with no task of it in the kernel",
+				  in->label);
 	}
 	return total;
 }
@@ -712,11 +713,11 @@ static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		rn->cant_die_secs = rn->sc->cant_die_timeout > 0
 					? (unsigned)ceil(rn->sc->cant_die_timeout)
 					: task_cant_die_bound(hung > 3600 ? 3600 : (unsigned)hung);
-		due = (rn->kill_usec ? rn->kill_usec : now_usec()) +
-		      rn->cant_die_secs * 1000000ULL;
+		due = (rn->kill_usec ? rn->kill_usec : now_usec()) + rn->cant_die_secs * 1000000ULL;
 		if (due > now_usec() + 1000000ULL) {
-			say(rn, "kdrill: %u unit(s) still there after SIGKILL; waiting up to %u s "
-				"for them to die",
+			say(rn,
+			    "kdrill: %u unit(s) still there after SIGKILL; waiting up to %u s "
+			    "for them to die",
 			    left, rn->cant_die_secs);
 			sd_event_source_set_time(s, due);
 			sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);

@@ -4,9 +4,8 @@
  * runner makes itself: a task it SIGKILLed that stays in the kernel.  The report has the
  * shape of the kernel's hung-task report, so the detector parses it like any other:
  *
- *   kdrill: task memcg-oom-fsyn:1234 can't die for more than 60 seconds (SIGKILL sent 61 s ago; state R)
- *   task:memcg-oom-fsyn state:R pid:1234 tgid:1230
- *   Call Trace:
+ *   kdrill: task memcg-oom-fsyn:1234 can't die for more than 60 seconds (SIGKILL sent 61 s ago;
+ * state R) task:memcg-oom-fsyn state:R pid:1234 tgid:1230 Call Trace:
  *    __getblk_slow+0x1c0/0x2f0
  *    ...
  */
@@ -17,8 +16,8 @@
 
 struct task_stack {
 	pid_t tgid, tid;
-	char state;   /* /proc/.../stat: R, S, D, Z, ... */
-	char *comm;   /* as the kernel truncates it (15 bytes) */
+	char state;    /* /proc/.../stat: R, S, D, Z, ... */
+	char *comm;    /* as the kernel truncates it (15 bytes) */
 	char **frames; /* "func+0x1c0/0x2f0", innermost first; empty: in user space or gone */
 };
 
