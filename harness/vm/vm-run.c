@@ -392,6 +392,29 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 	return v;
 }
 
+/* A sanitizer or lockdep kernel runs several times slower under TCG (the slim debug
+ * flavor: agent ready after ~65 s against 7-10 s, and seed 000's BUG after a median of
+ * 218 s against 39 s), and the watchdogs' timeouts made for a release kernel then report
+ * the slowness itself: "rcu detected stall in fs_reclaim_acquire" in ACPI's AML parser
+ * after 10 s on inject:004+debug.  Such a kernel gets WATCHDOG_SLOW_FACTOR times the
+ * hung-task timeout, and the RCU stall and soft-lockup timeouts derived from it. */
+#define WATCHDOG_SLOW_FACTOR 3
+static unsigned watchdog_factor(const struct kd_kernel *k, const char **why)
+{
+	static const char *const slow[] = {"CONFIG_KASAN", "CONFIG_KCSAN", "CONFIG_PROVE_LOCKING"};
+
+	for (size_t i = 0; i < ELEMENTSOF(slow); i++) {
+		bool known = false;
+		_cleanup_free_ char *v = kd_kernel_config_get(k, slow[i], &known);
+		if (v && !strcmp(v, "y")) {
+			*why = slow[i];
+			return WATCHDOG_SLOW_FACTOR;
+		}
+	}
+	*why = NULL;
+	return 1;
+}
+
 int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, struct run_result *res)
 {
 	struct vmrun vr = {.sc = sc, .o = o, .done_status = -1};
@@ -462,6 +485,17 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	vo.n_scratch = n_scratch;
 	vo.results_disk = resdisk;
 	vo.hung_task_secs = sc->vm.hung_task_timeout > 0 ? (unsigned)sc->vm.hung_task_timeout : 0;
+	{
+		const char *why;
+		unsigned f = watchdog_factor(o->kernel, &why);
+		if (f > 1) {
+			vo.hung_task_secs = (vo.hung_task_secs ? vo.hung_task_secs : 20) * f;
+			if (!o->quiet)
+				fprintf(stderr,
+					"kdrill run: %s has %s: watchdog timeouts x%u (hung task %u s)\n",
+					o->kernel->ref, why, f, vo.hung_task_secs);
+		}
+	}
 	vo.oops_panic = sc->vm.oops_panic;
 	vo.panic_on_warn = sc->vm.panic_on_warn;
 	vo.boot_timeout = o->boot_timeout > 0 ? o->boot_timeout : 300;
