@@ -109,7 +109,8 @@ static const struct repro_option options[] = {
      "N child processes hog too, beside the hog thread: each grows memory at full speed and "
      "appends+fsyncs near the limit, so a victim is most likely a child in fsync; a killed "
      "child is replaced at once (many OOM kills per second), while the paced hog thread "
-     "makes this process the victim now and then (default 0)",
+     "makes this process the victim now and then (default 0); with --hog-limit-pct the "
+     "children are the victims (oom_score_adj 1000)",
      REPRO_ARG_U64, &opt_hog_procs, 0, 16, NULL},
     {"ballast", "PCT",
      "inside a limited memcg first fill it up to PCT% of its limit with shmem that no task "
@@ -914,6 +915,17 @@ static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent, uint64_
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL);
 	if (getppid() != parent)
 		_exit(0);
+	/* --hog-limit-pct: this process's own hog stops short of the limit, it is not meant to
+	 * be a victim; the children volunteer (raising one's own oom_score_adj needs no
+	 * privilege).  Without it a child just forked, still small, lost to the parent's RSS
+	 * and the parent was killed now and then. */
+	if (opt_hog_pct) {
+		int afd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (afd >= 0) {
+			(void)!write(afd, "1000", 4);
+			close(afd);
+		}
+	}
 	if (use_memfd && (mfd = memfd_create("kdrill-hog", MFD_CLOEXEC)) < 0)
 		_exit(3);
 	map = mmap(NULL, cap, PROT_READ | PROT_WRITE,

@@ -109,12 +109,27 @@ cat "$KDRILL_TMP/3.err"
 r=$(res "$KDRILL_TMP/3.out")
 k1=$(awk '$1 == "oom_kill" { print $2 }' "$CG/memory.oom_control")
 echo "$r" | jq -c '.counters | {hog_proc_starts, hog_proc_kills, creates, fsyncs}'
-[ $rc = 0 ] || fail "--hog-procs: exit $rc, expected 0 (only the children are OOM victims)"
+# The children volunteer (oom_score_adj 1000 with --hog-limit-pct), but when every child
+# is already a dying victim whose shmem the OOM reaper cannot free, the next OOM kill in
+# the same few milliseconds has only the process itself left (seen: two children killed,
+# the parent 7 ms later).  So: the process lives (a result record), or it was the one
+# victim after many children (its last progress record counts them).
+if [ $rc = 137 ] && [ -z "$r" ]; then
+	r=$(last_progress "$KDRILL_TMP/3.out")
+	[ "$(c hog_proc_kills)" -ge 3 ] ||
+		fail "--hog-procs: the process was OOM-killed after only $(c hog_proc_kills) hog children"
+	[ "$((k1 - k0))" -gt "$(c hog_proc_kills)" ] ||
+		fail "--hog-procs: memory.oom_control counts $((k1 - k0)) kills, the children $(c hog_proc_kills)"
+	echo "note: the process itself was killed once, after $(c hog_proc_kills) hog children"
+else
+	[ $rc = 0 ] || fail "--hog-procs: exit $rc, expected 0 (the children are the OOM victims)"
+	[ "$((k1 - k0))" -ge "$(c hog_proc_kills)" ] || fail "--hog-procs: memory.oom_control counts $((k1 - k0)) kills, the program $(c hog_proc_kills)"
+fi
 [ "$(c hog_proc_kills)" -ge 1 ] || fail "--hog-procs: no hog child OOM-killed in 10 s"
 [ "$(c hog_proc_starts)" -gt "$(c hog_proc_kills)" ] || fail "--hog-procs: killed children not replaced"
-[ "$((k1 - k0))" -ge "$(c hog_proc_kills)" ] || fail "--hog-procs: memory.oom_control counts $((k1 - k0)) kills, the program $(c hog_proc_kills)"
 [ "$(jq -r '.anomalies | length' <<<"$r")" = 0 ] || fail "anomalies: $(jq -c .anomalies <<<"$r")"
-[ -z "$(ls "$D"/memcg-oom-fsync.iprocs/hogproc* 2>/dev/null)" ] || fail "hog children's files left behind"
+[ $rc != 0 ] || [ -z "$(ls "$D"/memcg-oom-fsync.iprocs/hogproc* 2>/dev/null)" ] ||
+	fail "hog children's files left behind"
 pgrep -f "instance procs" >/dev/null && fail "a hog child outlived the run"
 echo "ok: --hog-procs: $(c hog_proc_kills) hog children OOM-killed in 10 s ($((k1 - k0)) in memory.oom_control)"
 
