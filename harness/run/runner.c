@@ -655,8 +655,8 @@ static void own_report(struct runner *rn, const char *text)
 
 /* Units still there after SIGKILL: report every thread of them that is in the kernel (a
  * task the kernel does not let die is the kernel's problem: "can't die" with its kernel
- * stack), INFRA for what is left without one.  Returns the number of reports. */
-static unsigned report_cant_die(struct runner *rn)
+ * stack), INFRA for what is left without one. */
+static void report_cant_die(struct runner *rn)
 {
 	double killed = rn->kill_usec ? (double)(now_usec() - rn->kill_usec) / 1e6 : 0;
 	unsigned total = 0;
@@ -689,7 +689,6 @@ static unsigned report_cant_die(struct runner *rn)
 			set_infra(rn, "%s did not stop, with no task of it in the kernel",
 				  in->label);
 	}
-	return total;
 }
 
 static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -703,16 +702,19 @@ static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	if (left && !rn->cant_die_wait) {
 		/* wait for them up to the bound after the kill: a stop under load can take
 		 * tens of seconds (I/O in flight, a loaded TCG guest) */
-		_cleanup_free_ char *h = NULL;
-		uint64_t hung = 0, due;
+		uint64_t due;
 
-		if (read_one_line("/proc/sys/kernel/hung_task_timeout_secs", &h) < 0 ||
-		    parse_u64(h, &hung) < 0)
-			hung = 0;
 		rn->cant_die_wait = true;
-		rn->cant_die_secs = rn->sc->cant_die_timeout > 0
-					? (unsigned)ceil(rn->sc->cant_die_timeout)
-					: task_cant_die_bound(hung > 3600 ? 3600 : (unsigned)hung);
+		if (rn->sc->cant_die_timeout > 0) {
+			rn->cant_die_secs = (unsigned)ceil(rn->sc->cant_die_timeout);
+		} else {
+			_cleanup_free_ char *h = NULL;
+			uint64_t hung = 0;
+			if (read_one_line("/proc/sys/kernel/hung_task_timeout_secs", &h) < 0 ||
+			    parse_u64(h, &hung) < 0)
+				hung = 0;
+			rn->cant_die_secs = task_cant_die_bound(hung);
+		}
 		due = (rn->kill_usec ? rn->kill_usec : now_usec()) + rn->cant_die_secs * 1000000ULL;
 		if (due > now_usec() + 1000000ULL) {
 			say(rn,

@@ -90,7 +90,11 @@ static bool numeric(const char *s)
 /* root and its descendants (one pass over /proc, then a closure over the ppid links) */
 static int descendants(pid_t root, pid_t **ret, size_t *ret_n)
 {
-	_cleanup_free_ pid_t *pid = NULL, *ppid = NULL, *out = NULL;
+	struct link {
+		pid_t pid, ppid;
+	};
+	_cleanup_free_ struct link *l = NULL;
+	_cleanup_free_ pid_t *out = NULL;
 	size_t n = 0, cap = 0, n_out = 1;
 	DIR *d = opendir("/proc");
 	struct dirent *de;
@@ -107,19 +111,15 @@ static int descendants(pid_t root, pid_t **ret, size_t *ret_n)
 			continue;
 		if (n == cap) {
 			size_t nc = cap ? 2 * cap : 256;
-			pid_t *a = realloc(pid, nc * sizeof(*a)), *b;
-			if (a)
-				pid = a;
-			b = a ? realloc(ppid, nc * sizeof(*b)) : NULL;
-			if (!b) {
+			struct link *a = realloc(l, nc * sizeof(*a));
+			if (!a) {
 				closedir(d);
 				return -ENOMEM;
 			}
-			ppid = b;
+			l = a;
 			cap = nc;
 		}
-		pid[n] = (pid_t)atol(de->d_name);
-		ppid[n++] = pp;
+		l[n++] = (struct link){.pid = (pid_t)atol(de->d_name), .ppid = pp};
 	}
 	closedir(d);
 	if (!(out = malloc((n + 1) * sizeof(*out))))
@@ -127,8 +127,8 @@ static int descendants(pid_t root, pid_t **ret, size_t *ret_n)
 	out[0] = root;
 	for (size_t i = 0; i < n_out; i++) /* out grows while we walk it */
 		for (size_t j = 0; j < n; j++)
-			if (ppid[j] == out[i] && pid[j] != root && n_out <= n)
-				out[n_out++] = pid[j];
+			if (l[j].ppid == out[i] && l[j].pid != root && n_out <= n)
+				out[n_out++] = l[j].pid;
 	*ret = TAKE_PTR(out);
 	*ret_n = n_out;
 	return 0;
@@ -212,11 +212,11 @@ bool task_stack_in_kernel(const struct task_stack *t)
 	return t->state != 'Z' && t->state != 'X' && t->frames && t->frames[0];
 }
 
-unsigned task_cant_die_bound(unsigned hung_task_secs)
+unsigned task_cant_die_bound(uint64_t hung_task_secs)
 {
 	if (!hung_task_secs)
 		return 120;
-	return hung_task_secs < 60 ? 60 : hung_task_secs > 300 ? 300 : hung_task_secs;
+	return hung_task_secs < 60 ? 60 : hung_task_secs > 300 ? 300 : (unsigned)hung_task_secs;
 }
 
 char *task_cant_die_report(const struct task_stack *t, unsigned bound_secs, double killed_secs)

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct task_stack {
@@ -31,6 +32,6 @@ bool task_stack_in_kernel(const struct task_stack *t);
 /* How long a SIGKILLed task may stay in the kernel before the runner reports it: the
  * kernel's own hung-task timeout, at least 60 s (a stop under a loaded TCG guest takes
  * tens of seconds), at most 300 s; 0 (the detector off): 120 s. */
-unsigned task_cant_die_bound(unsigned hung_task_secs);
+unsigned task_cant_die_bound(uint64_t hung_task_secs);
 /* The report text (lines joined with '\n', no trailing newline); NULL on ENOMEM. */
 char *task_cant_die_report(const struct task_stack *t, unsigned bound_secs, double killed_secs);

@@ -13,8 +13,8 @@
 #include "kernel.h"
 #include "request.h"
 #include "results.h"
-#include "verdict.h"
 #include "taskstack.h"
+#include "verdict.h"
 #include "vm-run.h"
 #include "vm.h"
 #include "util.h"
@@ -484,12 +484,13 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	vo.scratch = sizes;
 	vo.n_scratch = n_scratch;
 	vo.results_disk = resdisk;
-	vo.hung_task_secs = sc->vm.hung_task_timeout > 0 ? (unsigned)sc->vm.hung_task_timeout : 0;
+	vo.hung_task_secs = sc->vm.hung_task_timeout > 0 ? (unsigned)sc->vm.hung_task_timeout
+							 : KD_VM_HUNG_TASK_SECS;
 	{
 		const char *why;
 		unsigned f = watchdog_factor(o->kernel, &why);
 		if (f > 1) {
-			vo.hung_task_secs = (vo.hung_task_secs ? vo.hung_task_secs : 20) * f;
+			vo.hung_task_secs *= f;
 			if (!o->quiet)
 				fprintf(stderr,
 					"kdrill run: %s has %s: watchdog timeouts x%u (hung task %u s)\n",
@@ -499,12 +500,11 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	vo.oops_panic = sc->vm.oops_panic;
 	vo.panic_on_warn = sc->vm.panic_on_warn;
 	vo.boot_timeout = o->boot_timeout > 0 ? o->boot_timeout : 300;
-	/* boot + the run + its grace + the wait for units that outlive SIGKILL (the guest's
-	 * hung-task timeout, 20 s by default: kd_vm) + setup/teardown/tar under TCG */
+	/* boot + the run + its grace + the wait for units that outlive SIGKILL (from the
+	 * guest's hung-task timeout) + setup/teardown/tar under TCG */
 	vo.run_timeout = vo.boot_timeout + duration + sc->grace +
-			 (sc->cant_die_timeout > 0
-			      ? sc->cant_die_timeout
-			      : task_cant_die_bound(vo.hung_task_secs ? vo.hung_task_secs : 20)) +
+			 (sc->cant_die_timeout > 0 ? sc->cant_die_timeout
+						   : task_cant_die_bound(vo.hung_task_secs)) +
 			 240;
 	vo.vmcore = o->vmcore;
 	vo.collect_on_hang = true;

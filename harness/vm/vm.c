@@ -319,8 +319,9 @@ static int on_step(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	}
 	if (vm->step == ST_GRACE) {
-		uint64_t grace =
-		    (uint64_t)(vm->o->hung_task_secs ? vm->o->hung_task_secs : 20) * USEC;
+		uint64_t grace = (uint64_t)(vm->o->hung_task_secs ? vm->o->hung_task_secs
+								  : KD_VM_HUNG_TASK_SECS) *
+				 USEC;
 		/* Let the hang spread one more hung-task period: wait for the next hang report
 		 * (khungtaskd's next scan, which names the tasks that blocked since), then for
 		 * the console to go quiet, and dump in the gap before the scan after it.  A
@@ -508,7 +509,7 @@ static int on_hb_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
 static double hb_timeout(const struct kd_vm_opts *o)
 {
-	unsigned h = o->hung_task_secs ? o->hung_task_secs : 20;
+	unsigned h = o->hung_task_secs ? o->hung_task_secs : KD_VM_HUNG_TASK_SECS;
 	return o->heartbeat_timeout > 0 ? o->heartbeat_timeout : 2.0 * h + 10;
 }
 
@@ -923,7 +924,7 @@ static int pushf(char ***argv, const char *fmt, ...)
 
 static char *build_cmdline(const struct kd_vm_opts *o)
 {
-	unsigned h = o->hung_task_secs ? o->hung_task_secs : 20;
+	unsigned h = o->hung_task_secs ? o->hung_task_secs : KD_VM_HUNG_TASK_SECS;
 	/* RCU stall H/2 < soft lockup 2*thresh (~0.7 H) < hung task H, floored so that a
 	 * busy TCG host does not produce false stall reports: RCU >= 10 s, soft lockup >= 10 s.
 	 * no_timer_check: on a loaded TCG host the early IO-APIC timer check can miss its ticks

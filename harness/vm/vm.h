@@ -31,6 +31,10 @@ struct kd_detector;
 struct kd_report;
 struct kd_vm;
 
+/* the guest's hung-task timeout when the scenario sets none; the RCU stall and soft-lockup
+ * timeouts derive from it */
+#define KD_VM_HUNG_TASK_SECS 20
+
 struct kd_vm_opts {
 	const char *kernel;	 /* bzImage */
 	const char *initrd;	 /* NULL: none */
@@ -45,7 +49,7 @@ struct kd_vm_opts {
 	size_t n_scratch;	 /* serial kdscratch0.. in the guest (/dev/disk/by-id/virtio-…) */
 	const char *results_disk; /* NULL: none; else a raw file attached with serial kdresults
 				     (the agent writes a tar of the run dir to it) */
-	unsigned hung_task_secs;  /* 0: 20 */
+	unsigned hung_task_secs;  /* 0: KD_VM_HUNG_TASK_SECS */
 	bool oops_panic, panic_on_warn;
 	double boot_timeout;	  /* s until ready; 0: 300 */
 	double heartbeat_timeout; /* s without heartbeat after ready; 0: 2H+10 */
