@@ -265,21 +265,15 @@ struct pidv {
 	size_t n, cap;
 };
 
-static int collect_procs(const char *dir, void *userdata)
+/* "pid\npid\n..." -> v */
+static int parse_pids(const char *s, struct pidv *v)
 {
-	struct pidv *v = userdata;
-	_cleanup_free_ char *f = strdupf("%s/cgroup.procs", dir), *s = NULL;
-	int r;
-
-	if (!f)
-		return -ENOMEM;
-	r = read_full_file(f, &s, NULL);
-	if (r < 0)
-		return r == -ENOENT ? 0 : r;
-	for (char *p = s, *end; *p; p = end) {
+	for (const char *p = s; *p;) {
+		char *end;
 		long pid = strtol(p, &end, 10);
 		if (end == p)
 			break;
+		p = end;
 		if (pid <= 0)
 			continue;
 		if (v->n == v->cap) {
@@ -292,6 +286,61 @@ static int collect_procs(const char *dir, void *userdata)
 		}
 		v->p[v->n++] = (pid_t)pid;
 	}
+	return 0;
+}
+
+static int collect_procs(const char *dir, void *userdata)
+{
+	struct pidv *v = userdata;
+	_cleanup_free_ char *f = strdupf("%s/cgroup.procs", dir), *s = NULL;
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = read_full_file(f, &s, NULL);
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	return parse_pids(s, v);
+}
+
+/* cgroup.threads (v2) or tasks (v1): every thread, not only every process */
+static int collect_threads(const char *dir, void *userdata)
+{
+	struct pidv *v = userdata;
+	_cleanup_free_ char *f = strdupf("%s/cgroup.threads", dir), *s = NULL;
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	r = read_full_file(f, &s, NULL);
+	if (r == -ENOENT) {
+		free(f);
+		if (!(f = strdupf("%s/tasks", dir)))
+			return -ENOMEM;
+		r = read_full_file(f, &s, NULL);
+	}
+	if (r < 0)
+		return r == -ENOENT ? 0 : r;
+	return parse_pids(s, v);
+}
+
+int kdcg_cgfs_path_threads(struct kdcg_ctx *ctx, const char *path, pid_t **ret, size_t *n)
+{
+	_cleanup_free_ char *dir = strdupf("%s%s", primary(ctx), path);
+	struct pidv v = {0};
+	int r;
+
+	*ret = NULL;
+	*n = 0;
+	if (!dir)
+		return -ENOMEM;
+	r = walk(dir, collect_threads, &v);
+	if (r < 0) {
+		free(v.p);
+		return r;
+	}
+	*ret = v.p;
+	*n = v.n;
 	return 0;
 }
 

@@ -860,6 +860,13 @@ int kdcg_unit_stats(struct kdcg_unit *u, struct kdcg_stats *ret)
 	return u->slice->ctx->ops->unit_stats(u, ret);
 }
 
+int kdcg_unit_threads(struct kdcg_unit *u, pid_t **ret, size_t *ret_n)
+{
+	int r = kdcg_cgfs_path_threads(u->slice->ctx, u->path, ret, ret_n);
+
+	return r == -ENOENT ? 0 : r;
+}
+
 void kdcg_unit_notify(struct kdcg_unit *u, enum kdcg_unit_event ev)
 {
 	if (ev == KDCG_UNIT_DONE) {

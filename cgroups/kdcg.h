@@ -153,6 +153,10 @@ int kdcg_unit_stop(struct kdcg_unit *u); /* SIGTERM, then SIGKILL after 2 s; asy
  * follow the restart policy like any failure. */
 const char *kdcg_unit_name(const struct kdcg_unit *u);
 int kdcg_unit_stats(struct kdcg_unit *u, struct kdcg_stats *ret); /* zeros between restarts */
+/* Every thread (tid) in the unit's cgroup subtree now, the main process's and its
+ * children's alike (a unit whose main process is gone can still hold stuck children).
+ * None between restarts; -errno. */
+int kdcg_unit_threads(struct kdcg_unit *u, pid_t **ret, size_t *ret_n);
 
 /* Stats of any cgroup path (as kdcg_slice_path() prints it) under this backend. */
 int kdcg_path_stats(struct kdcg_ctx *ctx, const char *path, struct kdcg_stats *ret);

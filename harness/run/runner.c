@@ -78,6 +78,13 @@ struct slice_rt {
 	bool have_stats;
 };
 
+/* a unit's task seen dying during the run (watch_dying()) */
+struct dying {
+	pid_t tid;
+	uint64_t since; /* first seen dying (CLOCK_MONOTONIC usec) */
+	bool seen, reported;
+};
+
 struct runner {
 	const struct scenario *sc;
 	const struct run_opts *o;
@@ -122,9 +129,14 @@ struct runner {
 	bool scratch_full; /* host: the --scratch filesystem filled up under the loop images */
 	char *stop_reason;
 	char *infra_reason;
-	uint64_t kill_usec; /* the slices' kill (every unit SIGKILLed), 0: not yet */
-	bool cant_die_wait; /* units outlived the kill: waiting for them, bounded */
-	unsigned cant_die_secs;
+	uint64_t kill_usec;	/* the slices' kill (every unit SIGKILLed), 0: not yet */
+	bool cant_die_wait;	/* units outlived the kill: waiting for them, bounded */
+	unsigned cant_die_secs; /* the bound; 0: not known yet (cant_die_bound()) */
+	/* tasks of the units seen dying (SIGKILL pending or exiting) while the run goes on:
+	 * an OOM victim the kernel does not let die is reported like a stop's */
+	struct dying *dying;
+	size_t n_dying;
+	uint64_t dying_scan_usec;
 	uint64_t last_ops;
 	double last_ops_t;
 	double ops_per_s;
@@ -653,42 +665,155 @@ static void own_report(struct runner *rn, const char *text)
 	kd_detector_flush(rn->det);
 }
 
+/* How long a SIGKILLed task may stay in the kernel: the scenario's cant_die_timeout, else
+ * task_cant_die_bound() of the kernel's hung-task timeout (read once). */
+static unsigned cant_die_bound(struct runner *rn)
+{
+	if (rn->cant_die_secs)
+		return rn->cant_die_secs;
+	if (rn->sc->cant_die_timeout > 0) {
+		rn->cant_die_secs = (unsigned)ceil(rn->sc->cant_die_timeout);
+	} else {
+		_cleanup_free_ char *h = NULL;
+		uint64_t hung = 0;
+		if (read_one_line("/proc/sys/kernel/hung_task_timeout_secs", &h) < 0 ||
+		    parse_u64(h, &hung) < 0)
+			hung = 0;
+		rn->cant_die_secs = task_cant_die_bound(hung);
+	}
+	return rn->cant_die_secs;
+}
+
+static struct dying *find_dying(struct runner *rn, pid_t tid)
+{
+	for (size_t i = 0; i < rn->n_dying; i++)
+		if (rn->dying[i].tid == tid)
+			return &rn->dying[i];
+	return NULL;
+}
+
+/* Report the threads of one unit that are in the kernel, at most `max`, each once (the
+ * time since its kill: since it was first seen dying, else since the stop's kill).
+ * Returns how many are in the kernel, reported now or before. */
+static unsigned report_threads(struct runner *rn, struct inst *in, const pid_t *tids, size_t n,
+			       unsigned max)
+{
+	struct task_stack *t = NULL;
+	size_t nt = 0;
+	unsigned mine = 0;
+	uint64_t now = now_usec();
+
+	if (task_stacks_of(tids, n, &t, &nt) < 0)
+		return 0;
+	for (size_t j = 0; j < nt && mine < max; j++) {
+		_cleanup_free_ char *rep = NULL;
+		struct dying *d = find_dying(rn, t[j].tid);
+		uint64_t since = d ? d->since : rn->kill_usec;
+
+		if (!task_stack_in_kernel(&t[j]))
+			continue;
+		if (d && d->reported) { /* reported while the run went on */
+			mine++;
+			continue;
+		}
+		rep = task_cant_die_report(&t[j], cant_die_bound(rn),
+					   since ? (double)(now - since) / 1e6 : 0);
+		if (!rep)
+			continue;
+		if (d)
+			d->reported = true;
+		note(rn, "kdrill: %s: %s", in->label, rep);
+		own_report(rn, rep);
+		mine++;
+	}
+	task_stacks_free(t, nt);
+	return mine;
+}
+
 /* Units still there after SIGKILL: report every thread of them that is in the kernel (a
  * task the kernel does not let die is the kernel's problem: "can't die" with its kernel
- * stack), INFRA for what is left without one. */
+ * stack), INFRA for what is left without one.  The threads are the unit's cgroup's: a
+ * stuck child counts though its parent, the main process, is gone. */
 static void report_cant_die(struct runner *rn)
 {
-	double killed = rn->kill_usec ? (double)(now_usec() - rn->kill_usec) / 1e6 : 0;
 	unsigned total = 0;
 
 	for (size_t i = 0; i < rn->n_insts; i++) {
 		struct inst *in = &rn->insts[i];
-		struct kdcg_unit_status st;
-		struct task_stack *t = NULL;
+		_cleanup_free_ pid_t *tids = NULL;
 		size_t n = 0;
 		unsigned mine = 0;
 
 		if (in->done)
 			continue;
-		if (in->unit && kdcg_unit_status(in->unit, &st) >= 0 && st.main_pid > 0 &&
-		    task_stacks_of(st.main_pid, &t, &n) >= 0)
-			for (size_t j = 0; j < n && mine < 4 && total < 16; j++) {
-				_cleanup_free_ char *rep = NULL;
-				if (!task_stack_in_kernel(&t[j]))
-					continue;
-				rep = task_cant_die_report(&t[j], rn->cant_die_secs, killed);
-				if (!rep)
-					continue;
-				note(rn, "kdrill: %s: %s", in->label, rep);
-				own_report(rn, rep);
-				mine++;
-				total++;
-			}
-		task_stacks_free(t, n);
+		if (in->unit && total < 16 && kdcg_unit_threads(in->unit, &tids, &n) >= 0)
+			mine = report_threads(rn, in, tids, n, total + 4 <= 16 ? 4 : 16 - total);
+		total += mine;
 		if (!mine)
 			set_infra(rn, "%s did not stop, with no task of it in the kernel",
 				  in->label);
 	}
+}
+
+/* While the run goes on: a task of a unit that is dying -- the OOM killer's SIGKILL
+ * pending, or exiting -- and still in the kernel after the bound is reported like a task
+ * that does not die at the stop.  A memcg OOM victim that cannot exit (its charge retried
+ * forever, or it waits for a lock that a looping task holds) frees nothing, and the kernel
+ * itself reports nothing while it stays runnable.  Every 5 s; one report per task. */
+static void watch_dying(struct runner *rn)
+{
+	uint64_t now = now_usec(), bound;
+	unsigned total = 0;
+
+	if (rn->stopping || now - rn->dying_scan_usec < 5 * 1000000ULL)
+		return;
+	rn->dying_scan_usec = now;
+	bound = cant_die_bound(rn) * 1000000ULL;
+	for (size_t i = 0; i < rn->n_dying; i++)
+		rn->dying[i].seen = false;
+	for (size_t i = 0; i < rn->n_insts; i++) {
+		struct inst *in = &rn->insts[i];
+		_cleanup_free_ pid_t *tids = NULL, *due = NULL;
+		size_t n = 0, n_due = 0;
+
+		if (!in->started || in->done || !in->unit ||
+		    kdcg_unit_threads(in->unit, &tids, &n) < 0 || n == 0)
+			continue;
+		for (size_t j = 0; j < n; j++) {
+			struct dying *d;
+			bool dy;
+
+			if (task_dying(tids[j], &dy) < 0 || !dy)
+				continue;
+			if (!(d = find_dying(rn, tids[j]))) {
+				struct dying *a =
+				    realloc(rn->dying, (rn->n_dying + 1) * sizeof(*a));
+				if (!a)
+					return;
+				rn->dying = a;
+				d = &a[rn->n_dying++];
+				*d = (struct dying){.tid = tids[j], .since = now};
+			}
+			d->seen = true;
+			if (!d->reported && now - d->since >= bound) {
+				if (!due && !(due = calloc(n, sizeof(*due))))
+					return;
+				due[n_due++] = tids[j];
+			}
+		}
+		if (n_due && total < 16) {
+			if (!total)
+				say(rn, "kdrill: %s: a task killed %u s ago is still in the kernel",
+				    in->label, cant_die_bound(rn));
+			total += report_threads(rn, in, due, n_due, 4);
+		}
+	}
+	/* forget the tasks that died (tids are reused) */
+	for (size_t i = 0; i < rn->n_dying;)
+		if (!rn->dying[i].seen)
+			rn->dying[i] = rn->dying[--rn->n_dying];
+		else
+			i++;
 }
 
 static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata)
@@ -705,17 +830,8 @@ static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		uint64_t due;
 
 		rn->cant_die_wait = true;
-		if (rn->sc->cant_die_timeout > 0) {
-			rn->cant_die_secs = (unsigned)ceil(rn->sc->cant_die_timeout);
-		} else {
-			_cleanup_free_ char *h = NULL;
-			uint64_t hung = 0;
-			if (read_one_line("/proc/sys/kernel/hung_task_timeout_secs", &h) < 0 ||
-			    parse_u64(h, &hung) < 0)
-				hung = 0;
-			rn->cant_die_secs = task_cant_die_bound(hung);
-		}
-		due = (rn->kill_usec ? rn->kill_usec : now_usec()) + rn->cant_die_secs * 1000000ULL;
+		due =
+		    (rn->kill_usec ? rn->kill_usec : now_usec()) + cant_die_bound(rn) * 1000000ULL;
 		if (due > now_usec() + 1000000ULL) {
 			say(rn,
 			    "kdrill: %u unit(s) still there after SIGKILL; waiting up to %u s "
@@ -923,6 +1039,7 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 	kd_detector_flush(rn->det);
 	sample(rn);
 	progress(rn, false);
+	watch_dying(rn);
 	if (!rn->stopping && until_reached(rn)) {
 		const struct sc_until *u = &rn->sc->until;
 		const struct {
@@ -937,8 +1054,8 @@ static int on_tick(sd_event_source *s, uint64_t usec, void *userdata)
 			char *n;
 			if (!c[i].min)
 				continue;
-			n = strdupf("%s %s %llu>=%llu", why, c[i].name, (unsigned long long)c[i].now,
-				    (unsigned long long)c[i].min);
+			n = strdupf("%s %s %llu>=%llu", why, c[i].name,
+				    (unsigned long long)c[i].now, (unsigned long long)c[i].min);
 			free(why);
 			why = n;
 		}
@@ -1906,6 +2023,7 @@ static void runner_cleanup(struct runner *rn)
 	free(rn->first_failure);
 	free(rn->stop_reason);
 	free(rn->infra_reason);
+	free(rn->dying);
 }
 
 static void on_slice_gone(struct kdcg_slice *s, int r, void *userdata)

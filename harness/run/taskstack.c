@@ -7,8 +7,8 @@
  * time, the kernel walks the stack it saved when it last switched out: a task spinning in
  * the kernel with cond_resched()/yield() shows where it spins.
  */
-#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,8 +55,8 @@ int task_stack_parse(const char *text, char ***ret)
 	return 0;
 }
 
-/* "pid (comm) S ppid ...": the state and ppid (comm may hold spaces and parentheses). */
-static int read_stat(const char *path, char *state, pid_t *ppid)
+/* "pid (comm) S ...": the state (comm may hold spaces and parentheses) */
+static int read_stat(const char *path, char *state)
 {
 	_cleanup_free_ char *s = NULL;
 	const char *c;
@@ -68,95 +68,77 @@ static int read_stat(const char *path, char *state, pid_t *ppid)
 	if (!c || c[1] != ' ' || !c[2])
 		return -EINVAL;
 	*state = c[2];
-	if (ppid) {
-		long v;
-		if (sscanf(c + 3, " %ld", &v) != 1)
-			return -EINVAL;
-		*ppid = (pid_t)v;
-	}
 	return 0;
 }
 
-static bool numeric(const char *s)
+/* "SigPnd:\t0000000000000100" -> does the mask hold SIGKILL? */
+static bool mask_has_sigkill(const char *status, const char *key)
 {
-	if (!*s)
-		return false;
-	for (; *s; s++)
-		if (*s < '0' || *s > '9')
-			return false;
-	return true;
+	const char *p = strstr(status, key);
+	unsigned long long m;
+
+	return p && sscanf(p + strlen(key), " %llx", &m) == 1 && (m & (1ULL << (SIGKILL - 1)));
 }
 
-/* root and its descendants (one pass over /proc, then a closure over the ppid links) */
-static int descendants(pid_t root, pid_t **ret, size_t *ret_n)
-{
-	struct link {
-		pid_t pid, ppid;
-	};
-	_cleanup_free_ struct link *l = NULL;
-	_cleanup_free_ pid_t *out = NULL;
-	size_t n = 0, cap = 0, n_out = 1;
-	DIR *d = opendir("/proc");
-	struct dirent *de;
+/* PF_EXITING: the ninth field of /proc/TID/stat (after the state and seven numbers). */
+#define PF_EXITING_FLAG 0x4u
 
-	if (!d)
-		return -errno;
-	while ((de = readdir(d))) {
-		char path[64], st;
-		pid_t pp;
-		if (!numeric(de->d_name) || strlen(de->d_name) > 12)
-			continue;
-		snprintf(path, sizeof(path), "/proc/%.12s/stat", de->d_name);
-		if (read_stat(path, &st, &pp) < 0)
-			continue;
-		if (n == cap) {
-			size_t nc = cap ? 2 * cap : 256;
-			struct link *a = realloc(l, nc * sizeof(*a));
-			if (!a) {
-				closedir(d);
-				return -ENOMEM;
-			}
-			l = a;
-			cap = nc;
-		}
-		l[n++] = (struct link){.pid = (pid_t)atol(de->d_name), .ppid = pp};
+int task_dying(pid_t tid, bool *ret)
+{
+	char path[64], state;
+	_cleanup_free_ char *status = NULL, *stat = NULL;
+	unsigned long flags = 0;
+	const char *c;
+	int r;
+
+	*ret = false;
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	if ((r = read_one_line(path, &stat)) < 0)
+		return r;
+	if (!(c = strrchr(stat, ')')) || c[1] != ' ' || !c[2])
+		return -EINVAL;
+	state = c[2];
+	if (state == 'Z' || state == 'X')
+		return 0;
+	if (sscanf(c + 3, " %*d %*d %*d %*d %*d %lu", &flags) == 1 && (flags & PF_EXITING_FLAG)) {
+		*ret = true;
+		return 0;
 	}
-	closedir(d);
-	if (!(out = malloc((n + 1) * sizeof(*out))))
-		return -ENOMEM;
-	out[0] = root;
-	for (size_t i = 0; i < n_out; i++) /* out grows while we walk it */
-		for (size_t j = 0; j < n; j++)
-			if (l[j].ppid == out[i] && l[j].pid != root && n_out <= n)
-				out[n_out++] = l[j].pid;
-	*ret = TAKE_PTR(out);
-	*ret_n = n_out;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	if ((r = read_full_file(path, &status, NULL)) < 0)
+		return r;
+	*ret = mask_has_sigkill(status, "\nSigPnd:") || mask_has_sigkill(status, "\nShdPnd:");
 	return 0;
 }
 
-static int add_thread(pid_t tgid, pid_t tid, struct task_stack **t, size_t *n)
+static int add_thread(pid_t tid, struct task_stack **t, size_t *n)
 {
-	char path[96];
-	_cleanup_free_ char *comm = NULL, *stack = NULL;
+	char path[64];
+	_cleanup_free_ char *comm = NULL, *stack = NULL, *status = NULL;
 	struct task_stack *a, *x;
+	const char *g;
+	long tgid = tid;
 	char state;
 	size_t len;
 	int r;
 
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stat", (int)tgid, (int)tid);
-	if (read_stat(path, &state, NULL) < 0)
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
+	if (read_stat(path, &state) < 0)
 		return 0; /* gone meanwhile */
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/comm", (int)tgid, (int)tid);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	if (read_full_file(path, &status, NULL) >= 0 && (g = strstr(status, "\nTgid:")))
+		(void)sscanf(g + 6, " %ld", &tgid);
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)tid);
 	if (read_one_line(path, &comm) < 0)
 		comm = strdup("?");
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/stack", (int)tgid, (int)tid);
+	snprintf(path, sizeof(path), "/proc/%d/stack", (int)tid);
 	if (read_full_file(path, &stack, &len) < 0)
 		stack = NULL; /* no CONFIG_STACKTRACE, or gone: no frames */
 	if (!comm || !(a = realloc(*t, (*n + 1) * sizeof(*a))))
 		return -ENOMEM;
 	*t = a;
 	x = &a[*n];
-	*x = (struct task_stack){.tgid = tgid, .tid = tid, .state = state};
+	*x = (struct task_stack){.tgid = (pid_t)tgid, .tid = tid, .state = state};
 	if ((r = task_stack_parse(stack ? stack : "", &x->frames)) < 0)
 		return r;
 	x->comm = TAKE_PTR(comm);
@@ -164,35 +146,19 @@ static int add_thread(pid_t tgid, pid_t tid, struct task_stack **t, size_t *n)
 	return 0;
 }
 
-int task_stacks_of(pid_t root, struct task_stack **ret, size_t *ret_n)
+int task_stacks_of(const pid_t *tids, size_t n_tids, struct task_stack **ret, size_t *ret_n)
 {
-	_cleanup_free_ pid_t *pids = NULL;
 	struct task_stack *t = NULL;
-	size_t n_pids = 0, n = 0;
+	size_t n = 0;
 	int r;
 
 	*ret = NULL;
 	*ret_n = 0;
-	if (root <= 0)
-		return -ESRCH;
-	if ((r = descendants(root, &pids, &n_pids)) < 0)
-		return r;
-	for (size_t i = 0; i < n_pids; i++) {
-		char path[64];
-		DIR *d;
-		struct dirent *de;
-		snprintf(path, sizeof(path), "/proc/%d/task", (int)pids[i]);
-		if (!(d = opendir(path)))
-			continue;
-		while ((de = readdir(d)))
-			if (numeric(de->d_name) &&
-			    (r = add_thread(pids[i], (pid_t)atol(de->d_name), &t, &n)) < 0) {
-				closedir(d);
-				task_stacks_free(t, n);
-				return r;
-			}
-		closedir(d);
-	}
+	for (size_t i = 0; i < n_tids; i++)
+		if ((r = add_thread(tids[i], &t, &n)) < 0) {
+			task_stacks_free(t, n);
+			return r;
+		}
 	*ret = t;
 	*ret_n = n;
 	return 0;

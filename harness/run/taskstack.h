@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Kernel stacks of a unit's tasks (/proc/PID/task/TID/stack), for the one report the
- * runner makes itself: a task it SIGKILLed that stays in the kernel.  The report has the
+ * Kernel stacks of a unit's tasks (/proc/TID/stack), for the one report the runner makes
+ * itself: a task that was SIGKILLed -- by the OOM killer during the run, by the runner at
+ * its stop -- and stays in the kernel.  The report has the
  * shape of the kernel's hung-task report, so the detector parses it like any other:
  *
  *   kdrill: task memcg-oom-fsyn:1234 can't die for more than 60 seconds (SIGKILL sent 61 s ago;
@@ -24,8 +25,12 @@ struct task_stack {
 
 /* "[<0>] func+0x1c0/0x2f0\n" lines (the format of /proc/PID/stack) -> frames. */
 int task_stack_parse(const char *text, char ***ret);
-/* Every thread of root and of its descendants, with its kernel stack.  -errno. */
-int task_stacks_of(pid_t root, struct task_stack **ret, size_t *ret_n);
+/* These threads (a unit's cgroup's), each with its kernel stack; those gone meanwhile are
+ * left out.  -errno. */
+int task_stacks_of(const pid_t *tids, size_t n_tids, struct task_stack **ret, size_t *ret_n);
+/* Is the thread dying -- SIGKILL pending (an OOM kill, a stop) or exiting -- and not yet a
+ * zombie?  A task that stays so is one the kernel does not let die.  -errno (gone). */
+int task_dying(pid_t tid, bool *ret);
 void task_stacks_free(struct task_stack *t, size_t n);
 /* Is the thread in the kernel at all (a stack, not a zombie)? */
 bool task_stack_in_kernel(const struct task_stack *t);
