@@ -53,6 +53,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -79,7 +80,11 @@ static uint64_t opt_parkers = 1;
 static uint64_t opt_hog_procs;
 static uint64_t opt_ballast;
 
-static const char *const hog_kinds[] = {"memfd", "mlock", "anon", NULL};
+static const char *opt_workload = "data";
+static uint64_t opt_meta_open = 4096;
+
+static const char *const hog_kinds[] = {"memfd", "mlock", "anon", "none", NULL};
+static const char *const workloads[] = {"data", "meta", NULL};
 
 static const struct repro_option options[] = {
     {"instance", "ID",
@@ -88,7 +93,7 @@ static const struct repro_option options[] = {
      REPRO_ARG_STRING, &opt_instance, 0, 0, NULL},
     {"hog", "KIND",
      "memory the hog grows: memfd (shmem, not reapable), mlock (locked anon, not reapable), "
-     "anon (reapable, for comparison)",
+     "anon (reapable, for comparison), none (no hog thread: --ballast fills the memcg)",
      REPRO_ARG_CHOICE, &opt_hog, 0, 0, hog_kinds},
     {"hog-max", "BYTES",
      "outside a limited memcg the hog stops here, releases and grows again (default 256M)",
@@ -117,7 +122,16 @@ static const struct repro_option options[] = {
      "maps (fallocate on a memfd held open): charged and not reclaimable (swap 0), but in no "
      "task's RSS, so the OOM killer never picks its holder for it; the hogs then reach the "
      "limit, and an OOM kill, after (100-PCT)% of it instead of all of it (default 0)",
-     REPRO_ARG_U64, &opt_ballast, 0, 90, NULL},
+     REPRO_ARG_U64, &opt_ballast, 0, 99, NULL},
+    {"workload", "KIND",
+     "what the --threads threads do: data (create, write, fsync, read back, unlink) or meta "
+     "(create empty files and keep them open: every charge they make is slab or a "
+     "block-device page, most of it under a jbd2 handle; default data)",
+     REPRO_ARG_CHOICE, &opt_workload, 0, 0, workloads},
+    {"meta-open", "N",
+     "--workload meta: files a thread keeps open before it closes and unlinks the older "
+     "half (default 4096)",
+     REPRO_ARG_U64, &opt_meta_open, 16, 1 << 20, NULL},
     {0},
 };
 
@@ -430,6 +444,15 @@ static void sweep_unsynced(uint64_t gen_now)
 			break;
 		while ((de = readdir(dir))) {
 			struct mentry key = {.worker = w};
+			size_t len = strlen(de->d_name);
+
+			/* --workload meta files: never fsynced, never verified */
+			if (de->d_name[0] == 'g' && len > 2 &&
+			    !strcmp(de->d_name + len - 2, ".m")) {
+				if (!repro->keep)
+					(void)unlinkat(dirfd(dir), de->d_name, 0);
+				continue;
+			}
 
 			if (sscanf(de->d_name, "g%" SCNu64 "-%" SCNu64 ".dat", &key.gen,
 				   &key.seq) != 2 ||
@@ -709,6 +732,76 @@ out:
 	return NULL;
 }
 
+/* --workload meta: create empty files and keep them open.  Their inodes, dentries and
+ * files stay pinned (nothing reclaim can take), no data page is ever charged, and the
+ * thread's time goes to ext4_create(): the inode bitmap, then under a jbd2 handle the new
+ * inode's inode table block and the directory block (__getblk, a block-device page charged
+ * to this memcg when it is not cached).  When such a charge fails at the limit with the
+ * handle held, the seed's spin begins; a thread that only writes data holds no handle
+ * when its page-cache charges fail.  At --meta-open files the older half is closed and
+ * unlinked (unlink and the final iput are handles too). */
+static void *meta_main(void *arg)
+{
+	unsigned w = (unsigned)(uintptr_t)arg;
+	size_t cap = (size_t)opt_meta_open, n = 0;
+	_cleanup_free_ int *fds = calloc(cap, sizeof(*fds));
+	_cleanup_free_ uint64_t *seqs = calloc(cap, sizeof(*seqs));
+	uint64_t seq = 0;
+
+	if (!fds || !seqs) {
+		repro_errno(ENOMEM);
+		return NULL;
+	}
+	while (repro_next_iteration()) {
+		_cleanup_free_ char *p = NULL;
+		uint64_t ep;
+		int fd;
+
+		if (n == cap) {
+			size_t half = cap / 2;
+
+			for (size_t i = 0; i < half; i++) {
+				_cleanup_free_ char *old =
+				    strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".m", idir, w,
+					    generation, seqs[i]);
+				close(fds[i]);
+				if (old && unlink(old) == 0)
+					repro_count(C_UNLINKS, 1);
+			}
+			memmove(fds, fds + half, (n - half) * sizeof(*fds));
+			memmove(seqs, seqs + half, (n - half) * sizeof(*seqs));
+			n -= half;
+		}
+		p = strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".m", idir, w, generation, ++seq);
+		if (!p)
+			break;
+		ep = atomic_load(&pressure_epoch);
+		fd = open(p, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0) {
+			int e = errno;
+
+			if (!tolerated(e) && e != EMFILE && e != ENFILE) {
+				repro_anomaly("unexpected-errno", "open %s: %s", p, strerror(e));
+				break;
+			}
+			repro_errno(e);
+			repro_sleep_usec(1000);
+			continue;
+		}
+		repro_count(C_CREATES, 1);
+		repro_ops(1);
+		if (under_pressure(ep)) {
+			repro_count(C_CREATES_PRESSURE, 1);
+			repro_race_hit(1);
+		}
+		fds[n] = fd;
+		seqs[n++] = seq;
+	}
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+	return NULL;
+}
+
 static void *parker_main(void *arg)
 {
 	unsigned id = (unsigned)(uintptr_t)arg;
@@ -929,7 +1022,8 @@ static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent, uint64_
 	if (use_memfd && (mfd = memfd_create("kdrill-hog", MFD_CLOEXEC)) < 0)
 		_exit(3);
 	map = mmap(NULL, cap, PROT_READ | PROT_WRITE,
-		   use_memfd ? MAP_SHARED | MAP_NORESERVE : MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		   use_memfd ? MAP_SHARED | MAP_NORESERVE
+			     : MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
 		   mfd, 0);
 	if (map == MAP_FAILED)
 		_exit(3);
@@ -1162,6 +1256,17 @@ static int setup(void)
 		if (mkdir(d, 0755) < 0 && errno != EEXIST)
 			return repro_unsuitable("mkdir %s: %s", d, strerror(errno));
 	}
+	if (!strcmp(opt_workload, "meta")) {
+		/* the open files of --workload meta (systemd's services start at 1024) */
+		struct rlimit rl;
+		rlim_t want = (rlim_t)(repro->threads * opt_meta_open + 256);
+
+		if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
+			rl.rlim_cur =
+			    rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+			(void)setrlimit(RLIMIT_NOFILE, &rl);
+		}
+	}
 	ballast_fd = ballast_fill();
 	state_write(false);
 	return 0;
@@ -1171,11 +1276,14 @@ static int run(void)
 {
 	int r = repro_thread_start("sampler", sampler_main, NULL);
 
+	bool meta = !strcmp(opt_workload, "meta");
+
 	for (unsigned w = 0; r == 0 && w < repro->threads; w++)
-		r = repro_thread_start("worker", worker_main, (void *)(uintptr_t)w);
+		r = repro_thread_start(meta ? "meta" : "worker", meta ? meta_main : worker_main,
+				       (void *)(uintptr_t)w);
 	for (unsigned i = 0; r == 0 && i < opt_parkers; i++)
 		r = repro_thread_start("parker", parker_main, (void *)(uintptr_t)i);
-	if (r == 0)
+	if (r == 0 && strcmp(opt_hog, "none"))
 		r = repro_thread_start("hog", hog_main, NULL);
 	if (r == 0 && opt_hog_procs)
 		r = repro_thread_start("hog-procs", hog_procs_main, NULL);

@@ -5,6 +5,7 @@
 #  - a second start with the same --instance reports the first one (ended cleanly);
 #  - a planted flipped byte in a read-back (KDRILL_REPRO_FAULT) -> exit 1 naming
 #    fsynced-data-mismatch;
+#  - --workload meta: empty files kept open, no data, no hog; the next start sweeps them;
 #  - bad arguments -> exit 2 naming the argument.
 set -u
 . "$KDRILL_TOP/tests/lib/loopfs.sh"
@@ -66,8 +67,26 @@ res "$KDRILL_TMP/c.out"
 [ "$(res "$KDRILL_TMP/c.out" | jq -r '.anomalies[0].name')" = fsynced-data-mismatch ] ||
 	fail "planted flip-read not named fsynced-data-mismatch"
 
+# --workload meta --hog none: empty files kept open (at --meta-open the older half is closed
+# and unlinked), no data written, no hog; a second start of the instance sweeps the first
+# one's files; the run ends clean
+for g in 1 2; do
+	"$P" --dir "$D" --duration 2 --threads 2 --workload meta --meta-open 64 --hog none \
+		--parkers 0 --instance meta --json >"$KDRILL_TMP/m.out" 2>"$KDRILL_TMP/m.err"
+	rc=$?
+	res "$KDRILL_TMP/m.out"
+	[ $rc = 0 ] || { cat "$KDRILL_TMP/m.err"; fail "meta start $g: exit $rc"; }
+	[ "$(cnt "$KDRILL_TMP/m.out" creates)" -gt 64 ] || fail "meta: creates $(cnt "$KDRILL_TMP/m.out" creates)"
+	[ "$(cnt "$KDRILL_TMP/m.out" unlinks)" -gt 0 ] || fail "meta: no unlinks at --meta-open"
+	for c in writes fsyncs allocs; do
+		[ "$(cnt "$KDRILL_TMP/m.out" $c)" = 0 ] || fail "meta: counter $c = $(cnt "$KDRILL_TMP/m.out" $c), expected 0"
+	done
+done
+left=$(find "$D/memcg-oom-fsync.imeta" -name 'g1-*.m' | wc -l)
+[ "$left" = 0 ] || fail "meta: $left files of generation 1 left after generation 2"
+
 # bad arguments (leak checking off: exiting from the option parser leaves its tables behind)
-for args in "--hog bogus" "--instance a/b" "--hog-limit-pct 101" "--hog-max 1"; do
+for args in "--hog bogus" "--instance a/b" "--hog-limit-pct 101" "--hog-max 1" "--workload x" "--meta-open 1"; do
 	# shellcheck disable=SC2086
 	"$P" --dir "$D" $args >/dev/null 2>"$KDRILL_TMP/e.err"
 	rc=$?
@@ -75,6 +94,6 @@ for args in "--hog bogus" "--instance a/b" "--hog-limit-pct 101" "--hog-max 1"; 
 	[ $rc = 2 ] || fail "'$args': exit $rc, expected 2"
 	grep -q -- "$opt" "$KDRILL_TMP/e.err" || fail "'$args': message does not name $opt: $(cat "$KDRILL_TMP/e.err")"
 done
-left=$(find "$D" -mindepth 1 -path "$D/lost+found" -prune -o -print | grep -v 'memcg-oom-fsync.ihost' | head -n 3)
+left=$(find "$D" -mindepth 1 -path "$D/lost+found" -prune -o -print | grep -v 'memcg-oom-fsync.ihost\|memcg-oom-fsync.imeta' | head -n 3)
 [ -z "$left" ] || fail "left behind: $left"
 echo "ok: host run clean, instance state carried over, planted flip caught, bad args rejected"
