@@ -78,10 +78,11 @@ static uint64_t opt_hog_pct;
 static uint64_t opt_file_max = 128 * 1024;
 static uint64_t opt_parkers = 1;
 static uint64_t opt_hog_procs;
+static uint64_t opt_hold_room;
 static uint64_t opt_ballast;
 
 static const char *opt_workload = "data";
-static uint64_t opt_meta_open = 4096;
+static uint64_t opt_meta_open = 16384;
 
 static const char *const hog_kinds[] = {"memfd", "mlock", "anon", "none", NULL};
 static const char *const workloads[] = {"data", "meta", NULL};
@@ -117,6 +118,13 @@ static const struct repro_option options[] = {
      "makes this process the victim now and then (default 0); with --hog-limit-pct the "
      "children are the victims (oom_score_adj 1000)",
      REPRO_ARG_U64, &opt_hog_procs, 0, 16, NULL},
+    {"hog-procs-hold", "BYTES",
+     "the --hog-procs children stop growing at their share of the room the memcg has when "
+     "they start, less BYTES, and then overwrite one block and fsync it in a loop: an OOM "
+     "victim caught in fsync (jbd2_log_wait_commit), not in a page fault; this process "
+     "takes oom_score_adj -1000, so they are the OOM killer's only choice, and a killed one "
+     "that cannot exit leaves the killer none; the hog thread does not run (default 0: off)",
+     REPRO_ARG_SIZE, &opt_hold_room, 0, 1ull << 30, NULL},
     {"ballast", "PCT",
      "inside a limited memcg first fill it up to PCT% of its limit with shmem that no task "
      "maps (fallocate on a memfd held open): charged and not reclaimable (swap 0), but in no "
@@ -125,12 +133,12 @@ static const struct repro_option options[] = {
      REPRO_ARG_U64, &opt_ballast, 0, 99, NULL},
     {"workload", "KIND",
      "what the --threads threads do: data (create, write, fsync, read back, unlink) or meta "
-     "(create empty files and keep them open: every charge they make is slab or a "
-     "block-device page, most of it under a jbd2 handle; default data)",
+     "(create empty files and keep them open, then touch them: every charge they make is "
+     "slab or a block-device page, most of it under a jbd2 handle; default data)",
      REPRO_ARG_CHOICE, &opt_workload, 0, 0, workloads},
     {"meta-open", "N",
-     "--workload meta: files a thread keeps open before it closes and unlinks the older "
-     "half (default 4096)",
+     "--workload meta: files a thread creates and keeps open before it only touches them "
+     "(futimens, in turn; default 16384)",
      REPRO_ARG_U64, &opt_meta_open, 16, 1 << 20, NULL},
     {0},
 };
@@ -139,6 +147,7 @@ static const struct repro_option options[] = {
 
 enum {
 	C_CREATES,
+	C_TOUCHES,
 	C_WRITES,
 	C_WRITE_BYTES,
 	C_FSYNCS,
@@ -176,6 +185,7 @@ enum {
 
 static const char *const counters[] = {
     [C_CREATES] = "creates",
+    [C_TOUCHES] = "touches",
     [C_WRITES] = "writes",
     [C_WRITE_BYTES] = "write_bytes",
     [C_FSYNCS] = "fsyncs",
@@ -732,50 +742,58 @@ out:
 	return NULL;
 }
 
-/* --workload meta: create empty files and keep them open.  Their inodes, dentries and
- * files stay pinned (nothing reclaim can take), no data page is ever charged, and the
- * thread's time goes to ext4_create(): the inode bitmap, then under a jbd2 handle the new
- * inode's inode table block and the directory block (__getblk, a block-device page charged
- * to this memcg when it is not cached).  When such a charge fails at the limit with the
- * handle held, the seed's spin begins; a thread that only writes data holds no handle
- * when its page-cache charges fail.  At --meta-open files the older half is closed and
- * unlinked (unlink and the final iput are handles too). */
+/* --workload meta: create empty files and keep them open, then touch them.  Their inodes,
+ * dentries and files stay pinned (nothing reclaim can take) and no data page is ever
+ * charged.  Creating, the thread's time goes to ext4_create(): under a jbd2 handle the new
+ * inode's inode table block and the directory block.  At --meta-open files it stops
+ * creating and sets the times of each file in turn (futimens): a handle that reads the
+ * inode's inode table block again (ext4_dirty_inode -> __ext4_get_inode_loc -> __getblk)
+ * once writeback cleaned it and drop_caches or reclaim evicted it.  So nearly every charge
+ * the thread makes is a block-device page under a handle -- the charge whose failure
+ * began the seed's spin; a data writer holds no handle when its page-cache charge fails. */
 static void *meta_main(void *arg)
 {
 	unsigned w = (unsigned)(uintptr_t)arg;
-	size_t cap = (size_t)opt_meta_open, n = 0;
+	size_t cap = (size_t)opt_meta_open, n = 0, next = 0;
 	_cleanup_free_ int *fds = calloc(cap, sizeof(*fds));
-	_cleanup_free_ uint64_t *seqs = calloc(cap, sizeof(*seqs));
 	uint64_t seq = 0;
 
-	if (!fds || !seqs) {
+	if (!fds) {
 		repro_errno(ENOMEM);
 		return NULL;
 	}
 	while (repro_next_iteration()) {
 		_cleanup_free_ char *p = NULL;
-		uint64_t ep;
+		uint64_t ep = atomic_load(&pressure_epoch);
 		int fd;
 
 		if (n == cap) {
-			size_t half = cap / 2;
+			struct timespec ts[2] = {{.tv_sec = (time_t)(seq & 1) + 1000000000},
+						 {.tv_sec = (time_t)(next & 0xffff) + 1000000000}};
+			if (futimens(fds[next], ts) < 0) {
+				int e = errno;
 
-			for (size_t i = 0; i < half; i++) {
-				_cleanup_free_ char *old =
-				    strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".m", idir, w,
-					    generation, seqs[i]);
-				close(fds[i]);
-				if (old && unlink(old) == 0)
-					repro_count(C_UNLINKS, 1);
+				if (!tolerated(e)) {
+					repro_anomaly("unexpected-errno", "futimens: %s",
+						      strerror(e));
+					break;
+				}
+				repro_errno(e);
+			} else {
+				repro_count(C_TOUCHES, 1);
+				repro_ops(1);
+				if (under_pressure(ep))
+					repro_race_hit(1);
 			}
-			memmove(fds, fds + half, (n - half) * sizeof(*fds));
-			memmove(seqs, seqs + half, (n - half) * sizeof(*seqs));
-			n -= half;
+			if (++next == n) {
+				next = 0;
+				seq++;
+			}
+			continue;
 		}
 		p = strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".m", idir, w, generation, ++seq);
 		if (!p)
 			break;
-		ep = atomic_load(&pressure_epoch);
 		fd = open(p, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0) {
 			int e = errno;
@@ -785,6 +803,8 @@ static void *meta_main(void *arg)
 				break;
 			}
 			repro_errno(e);
+			if ((e == EMFILE || e == ENFILE) && n > 0)
+				cap = n; /* touch what there is */
 			repro_sleep_usec(1000);
 			continue;
 		}
@@ -794,8 +814,7 @@ static void *meta_main(void *arg)
 			repro_count(C_CREATES_PRESSURE, 1);
 			repro_race_hit(1);
 		}
-		fds[n] = fd;
-		seqs[n++] = seq;
+		fds[n++] = fd;
 	}
 	for (size_t i = 0; i < n; i++)
 		close(fds[i]);
@@ -996,7 +1015,8 @@ static void *hog_main(void *arg)
  * memcg's OOM victim -- this child, which holds most of the memory -- is most likely in
  * fsync -> jbd2_log_wait_commit when it is killed (the seed's victim state).  It never
  * returns: killed by the OOM killer, or _exit at its cap or when the parent is gone. */
-static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent, uint64_t fsync_from)
+static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent, uint64_t fsync_from,
+				bool hold)
 {
 	bool use_memfd = !strcmp(opt_hog, "memfd"), use_mlock = !strcmp(opt_hog, "mlock");
 	char path[16];
@@ -1012,7 +1032,7 @@ static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent, uint64_
 	 * be a victim; the children volunteer (raising one's own oom_score_adj needs no
 	 * privilege).  Without it a child just forked, still small, lost to the parent's RSS
 	 * and the parent was killed now and then. */
-	if (opt_hog_pct) {
+	if (opt_hog_pct || hold) {
 		int afd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 		if (afd >= 0) {
 			(void)!write(afd, "1000", 4);
@@ -1049,6 +1069,14 @@ static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent, uint64_
 			off = off + BS >= PARKER_MAX ? 0 : off + BS;
 		}
 	}
+	/* --hog-procs-hold: from now on only the same block, always in cache: this child's
+	 * only waits are its fsyncs' jbd2 commits */
+	while (hold && fd >= 0 && getppid() == parent) {
+		if (pwrite(fd, blk, BS, 0) == BS)
+			(void)fsync(fd);
+		else
+			usleep(1000);
+	}
 	_exit(0); /* at the cap without a kill: not in a limited memcg */
 }
 
@@ -1058,6 +1086,7 @@ static void *hog_procs_main(void *arg)
 	pid_t *kids = calloc(opt_hog_procs, sizeof(*kids));
 	uint64_t cap = memcg.limited ? memcg.limit + memcg.limit / 4 : opt_hog_max;
 	pid_t self = getpid();
+	bool hold = opt_hold_room && memcg.limited;
 
 	(void)arg;
 	if (!kids)
@@ -1097,9 +1126,21 @@ static void *hog_procs_main(void *arg)
 				    memcg.limit > s.usage ? (memcg.limit - s.usage) / 4 * 3 : 0;
 			else if (memcg.limited)
 				fsync_from = memcg.limit / 4 * 3;
+			uint64_t kcap = cap;
+
+			if (hold) {
+				/* its share of the room left now, less --hog-procs-hold */
+				uint64_t room = memcg.version && memcg_sample(&memcg, &s) == 0 &&
+							memcg.limit > s.usage + opt_hold_room
+						    ? memcg.limit - s.usage - opt_hold_room
+						    : BS;
+				kcap = room / opt_hog_procs / BS * BS;
+				kcap = kcap < BS ? BS : kcap;
+				fsync_from = kcap;
+			}
 			kids[i] = fork();
 			if (kids[i] == 0)
-				hog_child(i, cap, self, fsync_from);
+				hog_child(i, kcap, self, fsync_from, hold);
 			if (kids[i] < 0) {
 				repro_errno(errno);
 				kids[i] = 0;
@@ -1256,6 +1297,18 @@ static int setup(void)
 		if (mkdir(d, 0755) < 0 && errno != EEXIST)
 			return repro_unsuitable("mkdir %s: %s", d, strerror(errno));
 	}
+	if (opt_hold_room && opt_hog_procs && memcg.limited) {
+		/* --hog-procs-hold: the children are the OOM killer's only choice (lowering
+		 * one's oom_score_adj needs CAP_SYS_RESOURCE: without it, a warning) */
+		int afd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+
+		if (afd < 0 || write(afd, "-1000", 5) != 5)
+			fprintf(stderr,
+				"memcg-oom-fsync: --hog-procs-hold: oom_score_adj -1000: %s\n",
+				strerror(errno));
+		if (afd >= 0)
+			close(afd);
+	}
 	if (!strcmp(opt_workload, "meta")) {
 		/* the open files of --workload meta (systemd's services start at 1024) */
 		struct rlimit rl;
@@ -1283,7 +1336,9 @@ static int run(void)
 				       (void *)(uintptr_t)w);
 	for (unsigned i = 0; r == 0 && i < opt_parkers; i++)
 		r = repro_thread_start("parker", parker_main, (void *)(uintptr_t)i);
-	if (r == 0 && strcmp(opt_hog, "none"))
+	/* --hog-procs-hold: the children hold the memory, this process (oom_score_adj -1000)
+	 * must not take it */
+	if (r == 0 && strcmp(opt_hog, "none") && !(opt_hold_room && opt_hog_procs))
 		r = repro_thread_start("hog", hog_main, NULL);
 	if (r == 0 && opt_hog_procs)
 		r = repro_thread_start("hog-procs", hog_procs_main, NULL);
