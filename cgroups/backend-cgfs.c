@@ -289,39 +289,34 @@ static int parse_pids(const char *s, struct pidv *v)
 	return 0;
 }
 
-static int collect_procs(const char *dir, void *userdata)
+/* the pids in DIR/NAME -> v; -ENOENT when the file is not there */
+static int collect_file(const char *dir, const char *name, struct pidv *v)
 {
-	struct pidv *v = userdata;
-	_cleanup_free_ char *f = strdupf("%s/cgroup.procs", dir), *s = NULL;
+	_cleanup_free_ char *f = strdupf("%s/%s", dir, name), *s = NULL;
 	int r;
 
 	if (!f)
 		return -ENOMEM;
-	r = read_full_file(f, &s, NULL);
-	if (r < 0)
-		return r == -ENOENT ? 0 : r;
+	if ((r = read_full_file(f, &s, NULL)) < 0)
+		return r;
 	return parse_pids(s, v);
+}
+
+static int collect_procs(const char *dir, void *userdata)
+{
+	int r = collect_file(dir, "cgroup.procs", userdata);
+
+	return r == -ENOENT ? 0 : r;
 }
 
 /* cgroup.threads (v2) or tasks (v1): every thread, not only every process */
 static int collect_threads(const char *dir, void *userdata)
 {
-	struct pidv *v = userdata;
-	_cleanup_free_ char *f = strdupf("%s/cgroup.threads", dir), *s = NULL;
-	int r;
+	int r = collect_file(dir, "cgroup.threads", userdata);
 
-	if (!f)
-		return -ENOMEM;
-	r = read_full_file(f, &s, NULL);
-	if (r == -ENOENT) {
-		free(f);
-		if (!(f = strdupf("%s/tasks", dir)))
-			return -ENOMEM;
-		r = read_full_file(f, &s, NULL);
-	}
-	if (r < 0)
-		return r == -ENOENT ? 0 : r;
-	return parse_pids(s, v);
+	if (r == -ENOENT)
+		r = collect_file(dir, "tasks", userdata);
+	return r == -ENOENT ? 0 : r;
 }
 
 int kdcg_cgfs_path_threads(struct kdcg_ctx *ctx, const char *path, pid_t **ret, size_t *n)
