@@ -55,6 +55,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -82,7 +83,7 @@ static uint64_t opt_hold_room;
 static uint64_t opt_ballast;
 
 static const char *opt_workload = "data";
-static uint64_t opt_meta_open = 16384;
+static uint64_t opt_meta_open = 4096;
 
 static const char *const hog_kinds[] = {"memfd", "mlock", "anon", "none", NULL};
 static const char *const workloads[] = {"data", "meta", NULL};
@@ -133,12 +134,12 @@ static const struct repro_option options[] = {
      REPRO_ARG_U64, &opt_ballast, 0, 99, NULL},
     {"workload", "KIND",
      "what the --threads threads do: data (create, write, fsync, read back, unlink) or meta "
-     "(create empty files and keep them open, then touch them: every charge they make is "
-     "slab or a block-device page, most of it under a jbd2 handle; default data)",
+     "(create empty files with a 3000-byte user xattr each and keep them open: every charge "
+     "they make is slab or a block-device page, most of it under a jbd2 handle; default data)",
      REPRO_ARG_CHOICE, &opt_workload, 0, 0, workloads},
     {"meta-open", "N",
-     "--workload meta: files a thread creates and keeps open before it only touches them "
-     "(futimens, in turn; default 16384)",
+     "--workload meta: files a thread keeps open before it closes and unlinks the older "
+     "half (default 4096)",
      REPRO_ARG_U64, &opt_meta_open, 16, 1 << 20, NULL},
     {0},
 };
@@ -147,7 +148,7 @@ static const struct repro_option options[] = {
 
 enum {
 	C_CREATES,
-	C_TOUCHES,
+	C_XATTRS,
 	C_WRITES,
 	C_WRITE_BYTES,
 	C_FSYNCS,
@@ -185,7 +186,7 @@ enum {
 
 static const char *const counters[] = {
     [C_CREATES] = "creates",
-    [C_TOUCHES] = "touches",
+    [C_XATTRS] = "xattrs",
     [C_WRITES] = "writes",
     [C_WRITE_BYTES] = "write_bytes",
     [C_FSYNCS] = "fsyncs",
@@ -742,69 +743,64 @@ out:
 	return NULL;
 }
 
-/* --workload meta: create empty files and keep them open, then touch them.  Their inodes,
- * dentries and files stay pinned (nothing reclaim can take) and no data page is ever
- * charged.  Creating, the thread's time goes to ext4_create(): under a jbd2 handle the new
- * inode's inode table block and the directory block.  At --meta-open files it stops
- * creating and sets the times of each file in turn (futimens): a handle that reads the
- * inode's inode table block again (ext4_dirty_inode -> __ext4_get_inode_loc -> __getblk)
- * once writeback cleaned it and drop_caches or reclaim evicted it.  So nearly every charge
- * the thread makes is a block-device page under a handle -- the charge whose failure
- * began the seed's spin; a data writer holds no handle when its page-cache charge fails. */
+/* --workload meta: create empty files, give each a user xattr too big for the inode (a new
+ * xattr block of its own: the values differ, so mbcache cannot share one), and keep them
+ * open.  Their inodes, dentries and files stay pinned (nothing reclaim can take) and no
+ * data page is ever charged.  The thread's time goes to ext4_create() -- the new inode's
+ * inode table block and the directory block under a jbd2 handle -- and to
+ * ext4_xattr_block_set(), which allocates the xattr block and sb_getblk()s it under its
+ * handle: a block-device page charged to this memcg for nearly every file.  That is the
+ * charge whose failure began the seed's spin; a data writer holds no handle when its
+ * page-cache charge fails.  At --meta-open files the older half is closed and unlinked. */
+#define META_XATTR 3000
 static void *meta_main(void *arg)
 {
 	unsigned w = (unsigned)(uintptr_t)arg;
-	size_t cap = (size_t)opt_meta_open, n = 0, next = 0;
+	size_t cap = (size_t)opt_meta_open, n = 0;
 	_cleanup_free_ int *fds = calloc(cap, sizeof(*fds));
+	_cleanup_free_ uint64_t *seqs = calloc(cap, sizeof(*seqs));
+	_cleanup_free_ uint64_t *val = malloc(META_XATTR + 8);
+	struct repro_rng rng;
 	uint64_t seq = 0;
 
-	if (!fds) {
+	repro_rng_init(&rng, 200 + w);
+	if (!fds || !seqs || !val) {
 		repro_errno(ENOMEM);
 		return NULL;
 	}
 	while (repro_next_iteration()) {
 		_cleanup_free_ char *p = NULL;
 		uint64_t ep = atomic_load(&pressure_epoch);
-		int fd;
+		int fd, e;
 
 		if (n == cap) {
-			struct timespec ts[2] = {{.tv_sec = (time_t)(seq & 1) + 1000000000},
-						 {.tv_sec = (time_t)(next & 0xffff) + 1000000000}};
-			if (futimens(fds[next], ts) < 0) {
-				int e = errno;
+			size_t half = cap / 2;
 
-				if (!tolerated(e)) {
-					repro_anomaly("unexpected-errno", "futimens: %s",
-						      strerror(e));
-					break;
-				}
-				repro_errno(e);
-			} else {
-				repro_count(C_TOUCHES, 1);
-				repro_ops(1);
-				if (under_pressure(ep))
-					repro_race_hit(1);
+			for (size_t i = 0; i < half; i++) {
+				_cleanup_free_ char *old =
+				    strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".m", idir, w,
+					    generation, seqs[i]);
+				close(fds[i]);
+				if (old && unlink(old) == 0)
+					repro_count(C_UNLINKS, 1);
 			}
-			if (++next == n) {
-				next = 0;
-				seq++;
-			}
-			continue;
+			memmove(fds, fds + half, (n - half) * sizeof(*fds));
+			memmove(seqs, seqs + half, (n - half) * sizeof(*seqs));
+			n -= half;
 		}
 		p = strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".m", idir, w, generation, ++seq);
 		if (!p)
 			break;
 		fd = open(p, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 		if (fd < 0) {
-			int e = errno;
-
+			e = errno;
 			if (!tolerated(e) && e != EMFILE && e != ENFILE) {
 				repro_anomaly("unexpected-errno", "open %s: %s", p, strerror(e));
 				break;
 			}
 			repro_errno(e);
 			if ((e == EMFILE || e == ENFILE) && n > 0)
-				cap = n; /* touch what there is */
+				cap = n;
 			repro_sleep_usec(1000);
 			continue;
 		}
@@ -814,7 +810,26 @@ static void *meta_main(void *arg)
 			repro_count(C_CREATES_PRESSURE, 1);
 			repro_race_hit(1);
 		}
-		fds[n++] = fd;
+		fds[n] = fd;
+		seqs[n++] = seq;
+		for (size_t i = 0; i < (META_XATTR + 7) / 8; i++)
+			val[i] = repro_rng_next(&rng);
+		ep = atomic_load(&pressure_epoch);
+		if (fsetxattr(fd, "user.kdrill", val, META_XATTR, 0) < 0) {
+			e = errno;
+			/* no user xattrs here (EOPNOTSUPP): plain creates */
+			if (!tolerated(e) && e != EOPNOTSUPP) {
+				repro_anomaly("unexpected-errno", "fsetxattr %s: %s", p,
+					      strerror(e));
+				break;
+			}
+			repro_errno(e);
+			continue;
+		}
+		repro_count(C_XATTRS, 1);
+		repro_ops(1);
+		if (under_pressure(ep))
+			repro_race_hit(1);
 	}
 	for (size_t i = 0; i < n; i++)
 		close(fds[i]);
