@@ -121,7 +121,7 @@ static const struct repro_option options[] = {
      REPRO_ARG_U64, &opt_hog_procs, 0, 16, NULL},
     {"hog-procs-hold", "BYTES",
      "the --hog-procs children stop growing at their share of the room the memcg has when "
-     "they start, less BYTES, and then overwrite one block and fsync it in a loop: an OOM "
+     "they start, less BYTES, and then change their file's mode and fsync it in a loop: an OOM "
      "victim caught in fsync (jbd2_log_wait_commit), not in a page fault; this process "
      "takes oom_score_adj -1000, so they are the OOM killer's only choice, and a killed one "
      "that cannot exit leaves the killer none; the hog thread does not run (default 0: off)",
@@ -1084,10 +1084,12 @@ static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent, uint64_
 			off = off + BS >= PARKER_MAX ? 0 : off + BS;
 		}
 	}
-	/* --hog-procs-hold: from now on only the same block, always in cache: this child's
-	 * only waits are its fsyncs' jbd2 commits */
-	while (hold && fd >= 0 && getppid() == parent) {
-		if (pwrite(fd, blk, BS, 0) == BS)
+	/* --hog-procs-hold: from now on a metadata change and fsync: every fsync commits the
+	 * running transaction and waits for every handle in it (an overwrite with the same
+	 * data changes no metadata within a clock tick: its fsync waits for the data I/O
+	 * only, not for a commit).  fchmod touches only this inode, always in cache. */
+	for (unsigned i = 0; hold && fd >= 0 && getppid() == parent; i++) {
+		if (fchmod(fd, i & 1 ? 0600 : 0644) == 0)
 			(void)fsync(fd);
 		else
 			usleep(1000);
