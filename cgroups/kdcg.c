@@ -875,6 +875,10 @@ void kdcg_unit_notify(struct kdcg_unit *u, enum kdcg_unit_event ev)
 		u->done = true;
 		if (u->slice->ctx->n_units_alive)
 			u->slice->ctx->n_units_alive--;
+		/* for the tests: a unit's end that never reaches its owner, as systemd's
+		 * signals can be late or lost on a loaded machine */
+		if (getenv("KDCG_TEST_LOSE_DONE"))
+			return;
 	}
 	if (u->cb)
 		u->cb(u, ev, u->userdata);

@@ -132,6 +132,7 @@ struct runner {
 	uint64_t kill_usec;	/* the slices' kill (every unit SIGKILLed), 0: not yet */
 	bool cant_die_wait;	/* units outlived the kill: waiting for them, bounded */
 	unsigned cant_die_secs; /* the bound; 0: not known yet (cant_die_bound()) */
+	uint64_t cant_die_due;	/* the wait's end (CLOCK_MONOTONIC usec) */
 	/* tasks of the units seen dying (SIGKILL pending or exiting) while the run goes on:
 	 * an OOM victim the kernel does not let die is reported like a stop's */
 	struct dying *dying;
@@ -816,31 +817,57 @@ static void watch_dying(struct runner *rn)
 			i++;
 }
 
+/* A unit being stopped whose cgroup holds no task any more has stopped, whether or not
+ * its end reached us (systemd's signals for a unit can be late or lost under load): done.
+ * Without this the wait below would run its whole bound and end as "did not stop". */
+static void reconcile_stopped(struct runner *rn)
+{
+	for (size_t i = 0; i < rn->n_insts; i++) {
+		struct inst *in = &rn->insts[i];
+		_cleanup_free_ pid_t *tids = NULL;
+		size_t n = 0;
+
+		if (in->done || !in->unit || !in->stop_sent ||
+		    kdcg_unit_threads(in->unit, &tids, &n) < 0 || n > 0)
+			continue;
+		note(rn,
+		     "kdrill: %s: no task left in its cgroup: stopped (its end was not "
+		     "reported)",
+		     in->label);
+		in->done = true;
+		in->unit = NULL;
+	}
+}
+
 static int on_kill_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct runner *rn = userdata;
 	unsigned left = 0;
+	uint64_t now = now_usec();
 	(void)usec;
 
+	reconcile_stopped(rn);
 	for (size_t i = 0; i < rn->n_insts; i++)
 		left += !rn->insts[i].done;
 	if (left && !rn->cant_die_wait) {
 		/* wait for them up to the bound after the kill: a stop under load can take
 		 * tens of seconds (I/O in flight, a loaded TCG guest) */
-		uint64_t due;
-
 		rn->cant_die_wait = true;
-		due =
-		    (rn->kill_usec ? rn->kill_usec : now_usec()) + cant_die_bound(rn) * 1000000ULL;
-		if (due > now_usec() + 1000000ULL) {
+		rn->cant_die_due =
+		    (rn->kill_usec ? rn->kill_usec : now) + cant_die_bound(rn) * 1000000ULL;
+		if (rn->cant_die_due > now + 1000000ULL)
 			say(rn,
 			    "kdrill: %u unit(s) still there after SIGKILL; waiting up to %u s "
 			    "for them to die",
 			    left, rn->cant_die_secs);
-			sd_event_source_set_time(s, due);
-			sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
-			return 0;
-		}
+	}
+	if (left && rn->cant_die_due > now + 1000000ULL) {
+		/* look again in 2 s: units that die, or turn out to be gone, end the wait */
+		uint64_t next = now + 2000000ULL;
+
+		sd_event_source_set_time(s, next < rn->cant_die_due ? next : rn->cant_die_due);
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		return 0;
 	}
 	/* units that ignore SIGKILL this long are stuck in the kernel: report them, give up
 	 * waiting; teardown kills what is left */
