@@ -319,7 +319,9 @@ static int collect_threads(const char *dir, void *userdata)
 	return r == -ENOENT ? 0 : r;
 }
 
-int kdcg_cgfs_path_threads(struct kdcg_ctx *ctx, const char *path, pid_t **ret, size_t *n)
+/* every pid fn collects in the cgroup subtree at path; -ENOENT: the subtree is gone, or
+ * part of it went while it was read (*ret holds what was collected) */
+static int path_pids(struct kdcg_ctx *ctx, const char *path, dir_fn fn, pid_t **ret, size_t *n)
 {
 	_cleanup_free_ char *dir = strdupf("%s%s", primary(ctx), path);
 	struct pidv v = {0};
@@ -329,34 +331,26 @@ int kdcg_cgfs_path_threads(struct kdcg_ctx *ctx, const char *path, pid_t **ret, 
 	*n = 0;
 	if (!dir)
 		return -ENOMEM;
-	r = walk(dir, collect_threads, &v);
-	if (r < 0) {
-		free(v.p);
-		return r;
-	}
-	*ret = v.p;
-	*n = v.n;
-	return 0;
-}
-
-static int cgfs_members(struct kdcg_ctx *ctx, const char *path, pid_t **ret, size_t *n)
-{
-	_cleanup_free_ char *dir = strdupf("%s%s", primary(ctx), path);
-	struct pidv v = {0};
-	int r;
-
-	*ret = NULL;
-	*n = 0;
-	if (!dir)
-		return -ENOMEM;
-	r = walk(dir, collect_procs, &v);
+	r = walk(dir, fn, &v);
 	if (r < 0 && r != -ENOENT) {
 		free(v.p);
 		return r;
 	}
 	*ret = v.p;
 	*n = v.n;
-	return 0;
+	return r;
+}
+
+int kdcg_cgfs_path_threads(struct kdcg_ctx *ctx, const char *path, pid_t **ret, size_t *n)
+{
+	return path_pids(ctx, path, collect_threads, ret, n);
+}
+
+static int cgfs_members(struct kdcg_ctx *ctx, const char *path, pid_t **ret, size_t *n)
+{
+	int r = path_pids(ctx, path, collect_procs, ret, n);
+
+	return r == -ENOENT ? 0 : r;
 }
 
 static int rmdir_one(const char *dir, void *userdata)

@@ -154,7 +154,8 @@ int kdcg_fs_unit_destroy(struct kdcg_unit *u, const struct kdcg_fs_hooks *h);
  * ctx->hier_paths/hier_ctrls (and ->unified) filled in. */
 int kdcg_cgfs_path_stats(struct kdcg_ctx *ctx, const char *path, struct kdcg_stats *st);
 int kdcg_cgfs_set_attr(struct kdcg_slice *s, const char *key, const char *value);
-/* Every thread (tid) in the cgroup subtree at path; a subtree that is gone: none. */
+/* Every thread (tid) in the cgroup subtree at path; -ENOENT (with what was read) when
+ * the subtree, or part of it, is gone. */
 int kdcg_cgfs_path_threads(struct kdcg_ctx *ctx, const char *path, pid_t **ret, size_t *n);
 /* SIGKILL everything in the slice's cgroup subtree (v2 cgroup.kill, else every pid) and
  * lift its memory limits: the ops slice_kill / slice_lift of every backend. */
