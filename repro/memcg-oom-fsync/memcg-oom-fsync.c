@@ -247,6 +247,9 @@ static atomic_bool near_limit;
 static atomic_uint_fast64_t pressure_epoch;
 static atomic_int fsync_inflight;
 static uint64_t usage_at_start;
+/* --hog-procs-hold with --workload meta: how many meta threads are inside fsetxattr now,
+ * in memory shared with the hog children (set up before they fork) */
+static atomic_long *meta_busy;
 
 static bool under_pressure(uint64_t epoch_before)
 {
@@ -815,8 +818,12 @@ static void *meta_main(void *arg)
 		for (size_t i = 0; i < (META_XATTR + 7) / 8; i++)
 			val[i] = repro_rng_next(&rng);
 		ep = atomic_load(&pressure_epoch);
-		if (fsetxattr(fd, "user.kdrill", val, META_XATTR, 0) < 0) {
-			e = errno;
+		if (meta_busy)
+			atomic_fetch_add(meta_busy, 1);
+		e = fsetxattr(fd, "user.kdrill", val, META_XATTR, 0) < 0 ? errno : 0;
+		if (meta_busy)
+			atomic_fetch_sub(meta_busy, 1);
+		if (e) {
 			/* no user xattrs here (EOPNOTSUPP): plain creates */
 			if (!tolerated(e) && e != EOPNOTSUPP) {
 				repro_anomaly("unexpected-errno", "fsetxattr %s: %s", p,
@@ -1089,6 +1096,13 @@ static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent, uint64_
 	 * data changes no metadata within a clock tick: its fsync waits for the data I/O
 	 * only, not for a commit).  fchmod touches only this inode, always in cache. */
 	for (unsigned i = 0; hold && fd >= 0 && getppid() == parent; i++) {
+		/* with --workload meta: only while a meta thread is inside fsetxattr, so that
+		 * this fsync's commit is the one its handle belongs to (a commit already under
+		 * way when the handle's charge fails would end, and let this child exit) */
+		if (meta_busy && atomic_load(meta_busy) == 0) {
+			usleep(100);
+			continue;
+		}
 		if (fchmod(fd, i & 1 ? 0600 : 0644) == 0)
 			(void)fsync(fd);
 		else
@@ -1313,6 +1327,13 @@ static int setup(void)
 			return -ENOMEM;
 		if (mkdir(d, 0755) < 0 && errno != EEXIST)
 			return repro_unsuitable("mkdir %s: %s", d, strerror(errno));
+	}
+	if (opt_hold_room && opt_hog_procs && memcg.limited && !strcmp(opt_workload, "meta")) {
+		void *m = mmap(NULL, sizeof(*meta_busy), PROT_READ | PROT_WRITE,
+			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+		if (m != MAP_FAILED)
+			meta_busy = m;
 	}
 	if (opt_hold_room && opt_hog_procs && memcg.limited) {
 		/* --hog-procs-hold: the children are the OOM killer's only choice (lowering
