@@ -68,11 +68,9 @@ const struct kd_rule kd_rules[] = {
      "BUG: unable to handle kernel NULL pointer dereference"},
     {"BUG: Unable to handle kernel ", NULL, C_CRASH, KK_PF, KE_STACK,
      "BUG: unable to handle kernel paging request"},
-    /* arm/arm64 die(): "Internal error: Oops: 96000005 [#1] SMP", "Oops - BUG", "Oops - undefined
-       instruction" */
+    /* arm/arm64 die(): "Internal error: Oops: 96000005 [#1] SMP", "Oops - BUG", ... */
     {"Internal error: ", NULL, C_CRASH, KK_TRAP, KE_STACK, "Internal error"},
-    /* arch/arm/mm/fault.c do_DataAbort(): "Unhandled fault: page domain fault (0x01b) at
-       0x00000000" */
+    /* arch/arm/mm/fault.c do_DataAbort(): "Unhandled fault: page domain fault (0x01b) ..." */
     {"Unhandled fault: ", NULL, C_CRASH, KK_TRAP, KE_STACK, "Unhandled fault"},
     {"general protection fault", NULL, C_CRASH, KK_GPF, KE_STACK, "general protection fault"},
     {"Oops: general protection fault", NULL, C_CRASH, KK_GPF, KE_STACK, "general protection fault"},
@@ -184,8 +182,8 @@ const struct kd_rule kd_rules[] = {
      "BUG: MAX_STACK_TRACE_ENTRIES too low!"},
     {"BUG: MAX_LOCK_DEPTH too low", NULL, C_LOCK, KK_FIXED, KE_STACK,
      "BUG: MAX_LOCK_DEPTH too low!"},
-    /* debug_check_no_locks_held(): "WARNING: comm/pid still has locks held!" (old: "[ BUG: ... ]")
-     */
+    /* debug_check_no_locks_held(): "WARNING: comm/pid still has locks held!"
+     * (old: "[ BUG: ... ]") */
     {"WARNING: ", " still has locks held", C_LOCK, KK_LOCKDEP, KE_STACK,
      "WARNING: still has locks held"},
     {"[ BUG: ", " still has locks held", C_LOCK, KK_LOCKDEP, KE_STACK,

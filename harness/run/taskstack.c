@@ -55,8 +55,9 @@ int task_stack_parse(const char *text, char ***ret)
 	return 0;
 }
 
-/* "pid (comm) S ...": the state (comm may hold spaces and parentheses) */
-static int read_stat(const char *path, char *state)
+/* "pid (comm) S ppid pgrp session tty tpgid flags ...": the state and, when asked for,
+ * the flags (comm may hold spaces and parentheses) */
+static int read_stat(const char *path, char *state, unsigned long *flags)
 {
 	_cleanup_free_ char *s = NULL;
 	const char *c;
@@ -68,6 +69,8 @@ static int read_stat(const char *path, char *state)
 	if (!c || c[1] != ' ' || !c[2])
 		return -EINVAL;
 	*state = c[2];
+	if (flags && sscanf(c + 3, " %*d %*d %*d %*d %*d %lu", flags) != 1)
+		return -EINVAL;
 	return 0;
 }
 
@@ -80,27 +83,23 @@ static bool mask_has_sigkill(const char *status, const char *key)
 	return p && sscanf(p + strlen(key), " %llx", &m) == 1 && (m & (1ULL << (SIGKILL - 1)));
 }
 
-/* PF_EXITING: the ninth field of /proc/TID/stat (after the state and seven numbers). */
+/* PF_EXITING, in the flags field of /proc/TID/stat */
 #define PF_EXITING_FLAG 0x4u
 
 int task_dying(pid_t tid, bool *ret)
 {
 	char path[64], state;
-	_cleanup_free_ char *status = NULL, *stat = NULL;
+	_cleanup_free_ char *status = NULL;
 	unsigned long flags = 0;
-	const char *c;
 	int r;
 
 	*ret = false;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
-	if ((r = read_one_line(path, &stat)) < 0)
+	if ((r = read_stat(path, &state, &flags)) < 0)
 		return r;
-	if (!(c = strrchr(stat, ')')) || c[1] != ' ' || !c[2])
-		return -EINVAL;
-	state = c[2];
 	if (state == 'Z' || state == 'X')
 		return 0;
-	if (sscanf(c + 3, " %*d %*d %*d %*d %*d %lu", &flags) == 1 && (flags & PF_EXITING_FLAG)) {
+	if (flags & PF_EXITING_FLAG) {
 		*ret = true;
 		return 0;
 	}
@@ -123,7 +122,7 @@ static int add_thread(pid_t tid, struct task_stack **t, size_t *n)
 	int r;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)tid);
-	if (read_stat(path, &state) < 0)
+	if (read_stat(path, &state, NULL) < 0)
 		return 0; /* gone meanwhile */
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
 	if (read_full_file(path, &status, NULL) >= 0 && (g = strstr(status, "\nTgid:")))

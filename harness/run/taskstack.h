@@ -2,11 +2,13 @@
 /*
  * Kernel stacks of a unit's tasks (/proc/TID/stack), for the one report the runner makes
  * itself: a task that was SIGKILLed -- by the OOM killer during the run, by the runner at
- * its stop -- and stays in the kernel.  The report has the
- * shape of the kernel's hung-task report, so the detector parses it like any other:
+ * its stop -- and stays in the kernel.  The report has the shape of the kernel's
+ * hung-task report, so the detector parses it like any other (one line, broken here):
  *
- *   kdrill: task memcg-oom-fsyn:1234 can't die for more than 60 seconds (SIGKILL sent 61 s ago;
- * state R) task:memcg-oom-fsyn state:R pid:1234 tgid:1230 Call Trace:
+ *   kdrill: task memcg-oom-fsyn:1234 can't die for more than 60 seconds
+ *       (SIGKILL sent 61 s ago; state R)
+ *   task:memcg-oom-fsyn state:R pid:1234 tgid:1230
+ *   Call Trace:
  *    __getblk_slow+0x1c0/0x2f0
  *    ...
  */
