@@ -267,6 +267,27 @@ static char *data_path(uint64_t gen, unsigned worker, uint64_t seq)
 	return strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".dat", idir, worker, gen, seq);
 }
 
+/* --workload meta's empty files (sweep_unsynced() knows them by ".m") */
+static char *meta_path(uint64_t gen, unsigned worker, uint64_t seq)
+{
+	return strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".m", idir, worker, gen, seq);
+}
+
+/* Write /proc/self/oom_score_adj (no stdio: also used in a child forked from a threaded
+ * process).  Raising it needs no privilege, lowering it CAP_SYS_RESOURCE.  -errno. */
+static int set_oom_score_adj(const char *v)
+{
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC), r = 0;
+	size_t n = strlen(v);
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, v, n) != (ssize_t)n)
+		r = -errno;
+	close(fd);
+	return r;
+}
+
 /* One manifest line in one write(2) (O_APPEND): survives a SIGKILL of this process.
  * False when it did not land whole (a write at the memcg limit can fail with ENOMEM): the
  * caller must not act as if it had -- a file unlinked without its "D" line reads as an
@@ -780,9 +801,7 @@ static void *meta_main(void *arg)
 			size_t half = cap / 2;
 
 			for (size_t i = 0; i < half; i++) {
-				_cleanup_free_ char *old =
-				    strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".m", idir, w,
-					    generation, seqs[i]);
+				_cleanup_free_ char *old = meta_path(generation, w, seqs[i]);
 				close(fds[i]);
 				if (old && unlink(old) == 0)
 					repro_count(C_UNLINKS, 1);
@@ -791,7 +810,7 @@ static void *meta_main(void *arg)
 			memmove(seqs, seqs + half, (n - half) * sizeof(*seqs));
 			n -= half;
 		}
-		p = strdupf("%s/w%u/g%" PRIu64 "-%" PRIu64 ".m", idir, w, generation, ++seq);
+		p = meta_path(generation, w, ++seq);
 		if (!p)
 			break;
 		fd = open(p, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
@@ -1054,13 +1073,8 @@ static _Noreturn void hog_child(unsigned id, uint64_t cap, pid_t parent, uint64_
 	 * be a victim; the children volunteer (raising one's own oom_score_adj needs no
 	 * privilege).  Without it a child just forked, still small, lost to the parent's RSS
 	 * and the parent was killed now and then. */
-	if (opt_hog_pct || hold) {
-		int afd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-		if (afd >= 0) {
-			(void)!write(afd, "1000", 4);
-			close(afd);
-		}
-	}
+	if (opt_hog_pct || hold)
+		(void)set_oom_score_adj("1000");
 	if (use_memfd && (mfd = memfd_create("kdrill-hog", MFD_CLOEXEC)) < 0)
 		_exit(3);
 	map = mmap(NULL, cap, PROT_READ | PROT_WRITE,
@@ -1149,20 +1163,19 @@ static void *hog_procs_main(void *arg)
 				break;
 			/* fsync in the last quarter of the room the memcg has now (the ballast
 			 * and the other tasks hold the rest): it is where the kill comes */
-			uint64_t fsync_from = 0;
+			uint64_t fsync_from = 0, kcap = cap;
 			struct memcg_sample s;
+			bool sampled =
+			    memcg.limited && memcg.version && memcg_sample(&memcg, &s) == 0;
 
-			if (memcg.limited && memcg.version && memcg_sample(&memcg, &s) == 0)
+			if (sampled)
 				fsync_from =
 				    memcg.limit > s.usage ? (memcg.limit - s.usage) / 4 * 3 : 0;
 			else if (memcg.limited)
 				fsync_from = memcg.limit / 4 * 3;
-			uint64_t kcap = cap;
-
 			if (hold) {
 				/* its share of the room left now, less --hog-procs-hold */
-				uint64_t room = memcg.version && memcg_sample(&memcg, &s) == 0 &&
-							memcg.limit > s.usage + opt_hold_room
+				uint64_t room = sampled && memcg.limit > s.usage + opt_hold_room
 						    ? memcg.limit - s.usage - opt_hold_room
 						    : BS;
 				kcap = room / opt_hog_procs / BS * BS;
@@ -1328,24 +1341,22 @@ static int setup(void)
 		if (mkdir(d, 0755) < 0 && errno != EEXIST)
 			return repro_unsuitable("mkdir %s: %s", d, strerror(errno));
 	}
-	if (opt_hold_room && opt_hog_procs && memcg.limited && !strcmp(opt_workload, "meta")) {
-		void *m = mmap(NULL, sizeof(*meta_busy), PROT_READ | PROT_WRITE,
-			       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-
-		if (m != MAP_FAILED)
-			meta_busy = m;
-	}
 	if (opt_hold_room && opt_hog_procs && memcg.limited) {
-		/* --hog-procs-hold: the children are the OOM killer's only choice (lowering
-		 * one's oom_score_adj needs CAP_SYS_RESOURCE: without it, a warning) */
-		int afd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
-
-		if (afd < 0 || write(afd, "-1000", 5) != 5)
+		/* --hog-procs-hold: the children are the OOM killer's only choice (without
+		 * CAP_SYS_RESOURCE, a warning) */
+		r = set_oom_score_adj("-1000");
+		if (r < 0)
 			fprintf(stderr,
 				"memcg-oom-fsync: --hog-procs-hold: oom_score_adj -1000: %s\n",
-				strerror(errno));
-		if (afd >= 0)
-			close(afd);
+				strerror(-r));
+		/* with --workload meta the children fsync while a meta thread is in fsetxattr */
+		if (!strcmp(opt_workload, "meta")) {
+			void *m = mmap(NULL, sizeof(*meta_busy), PROT_READ | PROT_WRITE,
+				       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+
+			if (m != MAP_FAILED)
+				meta_busy = m;
+		}
 	}
 	if (!strcmp(opt_workload, "meta")) {
 		/* the open files of --workload meta (systemd's services start at 1024) */
@@ -1365,9 +1376,8 @@ static int setup(void)
 
 static int run(void)
 {
-	int r = repro_thread_start("sampler", sampler_main, NULL);
-
 	bool meta = !strcmp(opt_workload, "meta");
+	int r = repro_thread_start("sampler", sampler_main, NULL);
 
 	for (unsigned w = 0; r == 0 && w < repro->threads; w++)
 		r = repro_thread_start(meta ? "meta" : "worker", meta ? meta_main : worker_main,
