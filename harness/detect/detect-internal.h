@@ -46,6 +46,7 @@ enum kd_kind {
 	KK_OOM_INVOKED,	    /* comm invoked oom-killer: */
 	KK_OOM_CONSTRAINT,  /* oom-kill:constraint=... */
 	KK_OOM_KILLED,	    /* (Memory cgroup )?Out of memory: Killed process */
+	KK_OOM_NOKILL,	    /* Out of memory and no killable processes... */
 	KK_FS_EXT4_ERROR,   /* EXT4-fs error (device X): func:line: ... */
 	KK_FS_LINE,	    /* one-line report with a fixed title (fs errors, OOM) */
 	KK_PAGECACHE_INVAL, /* Page cache invalidation failure (+ File: line) */

@@ -244,8 +244,7 @@ const struct kd_rule kd_rules[] = {
     {"Out of memory (oom_kill_allocating_task): Kill", NULL, C_OOM, KK_OOM_KILLED, KE_LINE, NULL},
     /* printed for a memcg OOM too; only the global case panics, and that panic
      * ("System is deadlocked on memory") is its own crash report */
-    {"Out of memory and no killable processes", NULL, C_OOM, KK_FS_LINE, KE_LINE,
-     "OOM: no killable processes"},
+    {"Out of memory and no killable processes", NULL, C_OOM, KK_OOM_NOKILL, KE_LINE, NULL},
 
     /* --- fs-error --- */
     {"EXT4-fs error (device ", NULL, C_FS, KK_FS_EXT4_ERROR, KE_LINE, "EXT4-fs error"},

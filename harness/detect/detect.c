@@ -101,7 +101,8 @@ struct rep {
 	unsigned held_want;   /* lockdep: "N locks held by": N, then the " #i:" lines seen */
 	unsigned held_seen;
 	bool garbled;
-	bool killed; /* oom: saw "Killed process" */
+	bool killed; /* oom: saw its last line, "Killed process" or "no killable processes" */
+	bool nokill; /* oom: "Out of memory and no killable processes" */
 	bool line2_pending;
 	bool skip_frame; /* next frame line is "Preemption disabled at:" info */
 	bool frozen;	 /* rcu stall: the stalled CPU's stack is done, ignore later stacks */
@@ -843,7 +844,11 @@ static int build_title(struct kd_detector *d, struct rep *r, struct kd_report *o
 		char *vc = kd_strndup(v, strcspn(v, ":"));
 		if (!vc)
 			goto oom;
-		if (memcg)
+		if (r->nokill || r->rule->kind == KK_OOM_NOKILL)
+			title = memcg ? strdupf("memory cgroup OOM: no killable processes in %s",
+						r->memcg)
+				      : strdup("out of memory: no killable processes");
+		else if (memcg)
 			title = strdupf("memory cgroup OOM: killed %s in %s", vc, r->memcg);
 		else
 			title = strdupf("out of memory: killed %s", vc);
@@ -1413,6 +1418,10 @@ static int oom_line(struct rep *r, const char *t, size_t n)
 		if (!(r->memcg = kd_strndup(p, (size_t)(q - p))))
 			return -ENOMEM;
 	}
+	if (find(t, n, "Out of memory and no killable processes")) {
+		r->nokill = true;
+		r->killed = true; /* the report's last line too */
+	}
 	if ((p = find(t, n, "Killed process ")) != NULL ||
 	    (p = find(t, n, "Kill process ")) != NULL) {
 		p += p[4] == 'e' ? 15 : 13;
@@ -1578,7 +1587,8 @@ static bool absorbs(const struct rep *r, const struct kd_rule *ru)
 		return rc >= 0 && rc != KD_CLASS_OOM && rc != KD_CLASS_FSERROR;
 	if (ru->kind == KK_NOISE && rc == KD_CLASS_HANG && (k == KK_RCU || k == KK_HARDLOCKUP))
 		return true;
-	if (r->rule->end == KE_OOM && (ru->kind == KK_OOM_CONSTRAINT || ru->kind == KK_OOM_KILLED))
+	if (r->rule->end == KE_OOM && (ru->kind == KK_OOM_CONSTRAINT || ru->kind == KK_OOM_KILLED ||
+				       ru->kind == KK_OOM_NOKILL))
 		return true;
 	if (r->in_stack)
 		return false;
@@ -1589,8 +1599,6 @@ static bool absorbs(const struct rep *r, const struct kd_rule *ru)
 	     ru->kind == KK_PF || ru->kind == KK_PF_NULL))
 		return true;
 	if (k == KK_REFCOUNT && ru->kind == KK_WARNING)
-		return true;
-	if (r->rule->end == KE_OOM && (ru->kind == KK_OOM_CONSTRAINT || ru->kind == KK_OOM_KILLED))
 		return true;
 	if (k == KK_GPF && ru->kind == KK_SANITIZER)
 		return false;
