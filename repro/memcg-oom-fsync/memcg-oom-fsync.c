@@ -81,6 +81,7 @@ static uint64_t opt_parkers = 1;
 static uint64_t opt_hog_procs;
 static uint64_t opt_hold_room;
 static uint64_t opt_ballast;
+static bool opt_oom_immune;
 
 static const char *opt_workload = "data";
 static uint64_t opt_meta_open = 4096;
@@ -132,6 +133,12 @@ static const struct repro_option options[] = {
      "task's RSS, so the OOM killer never picks its holder for it; the hogs then reach the "
      "limit, and an OOM kill, after (100-PCT)% of it instead of all of it (default 0)",
      REPRO_ARG_U64, &opt_ballast, 0, 99, NULL},
+    {"oom-immune", NULL,
+     "this process takes oom_score_adj -1000 (a daemon the OOM killer must not pick, as many "
+     "set it); with --ballast it holds the memcg's memory, which no OOM kill can free, and "
+     "gives 1M of it back only after an fsync returned, when the workload has been stuck "
+     "for a second (needs CAP_SYS_RESOURCE)",
+     REPRO_ARG_FLAG, &opt_oom_immune, 0, 0, NULL},
     {"workload", "KIND",
      "what the --threads threads do: data (create, write, fsync, read back, unlink) or meta "
      "(create empty files with a 3000-byte user xattr each and keep them open: every charge "
@@ -181,6 +188,8 @@ enum {
 	C_HOG_PROC_KILLS,
 	C_HOG_PROC_STARTS,
 	C_BALLAST_BYTES,
+	C_VALVE_RELEASES,
+	C_VALVE_FSYNC_MAX_MS,
 	C__MAX
 };
 
@@ -219,6 +228,8 @@ static const char *const counters[] = {
     [C_HOG_PROC_KILLS] = "hog_proc_kills",
     [C_HOG_PROC_STARTS] = "hog_proc_starts",
     [C_BALLAST_BYTES] = "ballast_bytes",
+    [C_VALVE_RELEASES] = "valve_releases",
+    [C_VALVE_FSYNC_MAX_MS] = "valve_fsync_max_ms",
     NULL,
 };
 
@@ -242,7 +253,8 @@ static int lock_fd = -1; /* flock'ed for the life of the process */
 static int manifest_fd = -1;
 static uint64_t generation = 1;
 
-static int ballast_fd = -1; /* --ballast memfd, held for the life of the process */
+static int ballast_fd = -1;   /* --ballast memfd, held for the life of the process */
+static uint64_t ballast_size; /* bytes ballast_fill() allocated */
 static atomic_bool near_limit;
 static atomic_uint_fast64_t pressure_epoch;
 static atomic_int fsync_inflight;
@@ -786,6 +798,10 @@ static void *meta_main(void *arg)
 	_cleanup_free_ uint64_t *val = malloc(META_XATTR + 8);
 	struct repro_rng rng;
 	uint64_t seq = 0;
+	/* On the stack, not in .rodata: in a memcg at its limit with no OOM victim, a file page
+	 * of the program that reclaim took cannot be read back in, and a system call reading
+	 * its argument from it fails with EFAULT; the stack stays resident. */
+	char xname[] = "user.kdrill";
 
 	repro_rng_init(&rng, 200 + w);
 	if (!fds || !seqs || !val) {
@@ -839,7 +855,7 @@ static void *meta_main(void *arg)
 		ep = atomic_load(&pressure_epoch);
 		if (meta_busy)
 			atomic_fetch_add(meta_busy, 1);
-		e = fsetxattr(fd, "user.kdrill", val, META_XATTR, 0) < 0 ? errno : 0;
+		e = fsetxattr(fd, xname, val, META_XATTR, 0) < 0 ? errno : 0;
 		if (meta_busy)
 			atomic_fetch_sub(meta_busy, 1);
 		if (e) {
@@ -957,7 +973,76 @@ static int ballast_fill(void)
 		size += BALLAST_STEP;
 		repro_count(C_BALLAST_BYTES, BALLAST_STEP);
 	}
+	ballast_size = size;
 	return fd;
+}
+
+/* --ballast with --oom-immune: the ballast's holder cannot be OOM-killed, so the memcg gets
+ * memory back only from this thread.  When the workload has made no progress for a second,
+ * it changes its own file's mode and fsyncs it -- a jbd2 commit of the running transaction
+ * -- and only after the fsync returned punches VALVE_STEP out of the ballast; the ballast
+ * grows back, a step a second, when the memcg has room.  That is the seed's OOM victim,
+ * which could give its memory back only after its fsync returned: where a jbd2 handle
+ * holder waits for a memcg charge that cannot fail (seed 002), the fsync waits for that
+ * handle's commit (jbd2_log_wait_commit), nothing is given back and the journal stops.
+ * Elsewhere the workload goes on, in bursts. */
+#define VALVE_STEP (1024u * 1024)
+static uint64_t progress(void)
+{
+	return repro_counter_get(C_CREATES) + repro_counter_get(C_XATTRS) +
+	       repro_counter_get(C_WRITES) + repro_counter_get(C_FSYNCS);
+}
+
+static void *valve_main(void *arg)
+{
+	_cleanup_free_ char *p = strdupf("%s/valve-g%" PRIu64, idir, generation);
+	_cleanup_close_ int fd = -1;
+	uint64_t size = ballast_size, last = progress(), t = now_usec(), moved = t, grown = t;
+	mode_t mode = 0644;
+
+	(void)arg;
+	if (!p || (fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)) < 0) {
+		repro_errno(p ? errno : ENOMEM);
+		return NULL;
+	}
+	while (repro_sleep_usec(100000)) {
+		uint64_t now = now_usec(), done = progress();
+		struct memcg_sample s;
+
+		if (done != last) {
+			last = done;
+			moved = now;
+		}
+		if (now - moved >= 1000000 && size >= VALVE_STEP) {
+			mode ^= 0200;
+			if (fchmod(fd, mode) < 0)
+				repro_errno(errno);
+			if (fsync(fd) < 0)
+				repro_errno(errno);
+			count_max(C_VALVE_FSYNC_MAX_MS, (now_usec() - now) / 1000);
+			if (fallocate(ballast_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				      (off_t)(size - VALVE_STEP), VALVE_STEP) == 0) {
+				size -= VALVE_STEP;
+				repro_count(C_VALVE_RELEASES, 1);
+			} else
+				repro_errno(errno);
+			moved = grown = now_usec();
+		} else if (size < ballast_size && now - grown >= 1000000 &&
+			   memcg_sample(&memcg, &s) == 0 &&
+			   s.usage + 2 * VALVE_STEP <= memcg.limit) {
+			/* in BALLAST_STEPs: a failed shmem fallocate undoes its whole range */
+			for (uint64_t end = size + VALVE_STEP; size < end && size < ballast_size;
+			     size += BALLAST_STEP)
+				if (fallocate(ballast_fd, 0, (off_t)size, BALLAST_STEP) < 0) {
+					repro_errno(errno);
+					break;
+				}
+			grown = now;
+		}
+	}
+	if (!repro->keep)
+		(void)unlink(p);
+	return NULL;
 }
 
 /* The hog: grows memory the OOM reaper cannot free, paced, releasing at its cap. */
@@ -1341,14 +1426,14 @@ static int setup(void)
 		if (mkdir(d, 0755) < 0 && errno != EEXIST)
 			return repro_unsuitable("mkdir %s: %s", d, strerror(errno));
 	}
-	if (opt_hold_room && opt_hog_procs && memcg.limited) {
-		/* --hog-procs-hold: the children are the OOM killer's only choice (without
-		 * CAP_SYS_RESOURCE, a warning) */
+	if (opt_oom_immune || (opt_hold_room && opt_hog_procs && memcg.limited)) {
+		/* --oom-immune, or --hog-procs-hold: the children are the OOM killer's only
+		 * choice (without CAP_SYS_RESOURCE, a warning) */
 		r = set_oom_score_adj("-1000");
 		if (r < 0)
-			fprintf(stderr,
-				"memcg-oom-fsync: --hog-procs-hold: oom_score_adj -1000: %s\n",
-				strerror(-r));
+			fprintf(stderr, "memcg-oom-fsync: oom_score_adj -1000: %s\n", strerror(-r));
+	}
+	if (opt_hold_room && opt_hog_procs && memcg.limited) {
 		/* with --workload meta the children fsync while a meta thread is in fsetxattr */
 		if (!strcmp(opt_workload, "meta")) {
 			void *m = mmap(NULL, sizeof(*meta_busy), PROT_READ | PROT_WRITE,
@@ -1390,6 +1475,8 @@ static int run(void)
 		r = repro_thread_start("hog", hog_main, NULL);
 	if (r == 0 && opt_hog_procs)
 		r = repro_thread_start("hog-procs", hog_procs_main, NULL);
+	if (r == 0 && opt_oom_immune && ballast_fd >= 0)
+		r = repro_thread_start("valve", valve_main, NULL);
 	if (r < 0)
 		repro_stop();
 	while (repro_running())
