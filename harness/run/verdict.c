@@ -132,7 +132,8 @@ void report_tally(struct report_tally *t, const struct scenario *sc, const struc
 			json_object_array_add(t->reports, j);
 		}
 		t->matched |= m;
-		if (r->cls == KD_CLASS_OOM)
+		/* kills: an OOM report with nothing to kill ("no killable processes") is not one */
+		if (r->cls == KD_CLASS_OOM && r->victim)
 			t->n_oom += times;
 		if (r->cls == KD_CLASS_SUMMARY)
 			t->summary = r;

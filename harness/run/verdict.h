@@ -119,7 +119,7 @@ struct report_tally {
 					     * signature match before a non-match */
 	const struct kd_report *summary;    /* the (last) hung-task summary */
 	const struct kd_report *first_allowed;
-	unsigned n_allowed, n_oom; /* reports, repeats counted */
+	unsigned n_allowed, n_oom; /* reports (n_oom: OOM kills), repeats counted */
 	bool matched;		   /* a failure or the summary matched the signature */
 	enum verdict verdict;	   /* merged over the failures; PASS when none */
 };
