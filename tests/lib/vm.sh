@@ -50,7 +50,7 @@ vm_run_expect() {
 	rc=$?
 	grep -v '^  \[vm\]' "$KDRILL_TMP/$sc.log"
 	[ "$rc" = "$want_rc" ] || fail "$sc: exit $rc, expected $want_rc"
-	v=$(ls -d "$out"/*-"$sc"-*/ | tail -n 1)
+	v=$(ls -d "$out"/*-"${sc/:/.}"[.-]*/ | tail -n 1)
 	[ "$(json "$v/verdict.json" .verdict)" = "$want" ] ||
 		fail "$sc: verdict $(json "$v/verdict.json" .verdict), expected $want: $(json "$v/verdict.json" .reason)"
 }
