@@ -74,6 +74,7 @@ bool startswith(const char *s, const char *prefix);
 bool endswith(const char *s, const char *suffix);
 char *strstrip(char *s); /* in place, returns s */
 size_t strv_length(char *const *l);
+bool strv_contains(char *const *l, const char *s);
 /* "512 B", "3.4 KiB", "1.2 GiB" into buf (for listings). */
 void fmt_size(uint64_t bytes, char *buf, size_t len);
 /* The words joined with sep (for logs: "mount -t ext4 ..."); NULL on ENOMEM. */

@@ -89,14 +89,6 @@ void mx_analysis_free(struct mx_analysis *a)
 	free(a);
 }
 
-static bool strv_has(char **l, const char *s)
-{
-	STRV_FOREACH (q, l)
-		if (!strcmp(*q, s))
-			return true;
-	return false;
-}
-
 /* the column of a cell: the key without its kernel */
 static char *key_spec(const char *key, const char *kernel)
 {
@@ -122,9 +114,9 @@ static int add_cell(struct mx_analysis *a, const char *key, const char *kernel,
 	c->spec = key_spec(key, kernel);
 	if (!c->spec)
 		return -ENOMEM;
-	if (!strv_has(a->kernels, kernel) && strv_extend(&a->kernels, kernel) < 0)
+	if (!strv_contains(a->kernels, kernel) && strv_extend(&a->kernels, kernel) < 0)
 		return -ENOMEM;
-	if (!strv_has(a->specs, c->spec) && strv_extend(&a->specs, c->spec) < 0)
+	if (!strv_contains(a->specs, c->spec) && strv_extend(&a->specs, c->spec) < 0)
 		return -ENOMEM;
 	return 0;
 }

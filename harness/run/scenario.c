@@ -997,6 +997,32 @@ static int interpret(struct parser *p)
 	return 0;
 }
 
+/* What a filesystem of the scenario needs from the kernel under test, added to its
+ * needs_config: a kernel built without XFS (the slim test kernel) then says "cannot
+ * test: the kernel lacks CONFIG_XFS_FS" before booting, not a mount error after it. */
+static int need_fs_config(struct scenario *sc, const struct sc_fs *fs)
+{
+	static const struct {
+		const char *type, *opts[3];
+	} map[] = {
+		{"xfs", {"CONFIG_XFS_FS"}},
+		{"ext4", {"CONFIG_EXT4_FS"}},
+		{"nfs", {"CONFIG_NFS_FS", "CONFIG_NFSD"}},
+	};
+	if (fs->dm && !strv_contains(sc->needs_config, "CONFIG_BLK_DEV_DM") &&
+	    strv_extend(&sc->needs_config, "CONFIG_BLK_DEV_DM") < 0)
+		return -ENOMEM;
+	for (size_t i = 0; i < ELEMENTSOF(map); i++) {
+		if (strcmp(fs->type, map[i].type))
+			continue;
+		for (size_t j = 0; j < ELEMENTSOF(map[i].opts) && map[i].opts[j]; j++)
+			if (!strv_contains(sc->needs_config, map[i].opts[j]) &&
+			    strv_extend(&sc->needs_config, map[i].opts[j]) < 0)
+				return -ENOMEM;
+	}
+	return 0;
+}
+
 static int validate(struct parser *p)
 {
 	struct scenario *sc = p->sc;
@@ -1031,6 +1057,8 @@ static int validate(struct parser *p)
 				fs->size = 1ULL << 30;
 		}
 		if ((r = check_mkfs(p, fs)) < 0)
+			return r;
+		if ((r = need_fs_config(sc, fs)) < 0)
 			return r;
 		if (fs->dm && !sc->host_refusal &&
 		    !(sc->host_refusal = strdup("needs device-mapper (absent on the host): run "

@@ -225,4 +225,14 @@ for s in nfs-rotate nfs-outage hang-selftest crash-selftest; do
 	echo "ok refused: $out"
 done
 [ ! -e "$d/s" ] || [ -z "$(ls -A "$d/s")" ] || fail "a refused run left files"
+
+# a filesystem's kernel options join needs_config (checked before a VM boots)
+mkdir -p "$d/data/harness/scenarios"
+printf '%s\n' "[scenario]" "name = t" "timeout = 5s" "signature_class = crash" \
+	"needs_config = CONFIG_AIO" "[fs.x]" "type = xfs" "dm = linear" "[fs.n]" "type = nfs" \
+	"server = x" "[repro.r]" "program = aio-dio-unlink" >"$d/data/harness/scenarios/t.ini"
+got=$(KDRILL_DATA=$d/data "$KD" list --json | jq -c '.[0].needs_config')
+want='["CONFIG_AIO","CONFIG_BLK_DEV_DM","CONFIG_XFS_FS","CONFIG_NFS_FS","CONFIG_NFSD"]'
+[ "$got" = "$want" ] || fail "needs_config from the filesystems: $got, want $want"
+echo "ok needs_config from the filesystems: $got"
 echo "all $n file errors and 15 usage errors reported correctly"
