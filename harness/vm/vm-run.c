@@ -24,6 +24,7 @@
 struct vmrun {
 	const struct scenario *sc;
 	const struct vm_run_opts *o;
+	double duration;	    /* the run length asked of the guest (0: the scenario's) */
 	json_object *request;	    /* sent as {"cmd":"run"} once the agent is ready */
 	const char *guest_files;    /* "complete" / "partial" (collected at a hang) / NULL */
 	json_object *guest_verdict; /* from the "result" message */
@@ -138,7 +139,7 @@ static int build_request(struct vmrun *vr)
 	const struct vm_run_opts *o = vr->o;
 	_cleanup_free_ char *text = NULL, *target = NULL;
 	struct run_request rq = {.params = (char **)o->params,
-				 .duration = o->duration,
+				 .duration = vr->duration,
 				 .rand_seed = o->seed,
 				 .stop_on = o->stop_on,
 				 .cgroup_backend = (char *)o->cg_backend};
@@ -417,7 +418,7 @@ static unsigned watchdog_factor(const struct kd_kernel *k, const char **why)
 
 int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, struct run_result *res)
 {
-	struct vmrun vr = {.sc = sc, .o = o, .done_status = -1};
+	struct vmrun vr = {.sc = sc, .o = o, .duration = o->duration, .done_status = -1};
 	struct kd_vm_opts vo = {0};
 	struct kd_vm_result vres = {0};
 	const char *out_root = o->out_dir ? o->out_dir : results_default_dir();
@@ -427,8 +428,30 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	json_object *guest = NULL;
 	uint64_t t0_real = now_realtime_usec(), t0 = now_usec();
 	double duration = scenario_duration(sc, o->duration);
+	const char *slow_why;
+	unsigned slow = watchdog_factor(o->kernel, &slow_why);
+	unsigned hung_secs = sc->vm.hung_task_timeout > 0 ? (unsigned)sc->vm.hung_task_timeout
+							  : KD_VM_HUNG_TASK_SECS;
 	size_t n_scratch = 0;
 	int r;
+
+	/* A hang is reported one hung-task timeout after it starts.  On a kernel whose
+	 * timeouts are scaled the run is longer by what the scaling added, so that a hang
+	 * that starts as late as one a release kernel reports is still reported within the
+	 * run; a --duration given is kept as it is. */
+	if (slow > 1 && o->duration <= 0) {
+		vr.duration = duration + (double)hung_secs * (slow - 1);
+		if (!o->quiet)
+			fprintf(
+			    stderr,
+			    "kdrill run: %s has %s: watchdog timeouts x%u (hung task %u s), the "
+			    "run %.0f s + %.0f s\n",
+			    o->kernel->ref, slow_why, slow, hung_secs * slow, duration,
+			    vr.duration - duration);
+		duration = vr.duration;
+	} else if (slow > 1 && !o->quiet)
+		fprintf(stderr, "kdrill run: %s has %s: watchdog timeouts x%u (hung task %u s)\n",
+			o->kernel->ref, slow_why, slow, hung_secs * slow);
 
 	memset(res, 0, sizeof(*res));
 	label = sc->variant ? strdupf("%s.%s", sc->name, sc->variant) : strdup(sc->name);
@@ -484,19 +507,7 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	vo.scratch = sizes;
 	vo.n_scratch = n_scratch;
 	vo.results_disk = resdisk;
-	vo.hung_task_secs = sc->vm.hung_task_timeout > 0 ? (unsigned)sc->vm.hung_task_timeout
-							 : KD_VM_HUNG_TASK_SECS;
-	{
-		const char *why;
-		unsigned f = watchdog_factor(o->kernel, &why);
-		if (f > 1) {
-			vo.hung_task_secs *= f;
-			if (!o->quiet)
-				fprintf(stderr,
-					"kdrill run: %s has %s: watchdog timeouts x%u (hung task %u s)\n",
-					o->kernel->ref, why, f, vo.hung_task_secs);
-		}
-	}
+	vo.hung_task_secs = hung_secs * slow;
 	vo.oops_panic = sc->vm.oops_panic;
 	vo.panic_on_warn = sc->vm.panic_on_warn;
 	vo.boot_timeout = o->boot_timeout > 0 ? o->boot_timeout : 300;
@@ -541,7 +552,7 @@ verdict:
 		guest = json_object_get(vr.guest_verdict);
 	{
 		struct vm_guest g = {.kernel = o->kernel,
-				     .duration = o->duration,
+				     .duration = vr.duration,
 				     .files = vr.guest_files,
 				     .kernel_release = vr.guest_kernel,
 				     .done_status = vr.done_status,
