@@ -997,6 +997,13 @@ static int interpret(struct parser *p)
 	return 0;
 }
 
+static int need_config(struct scenario *sc, const char *opt)
+{
+	if (strv_contains(sc->needs_config, opt))
+		return 0;
+	return strv_extend(&sc->needs_config, opt);
+}
+
 /* What a filesystem of the scenario needs from the kernel under test, added to its
  * needs_config: a kernel built without XFS (the slim test kernel) then says "cannot
  * test: the kernel lacks CONFIG_XFS_FS" before booting, not a mount error after it. */
@@ -1009,16 +1016,16 @@ static int need_fs_config(struct scenario *sc, const struct sc_fs *fs)
 		{"ext4", {"CONFIG_EXT4_FS"}},
 		{"nfs", {"CONFIG_NFS_FS", "CONFIG_NFSD"}},
 	};
-	if (fs->dm && !strv_contains(sc->needs_config, "CONFIG_BLK_DEV_DM") &&
-	    strv_extend(&sc->needs_config, "CONFIG_BLK_DEV_DM") < 0)
-		return -ENOMEM;
+	int r;
+
+	if (fs->dm && (r = need_config(sc, "CONFIG_BLK_DEV_DM")) < 0)
+		return r;
 	for (size_t i = 0; i < ELEMENTSOF(map); i++) {
 		if (strcmp(fs->type, map[i].type))
 			continue;
 		for (size_t j = 0; j < ELEMENTSOF(map[i].opts) && map[i].opts[j]; j++)
-			if (!strv_contains(sc->needs_config, map[i].opts[j]) &&
-			    strv_extend(&sc->needs_config, map[i].opts[j]) < 0)
-				return -ENOMEM;
+			if ((r = need_config(sc, map[i].opts[j])) < 0)
+				return r;
 	}
 	return 0;
 }

@@ -439,19 +439,17 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	 * timeouts are scaled the run is longer by what the scaling added, so that a hang
 	 * that starts as late as one a release kernel reports is still reported within the
 	 * run; a --duration given is kept as it is. */
-	if (slow > 1 && o->duration <= 0) {
+	if (slow > 1 && o->duration <= 0)
 		vr.duration = duration + (double)hung_secs * (slow - 1);
-		if (!o->quiet)
-			fprintf(
-			    stderr,
-			    "kdrill run: %s has %s: watchdog timeouts x%u (hung task %u s), the "
-			    "run %.0f s + %.0f s\n",
-			    o->kernel->ref, slow_why, slow, hung_secs * slow, duration,
-			    vr.duration - duration);
-		duration = vr.duration;
-	} else if (slow > 1 && !o->quiet)
-		fprintf(stderr, "kdrill run: %s has %s: watchdog timeouts x%u (hung task %u s)\n",
+	if (slow > 1 && !o->quiet) {
+		fprintf(stderr, "kdrill run: %s has %s: watchdog timeouts x%u (hung task %u s)",
 			o->kernel->ref, slow_why, slow, hung_secs * slow);
+		if (vr.duration > duration)
+			fprintf(stderr, ", the run %.0f s + %.0f s", duration,
+				vr.duration - duration);
+		fputc('\n', stderr);
+	}
+	duration = scenario_duration(sc, vr.duration);
 
 	memset(res, 0, sizeof(*res));
 	label = sc->variant ? strdupf("%s.%s", sc->name, sc->variant) : strdup(sc->name);
