@@ -350,6 +350,11 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 	json_object_object_add(vmj, "t_system_s", json_secs(vres->t_system));
 	json_object_object_add(vmj, "t_end_s", json_secs(vres->t_end));
 	json_object_object_add(vmj, "qemu_status", json_object_new_int(vres->qemu_status));
+	if (vres->boot_attempts)
+		json_object_object_add(vmj, "boot_attempts",
+				       json_object_new_int((int)vres->boot_attempts));
+	if (vres->retried)
+		json_object_object_add(vmj, "retried", json_object_new_string(vres->retried));
 	json_object_object_add(vmj, "heartbeats", json_object_new_int64(vres->heartbeats));
 	json_object_object_add(vmj, "job_status", json_object_new_int(vr->done_status));
 	json_object_object_add(vmj, "guest_result", json_object_new_boolean(guest != NULL));
@@ -385,6 +390,9 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 					       json_object_new_string("runner.log"));
 		if (vres->vmcore_written)
 			json_object_object_add(x, "vmcore", json_object_new_string("vmcore.kdump"));
+		if (vres->boot_attempts > 1)
+			json_object_object_add(x, "console_attempt1",
+					       json_object_new_string("console.attempt1.log"));
 	}
 	res->verdict = out.verdict;
 	res->match = out.match;

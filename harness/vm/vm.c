@@ -1182,7 +1182,7 @@ static int setup_conn(struct kd_vm *vm, struct conn *c, const char *name)
 	return sd_event_add_io(vm->ev, &c->lsrc, c->lfd, EPOLLIN, on_accept, vm);
 }
 
-int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
+static int vm_run_once(const struct kd_vm_opts *o, struct kd_vm_result *res)
 {
 	struct kd_vm vm = {.o = o, .res = res, .log_fd = -1, .ts_fd = -1};
 	_cleanup_strv_ char **argv = NULL;
@@ -1378,9 +1378,70 @@ out:
 	return r;
 }
 
+/* QEMU killed by a fault of its own (TCG has crashed in device setup here, SIGSEGV while
+ * the guest probed PCI) before the guest was ready and before the kernel printed any
+ * report: nothing of the job ran and the kernel under test said nothing, so the boot is
+ * repeated once.  A SIGKILL or SIGTERM came from outside (the OOM killer, an operator) and
+ * is not repeated; neither is a boot that timed out, which may be the kernel's doing. */
+static bool qemu_fault_before_ready(const struct kd_vm_result *res)
+{
+	int sig = res->qemu_status - 128;
+
+	if (res->end != KD_VM_END_QEMU_DIED || res->ready || res->qemu_status <= 128 ||
+	    (res->det && kd_detector_n_reports(res->det) > 0))
+		return false;
+	return sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT || sig == SIGILL ||
+	       sig == SIGFPE || sig == SIGTRAP || sig == SIGSYS;
+}
+
+/* keep the failed attempt's files beside the next one's: console.log ->
+ * console.attempt1.log, ... */
+static void keep_attempt(const char *dir, unsigned attempt)
+{
+	static const char *const names[] = {"console", "console-ts", "qemu"};
+
+	for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+		_cleanup_free_ char *from = strdupf("%s/%s.log", dir, names[i]);
+		_cleanup_free_ char *to = strdupf("%s/%s.attempt%u.log", dir, names[i], attempt);
+		if (from && to)
+			rename(from, to);
+	}
+}
+
+int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
+{
+	_cleanup_free_ char *first = NULL;
+	int r = vm_run_once(o, res);
+
+	if (r < 0 || !qemu_fault_before_ready(res)) {
+		res->boot_attempts = 1;
+		return r;
+	}
+	first = TAKE_PTR(res->reason);
+	fprintf(stderr,
+		"kdrill: %s, signal %d (%s): a QEMU fault before anything ran; booting again, "
+		"attempt 2 of 2 (attempt 1's console kept in %s/console.attempt1.log)\n",
+		first ? first : "QEMU died", res->qemu_status - 128,
+		strsignal(res->qemu_status - 128), o->out_dir);
+	keep_attempt(o->out_dir, 1);
+	kd_vm_result_clear(res);
+	r = vm_run_once(o, res);
+	res->boot_attempts = 2;
+	res->retried = TAKE_PTR(first);
+	if (res->end == KD_VM_END_QEMU_DIED && !res->ready) {
+		char *n = strdupf("%s (attempt 2 of 2)", res->reason ? res->reason : "QEMU died");
+		if (n) {
+			free(res->reason);
+			res->reason = n;
+		}
+	}
+	return r;
+}
+
 void kd_vm_result_clear(struct kd_vm_result *res)
 {
 	free(res->reason);
+	free(res->retried);
 	free(res->accel);
 	kd_detector_free(res->det);
 	memset(res, 0, sizeof(*res));
@@ -1460,6 +1521,11 @@ int kd_vm_result_save(const struct kd_vm_result *res, const struct kd_vm_opts *o
 	json_object_object_add(j, "t_first_console", json_object_new_double(res->t_first_console));
 	json_object_object_add(j, "t_end", json_object_new_double(res->t_end));
 	json_object_object_add(j, "qemu_status", json_object_new_int(res->qemu_status));
+	if (res->boot_attempts)
+		json_object_object_add(j, "boot_attempts",
+				       json_object_new_int((int)res->boot_attempts));
+	if (res->retried)
+		json_object_object_add(j, "retried", json_object_new_string(res->retried));
 	json_object_object_add(j, "heartbeats", json_object_new_int((int)res->heartbeats));
 	json_object_object_add(j, "job_status", json_object_new_int(res->job_status));
 	json_object_object_add(j, "vmcore", json_object_new_boolean(res->vmcore_written));

@@ -88,6 +88,8 @@ struct kd_vm_result {
 	double t_first_console;
 	double t_end;	 /* s from QEMU start to QEMU exit */
 	int qemu_status; /* exit status, 128+sig, -1 unknown */
+	unsigned boot_attempts; /* 2: QEMU crashed before ready and the boot was repeated */
+	char *retried;		/* the repeated attempt's end reason */
 	unsigned heartbeats;
 	int job_status;		 /* from the agent's "done", -1 none */
 	struct kd_detector *det; /* finished detector with the console's reports (owned) */
