@@ -1182,6 +1182,19 @@ static int setup_conn(struct kd_vm *vm, struct conn *c, const char *name)
 	return sd_event_add_io(vm->ev, &c->lsrc, c->lfd, EPOLLIN, on_accept, vm);
 }
 
+/* res->reason (or FALLBACK when there is none) followed by SEP and TAIL; unchanged when out
+ * of memory */
+static void reason_extend(struct kd_vm_result *res, const char *fallback, const char *sep,
+			  const char *tail)
+{
+	char *n = strdupf("%s%s%s", res->reason ? res->reason : fallback, sep, tail);
+
+	if (n) {
+		free(res->reason);
+		res->reason = n;
+	}
+}
+
 static int vm_run_once(const struct kd_vm_opts *o, struct kd_vm_result *res)
 {
 	struct kd_vm vm = {.o = o, .res = res, .log_fd = -1, .ts_fd = -1};
@@ -1327,13 +1340,8 @@ out:
 	/* QEMU's own complaint is the best INFRA reason when it died early */
 	if (res->end == KD_VM_END_QEMU_DIED && !res->t_first_console) {
 		_cleanup_free_ char *q = NULL;
-		if (read_one_line(qlog, &q) == 0 && *q) {
-			char *n = strdupf("%s: %s", res->reason ? res->reason : "", q);
-			if (n) {
-				free(res->reason);
-				res->reason = n;
-			}
-		}
+		if (read_one_line(qlog, &q) == 0 && *q)
+			reason_extend(res, "", ": ", q);
 	}
 	sd_event_source_unref(vm.t_boot);
 	sd_event_source_unref(vm.t_hb);
@@ -1411,30 +1419,25 @@ static void keep_attempt(const char *dir, unsigned attempt)
 int kd_vm_run(const struct kd_vm_opts *o, struct kd_vm_result *res)
 {
 	_cleanup_free_ char *first = NULL;
-	int r = vm_run_once(o, res);
+	int r = vm_run_once(o, res), sig;
 
 	if (r < 0 || !qemu_fault_before_ready(res)) {
 		res->boot_attempts = 1;
 		return r;
 	}
+	sig = res->qemu_status - 128;
 	first = TAKE_PTR(res->reason);
 	fprintf(stderr,
 		"kdrill: %s, signal %d (%s): a QEMU fault before anything ran; booting again, "
 		"attempt 2 of 2 (attempt 1's console kept in %s/console.attempt1.log)\n",
-		first ? first : "QEMU died", res->qemu_status - 128,
-		strsignal(res->qemu_status - 128), o->out_dir);
+		first ? first : "QEMU died", sig, strsignal(sig), o->out_dir);
 	keep_attempt(o->out_dir, 1);
 	kd_vm_result_clear(res);
 	r = vm_run_once(o, res);
 	res->boot_attempts = 2;
 	res->retried = TAKE_PTR(first);
-	if (res->end == KD_VM_END_QEMU_DIED && !res->ready) {
-		char *n = strdupf("%s (attempt 2 of 2)", res->reason ? res->reason : "QEMU died");
-		if (n) {
-			free(res->reason);
-			res->reason = n;
-		}
-	}
+	if (res->end == KD_VM_END_QEMU_DIED && !res->ready)
+		reason_extend(res, "QEMU died", " ", "(attempt 2 of 2)");
 	return r;
 }
 
