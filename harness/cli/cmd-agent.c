@@ -131,31 +131,37 @@ static const char *job_get(struct agent *a, const char *key)
 	return json_object_object_get_ex(a->job, key, &v) ? json_object_get_string(v) : NULL;
 }
 
+/* The end of a run: a poweroff, or on a kernel without ACPI (the slim test kernels) a
+ * reset: such a kernel cannot power off QEMU's pc machine ("poweroff" ends in a halt, or
+ * with init gone in a panic), and QEMU runs with -no-reboot, so the reset ends it.  The
+ * host takes either for the end of the run because "bye" came first. */
+static const char *power_verb(void)
+{
+	return access("/sys/firmware/acpi", F_OK) == 0 ? "poweroff" : "reboot";
+}
+
 static void agent_poweroff(struct agent *a, const char *why)
 {
 	json_object *o = msg("bye");
+	const char *verb = power_verb();
+	char *argv[] = {(char *)"systemctl", (char *)"--no-block", (char *)verb, NULL};
 
 	if (a->powering_off)
 		return;
 	a->powering_off = true;
-	json_object_object_add(o, "action",
-			       json_object_new_string(a->no_poweroff ? "exit" : "poweroff"));
+	json_object_object_add(o, "action", json_object_new_string(a->no_poweroff ? "exit" : verb));
 	json_object_object_add(o, "reason", json_object_new_string(why));
 	agent_send(a, o);
 	if (a->running) { /* the run ends with the system going down */
-		char *argv[] = {(char *)"systemctl", (char *)"--no-block", (char *)"poweroff",
-				NULL};
 		if (!a->no_poweroff)
 			run_argv(argv, NULL, 10000000);
 		return;
 	}
 	if (!a->no_poweroff) {
-		char *argv[] = {(char *)"systemctl", (char *)"--no-block", (char *)"poweroff",
-				NULL};
 		if (access("/run/systemd/system", F_OK) != 0 ||
 		    run_argv(argv, NULL, 10000000) != 0) {
 			sync();
-			reboot(RB_POWER_OFF);
+			reboot(strcmp(verb, "poweroff") ? RB_AUTOBOOT : RB_POWER_OFF);
 		}
 	}
 	sd_event_exit(a->ev, 0);
@@ -192,11 +198,15 @@ static void agent_start_job(struct agent *a)
 		return;
 	}
 	a->job_waits = false;
-	{ /* the host learns of a panic (GUEST_PANICKED: vmcore, verdict) only through pvpanic
-	   * (QEMU's ISA device = ACPI QEMU0001, driven by pvpanic_mmio), and udev may not
-	   * have loaded the module yet when the boot counts as finished */
-		if (load_module("pvpanic_mmio", "/sys/bus/platform/drivers/pvpanic-mmio") < 0)
-			fprintf(stderr, "kdrill agent: modprobe pvpanic_mmio failed\n");
+	{ /* the host learns of a panic (GUEST_PANICKED: vmcore, verdict) only through pvpanic:
+	   * QEMU's ISA device (ACPI QEMU0001, driven by pvpanic_mmio) or its PCI device
+	   * (pvpanic_pci; kernels without ACPI have only that one), and udev may not have
+	   * loaded the modules yet when the boot counts as finished */
+		int r_mmio = load_module("pvpanic_mmio", "/sys/bus/platform/drivers/pvpanic-mmio");
+		int r_pci = load_module("pvpanic_pci", "/sys/bus/pci/drivers/pvpanic-pci");
+		if (r_mmio < 0 && r_pci < 0)
+			fprintf(stderr, "kdrill agent: modprobe pvpanic_mmio and pvpanic_pci "
+					"failed: a panic will be seen on the console only\n");
 	}
 	if (!strcmp(name, "boot")) {
 		json_object *o = msg("done");

@@ -57,6 +57,12 @@ static inline void strv_freep(char ***l)
 		(p) = NULL;                                                                        \
 		_p;                                                                                \
 	})
+/* free and return NULL: p = mfree(p) */
+static inline void *mfree(void *p)
+{
+	free(p);
+	return NULL;
+}
 #define TAKE_FD(fd)                                                                                \
 	({                                                                                         \
 		int _fd = (fd);                                                                    \

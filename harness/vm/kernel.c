@@ -1200,11 +1200,39 @@ static const char *module_evidence(const char *mod, const char *mlist, const cha
 	return NULL;
 }
 
+enum opt_state { OPT_Y, OPT_M, OPT_MISSING, OPT_UNKNOWN };
+
+/* one option of kvm/kdrill.config on kernel K: from its config file when it has one,
+ * else from the evidence of MODULE (the module list, modules.builtin) */
+static enum opt_state option_state(const struct kd_kernel *k, const char *opt, const char *module,
+				   const char *mlist, const char *builtin, const char **label)
+{
+	_cleanup_free_ char *val = NULL;
+	bool known = false;
+
+	val = kd_kernel_config_get(k, opt, &known);
+	if (!known) {
+		const char *ev = module_evidence(module, mlist, builtin);
+		*label = !ev ? "unknown" : *ev == 'm' ? "m (module found)" : "y (modules.builtin)";
+		return !ev ? OPT_UNKNOWN : *ev == 'm' ? OPT_M : OPT_Y;
+	}
+	if (!val) {
+		*label = "MISSING";
+		return OPT_MISSING;
+	}
+	if (!strcmp(val, "m")) {
+		*label = k->modroot ? "m" : "m, but no modules: MISSING";
+		return k->modroot ? OPT_M : OPT_MISSING;
+	}
+	*label = "y";
+	return OPT_Y;
+}
+
 int kd_kernel_show(const struct kd_kernel *k, FILE *f)
 {
 	_cleanup_free_ char *frag = strdupf("%s/kvm/kdrill.config", kd_datadir());
 	_cleanup_free_ char *text = NULL, *mlist = NULL, *builtin = NULL;
-	_cleanup_free_ char *cost = NULL, *module = NULL;
+	_cleanup_free_ char *cost = NULL, *module = NULL, *alt = NULL;
 	unsigned n_y = 0, n_m = 0, n_missing = 0, n_unknown = 0, n_fatal = 0;
 	bool known = false;
 	char *save = NULL;
@@ -1240,56 +1268,56 @@ int kd_kernel_show(const struct kd_kernel *k, FILE *f)
 		if (startswith(line, "#module: ")) {
 			free(module);
 			module = strdup(line + 9);
+		} else if (startswith(line, "#or: ")) {
+			free(alt);
+			alt = strdup(line + 5);
 		} else if (startswith(line, "#: ")) {
 			free(cost);
 			cost = strdup(line + 3);
 		} else if (startswith(line, "CONFIG_")) {
 			_cleanup_free_ char *opt = strndup(line, strcspn(line, "="));
-			_cleanup_free_ char *val = NULL;
-			const char *state, *why = cost ? cost : "";
-			bool fatal = *why == '!', kk = false;
+			_cleanup_free_ char *label_alt = NULL;
+			const char *why = cost ? cost : "", *label;
+			bool fatal = *why == '!';
+			enum opt_state st;
 
 			if (fatal)
 				why++;
 			if (!opt)
 				return -ENOMEM;
-			val = kd_kernel_config_get(k, opt, &kk);
-			if (!kk) {
-				const char *ev = module_evidence(module, mlist, builtin);
-				state = ev ? ev : "unknown";
-				if (ev && *ev == 'm') {
-					state = "m (module found)";
-					n_m++;
-				} else if (ev) {
-					state = "y (modules.builtin)";
-					n_y++;
-				} else
-					n_unknown++;
-			} else if (!val) {
-				state = "MISSING";
-				n_missing++;
-				n_fatal += fatal;
-			} else if (!strcmp(val, "m") && !k->modroot) {
-				state = "m, but no modules: MISSING";
-				n_missing++;
-				n_fatal += fatal;
-			} else {
-				state = !strcmp(val, "y") ? "y" : !strcmp(val, "m") ? "m" : val;
-				if (!strcmp(val, "m"))
-					n_m++;
-				else
-					n_y++;
+			st = option_state(k, opt, module, mlist, builtin, &label);
+			if (alt && (st == OPT_MISSING || st == OPT_UNKNOWN)) {
+				/* "#or: CONFIG_OTHER [MODULE]": the other option serves as well */
+				_cleanup_free_ char *aopt = strndup(alt, strcspn(alt, " "));
+				const char *amod = alt + strcspn(alt, " "), *alabel;
+				enum opt_state ast;
+
+				amod += strspn(amod, " ");
+				if (!aopt)
+					return -ENOMEM;
+				ast = option_state(k, aopt, *amod ? amod : NULL, mlist, builtin,
+						   &alabel);
+				if (ast == OPT_Y || ast == OPT_M) {
+					label_alt = strdupf("%s (%s)", alabel, aopt);
+					if (!label_alt)
+						return -ENOMEM;
+					label = label_alt;
+					st = ast;
+				}
 			}
-			if (startswith(state, "MISSING") || strstr(state, "MISSING") ||
-			    !strcmp(state, "unknown"))
-				fprintf(f, "  %-28s %-10s -> %s%s\n", opt, state,
-					fatal && strcmp(state, "unknown") ? "FATAL: " : "", why);
+			n_y += st == OPT_Y;
+			n_m += st == OPT_M;
+			n_missing += st == OPT_MISSING;
+			n_unknown += st == OPT_UNKNOWN;
+			n_fatal += fatal && st == OPT_MISSING;
+			if (st == OPT_MISSING || st == OPT_UNKNOWN)
+				fprintf(f, "  %-28s %-10s -> %s%s\n", opt, label,
+					fatal && st == OPT_MISSING ? "FATAL: " : "", why);
 			else
-				fprintf(f, "  %-28s %s\n", opt, state);
-			free(module);
-			module = NULL;
-			free(cost);
-			cost = NULL;
+				fprintf(f, "  %-28s %s\n", opt, label);
+			module = mfree(module);
+			alt = mfree(alt);
+			cost = mfree(cost);
 		}
 	}
 	fprintf(f, "summary:   %u built in, %u modules, %u missing (%u fatal), %u unknown\n", n_y,

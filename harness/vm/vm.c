@@ -976,6 +976,8 @@ static int build_argv(struct kd_vm *vm, const char *accel, char ***ret)
 				       "-device",
 				       "pvpanic",
 				       "-device",
+				       "pvpanic-pci",
+				       "-device",
 				       "vmcoreinfo",
 				       "-device",
 				       "virtio-rng-pci",
@@ -985,6 +987,8 @@ static int build_argv(struct kd_vm *vm, const char *accel, char ***ret)
 			if (push(&a, fixed[i]) < 0)
 				return -ENOMEM;
 	}
+	if (access(KD_VM_QBOOT, R_OK) == 0 && (push(&a, "-bios") < 0 || push(&a, KD_VM_QBOOT) < 0))
+		return -ENOMEM;
 	if (push(&a, "-chardev") < 0 || pushf(&a, "socket,id=con,path=%s/con", vm->sockdir) < 0 ||
 	    push(&a, "-serial") < 0 || push(&a, "chardev:con") < 0 || push(&a, "-chardev") < 0 ||
 	    pushf(&a, "socket,id=qmp,path=%s/qmp", vm->sockdir) < 0 || push(&a, "-mon") < 0 ||

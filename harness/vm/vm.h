@@ -35,6 +35,12 @@ struct kd_vm;
  * timeouts derive from it */
 #define KD_VM_HUNG_TASK_SECS 20
 
+/* The guest's firmware when present (Debian's qemu-system-data), else QEMU's default,
+ * SeaBIOS.  qboot boots a -kernel faster and, for a kernel without ACPI (the slim test
+ * kernels), writes an MP table that lists every CPU: SeaBIOS's lists only the boot CPU.
+ * With ACPI, both pass QEMU's ACPI tables on. */
+#define KD_VM_QBOOT "/usr/share/qemu/qboot.rom"
+
 struct kd_vm_opts {
 	const char *kernel;	 /* bzImage */
 	const char *initrd;	 /* NULL: none */

@@ -1,7 +1,7 @@
 #!/bin/bash
 # The systemd guest boots the Debian cloud kernel to "agent ready", systemd reports the
 # boot finished, the agent's boot job powers the guest off: exit 0, PASS, console kept,
-# timings recorded in vm.json.  (First run: kernel download + debootstrap, ~2 min.)
+# timings recorded in vm.json; the firmware is qboot, with both CPUs and the ACPI power off.  (First run: kernel download + debootstrap, ~2 min.)
 set -u
 . "$KDRILL_TOP/tests/lib/vm.sh"
 vm_require
@@ -25,5 +25,11 @@ grep -q 'Linux version 6\.1\.0-54-cloud-amd64' "$out/console.log" || fail "conso
 grep -q 'reboot: Power down' "$out/console.log" || fail "console.log lacks the power down"
 grep -q 'kdrill: agent: {"type":"ready"' "$out/console-ts.log" || fail "no agent ready in console-ts.log"
 grep -q -- '-device pvpanic' "$out/qemu.cmdline" || fail "no pvpanic"
+grep -q -- '-device pvpanic-pci' "$out/qemu.cmdline" || fail "no pvpanic-pci"
+# qboot when installed (qemu-system-data): ACPI tables passed on, both CPUs
+if [ -r /usr/share/qemu/qboot.rom ]; then
+	grep -q -- '-bios /usr/share/qemu/qboot.rom' "$out/qemu.cmdline" || fail "not booted under qboot"
+fi
+grep -q 'smp: Brought up 1 node, 2 CPUs' "$out/console.log" || fail "the guest did not get 2 CPUs"
 grep -q 'snapshot=on' "$out/qemu.cmdline" || fail "root not snapshot=on"
 echo "ok: agent ready at ${t_ready}s, system at ${t_system}s"

@@ -113,8 +113,12 @@ run() { # name extra-append
 	echo "capture: $name"
 	rm -f raw-$name.log raw-$name.kmsg
 	truncate -s 256M scratch.raw
+	# qboot when present, as kdrill's VMs: the slim kernels have no ACPI, and SeaBIOS's MP
+	# table would give them one CPU
+	local bios=()
+	[ -r /usr/share/qemu/qboot.rom ] && bios=(-bios /usr/share/qemu/qboot.rom)
 	timeout --kill-after=5 180 qemu-system-x86_64 -accel tcg -smp 2 -m 1G -nodefaults -vga none -nic none \
-		-display none -monitor none -no-reboot \
+		"${bios[@]}" -display none -monitor none -no-reboot \
 		-serial file:raw-$name.log -serial file:raw-$name.kmsg \
 		-kernel "$KIMG" -initrd initrd.cpio \
 		-drive file=scratch.raw,if=none,id=s,format=raw -device nvme,drive=s,serial=scratch \
