@@ -53,11 +53,12 @@ refuse "$t/nodebug" 'uncompressed DWARF'
 refuse "$t/missing" 'No such file'
 # a corrupted .debug_info: every byte after the first unit header flipped
 cp "$t/fx-dwarf5" "$t/corrupt"
-off=$(readelf -SW "$t/corrupt" | awk '$2 == ".debug_info" { print strtonum("0x" $5) }')
+# the section's file offset, hex (readelf's "[Nr]" column dropped first: "[ 9]" is two fields)
+off=$(readelf -SW "$t/corrupt" | sed 's/^ *\[ *[0-9]*\]//' | awk '$1 == ".debug_info" { print $4 }')
 [ -n "$off" ] || fail "no .debug_info offset"
 python3 - "$t/corrupt" "$off" <<'P'
 import sys
-p, off = sys.argv[1], int(sys.argv[2])
+p, off = sys.argv[1], int(sys.argv[2], 16)
 b = bytearray(open(p, 'rb').read())
 for i in range(off + 12, off + 200):
     b[i] ^= 0xff
