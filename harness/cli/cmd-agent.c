@@ -135,15 +135,11 @@ static const char *job_get(struct agent *a, const char *key)
  * reset: such a kernel cannot power off QEMU's pc machine ("poweroff" ends in a halt, or
  * with init gone in a panic), and QEMU runs with -no-reboot, so the reset ends it.  The
  * host takes either for the end of the run because "bye" came first. */
-static const char *power_verb(void)
-{
-	return access("/sys/firmware/acpi", F_OK) == 0 ? "poweroff" : "reboot";
-}
-
 static void agent_poweroff(struct agent *a, const char *why)
 {
 	json_object *o = msg("bye");
-	const char *verb = power_verb();
+	bool acpi = access("/sys/firmware/acpi", F_OK) == 0;
+	const char *verb = acpi ? "poweroff" : "reboot";
 	char *argv[] = {(char *)"systemctl", (char *)"--no-block", (char *)verb, NULL};
 
 	if (a->powering_off)
@@ -161,7 +157,7 @@ static void agent_poweroff(struct agent *a, const char *why)
 		if (access("/run/systemd/system", F_OK) != 0 ||
 		    run_argv(argv, NULL, 10000000) != 0) {
 			sync();
-			reboot(strcmp(verb, "poweroff") ? RB_AUTOBOOT : RB_POWER_OFF);
+			reboot(acpi ? RB_POWER_OFF : RB_AUTOBOOT);
 		}
 	}
 	sd_event_exit(a->ev, 0);
