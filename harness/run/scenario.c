@@ -597,6 +597,8 @@ static int do_vm_key(struct parser *p, const struct ini_entry *e, const char *v)
 
 	if (!strcmp(k, "hung_task_timeout"))
 		return get_secs(p, e, v, 0, 86400, &vm->hung_task_timeout);
+	if (!strcmp(k, "hung_task_scan"))
+		return get_secs(p, e, v, 0, 86400, &vm->hung_task_scan);
 	if (!strcmp(k, "cmdline"))
 		return split_words(v, &vm->cmdline);
 	if (!strcmp(k, "panic_on_warn"))

@@ -93,6 +93,7 @@ struct sc_pattern {
 
 struct sc_vm {
 	double hung_task_timeout; /* 0: VM default */
+	double hung_task_scan;	  /* khungtaskd's interval, 0: the timeout */
 	char **cmdline;		  /* extra kernel command line words */
 	bool panic_on_warn, oops_panic;
 	unsigned disks; /* scratch disks wanted, 0: one per non-nfs [fs] */

@@ -514,6 +514,8 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	vo.n_scratch = n_scratch;
 	vo.results_disk = resdisk;
 	vo.hung_task_secs = hung_secs * slow;
+	/* the interval is a cadence, not a timeout: a slowed kernel keeps it */
+	vo.hung_scan_secs = (unsigned)sc->vm.hung_task_scan;
 	vo.oops_panic = sc->vm.oops_panic;
 	vo.panic_on_warn = sc->vm.panic_on_warn;
 	vo.boot_timeout = o->boot_timeout > 0 ? o->boot_timeout : 300;

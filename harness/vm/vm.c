@@ -17,6 +17,7 @@
 
 #include "detect.h"
 #include "jsonl.h"
+#include "hanggrace.h"
 #include "qmp.h"
 #include "verdict.h"
 #include "vm.h"
@@ -30,9 +31,9 @@
 #define AGENT_ALIVE_USEC  (5 * USEC)	   /* heartbeat this recent = agent can collect */
 
 enum phase { PH_BOOT, PH_READY, PH_STOPPING, PH_DONE };
-/* ST_GRACE: after a hang report, let the hang spread one more hung-task period (the jbd2
- * thread often blocks after the first writer it stalls) before the sysrq-w dump, and send
- * that dump between two khungtaskd scans (on_step). */
+/* ST_GRACE: after a hang report, let the hang spread (the jbd2 thread often blocks after
+ * the first writer it stalls) before the sysrq-w dump, and send that dump between two
+ * khungtaskd scans (on_step, hanggrace.h). */
 enum step {
 	ST_GRACE,
 	ST_NONE,
@@ -319,24 +320,18 @@ static int on_step(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	}
 	if (vm->step == ST_GRACE) {
-		uint64_t grace = (uint64_t)(vm->o->hung_task_secs ? vm->o->hung_task_secs
-								  : KD_VM_HUNG_TASK_SECS) *
-				 USEC;
-		/* Let the hang spread one more hung-task period: wait for the next hang report
-		 * (khungtaskd's next scan, which names the tasks that blocked since), then for
-		 * the console to go quiet, and dump in the gap before the scan after it.  A
-		 * sysrq-w sent on a fixed timer lands on top of that scan (same period): the two
-		 * interleave line by line (no caller ids on the console) and tasks' frames get
-		 * mixed (seen: the jbd2 thread "in entry_SYSCALL_64", summary root a writer).
-		 * Without a further report: after two periods once quiet, at most 20 s more. */
-		bool quiet = now - vm->last_console >= SETTLE_QUIET_USEC;
-		/* (reports of the same scan as the first one come within moments of it) */
-		bool rescanned = vm->last_hang_report > vm->step_start + grace / 2;
-		if ((rescanned && quiet) || (now - vm->step_start >= 2 * grace && quiet) ||
-		    now - vm->step_start >= 2 * grace + SETTLE_MAX_USEC) {
+		unsigned h = vm->o->hung_task_secs ? vm->o->hung_task_secs : KD_VM_HUNG_TASK_SECS;
+		struct kd_grace_clock c = {.start = vm->step_start,
+					   .now = now,
+					   .last_report = vm->last_hang_report,
+					   .last_console = vm->last_console};
+		enum kd_grace g =
+		    kd_hang_grace(&c, h, vm->o->hung_scan_secs, SETTLE_QUIET_USEC, SETTLE_MAX_USEC);
+
+		if (g != KD_GRACE_WAIT) {
 			vm_log(vm, "hang grace over (%s after %.1f s): dumping blocked tasks",
-			       rescanned ? "next hang report seen, console quiet"
-					 : "no further report",
+			       g == KD_GRACE_RESCANNED ? "next hang report seen, console quiet"
+						       : "no further report",
 			       (double)(now - vm->step_start) / 1e6);
 			vm->step = ST_NONE;
 			step_next(vm);
@@ -935,9 +930,11 @@ static char *build_cmdline(const struct kd_vm_opts *o)
 	    strdupf("console=ttyS0 ignore_loglevel panic=-1 printk.time=1 rw no_timer_check "
 		    "rcupdate.rcu_cpu_stall_timeout=%u watchdog_thresh=%u "
 		    "sysctl.kernel.hung_task_timeout_secs=%u "
+		    "sysctl.kernel.hung_task_check_interval_secs=%u "
 		    "sysctl.kernel.hung_task_all_cpu_backtrace=1 "
 		    "sysctl.kernel.hung_task_warnings=-1 sysctl.kernel.sysrq=1%s%s%s",
-		    rcu, wd, h, o->root_img ? " root=/dev/vda rootfstype=ext4" : "",
+		    rcu, wd, h, kd_hung_scan_secs(h, o->hung_scan_secs),
+		    o->root_img ? " root=/dev/vda rootfstype=ext4" : "",
 		    o->oops_panic ? " oops=panic" : "", o->panic_on_warn ? " panic_on_warn=1" : "");
 	STRV_FOREACH (a, o->append) {
 		char *n;

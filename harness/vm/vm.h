@@ -12,13 +12,14 @@
  * with floors of 10 s for the RCU stall and the soft lockup (TCG on a busy host makes
  * shorter ones fire falsely), so the order holds for H >= 20.
  * A hang report (hung task, soft lockup, RCU stall) or a lost heartbeat triggers sysrq-w
- * (after a hang report: once the next hung-task scan has reported and the console is
- * quiet, so the dump does not interleave with a scan) then sysrq-l through the serial line (QMP
- * chardev-send-break, then the key), each followed by waiting for the console to settle; then, when
- * the agent still heartbeats and collect_on_hang is set, {"cmd":"collect"} (the agent tars the run
- * directory so far onto the results disk; bounded wait); then an optional kdump-compressed vmcore
- * (QMP dump-guest-memory); then the VM is stopped.  A crash report or GUEST_PANICKED:
- * the console is left to settle and the VM stopped.  Every path keeps console.log.
+ * (after a hang report: once the hang has spread and the next hung-task scan has reported
+ * and the console is quiet, so the dump does not interleave with a scan: hanggrace.h) then sysrq-l
+ * through the serial line (QMP chardev-send-break, then the key), each followed by waiting for the
+ * console to settle; then, when the agent still heartbeats and collect_on_hang is set,
+ * {"cmd":"collect"} (the agent tars the run directory so far onto the results disk; bounded wait);
+ * then an optional kdump-compressed vmcore (QMP dump-guest-memory); then the VM is stopped.  A
+ * crash report or GUEST_PANICKED: the console is left to settle and the VM stopped.  Every path
+ * keeps console.log.
  */
 #ifndef KDRILL_VM_H
 #define KDRILL_VM_H
@@ -56,6 +57,7 @@ struct kd_vm_opts {
 	const char *results_disk; /* NULL: none; else a raw file attached with serial kdresults
 				     (the agent writes a tar of the run dir to it) */
 	unsigned hung_task_secs;  /* 0: KD_VM_HUNG_TASK_SECS */
+	unsigned hung_scan_secs;  /* khungtaskd's interval; 0 (or > H): H (hanggrace.h) */
 	bool oops_panic, panic_on_warn;
 	double boot_timeout;	  /* s until ready; 0: 300 */
 	double heartbeat_timeout; /* s without heartbeat after ready; 0: 2H+10 */

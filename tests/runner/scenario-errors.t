@@ -171,6 +171,14 @@ expect "$good
 [fs.x]
 type = xfs
 mkfs = -d name=/some/file" "11: mkfs: -d name=/some/file names another file or device"
+# the VM's hung-task keys
+expect "$good
+[vm]
+hung_task_scan = often" "10: hung_task_scan: 'often' is not a duration"
+expect "$good
+[vm]
+hung_task_timeout = 30
+hung_task_scan = 1e9" "11: hung_task_scan: '1e9' is out of range"
 # a cap on the units one scenario starts
 expect "$good
 [slice.s]

@@ -14,3 +14,10 @@ $(BINDIR)/memcg-oom-ref: $(O)/tests/vm/memcg-oom-ref.o $(LIBREPRO) $(LIBKDCOMMON
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 EXTRA_TARGETS += $(BINDIR)/memcg-oom-ref
+
+# hang-grace: the watcher's sysrq-w timing after a hang report (harness/vm/hanggrace.c).
+$(O)/tests/vm/hang-grace-test: $(O)/tests/vm/hang-grace.o $(LIBKDHARN) $(LIBKDCOMMON)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+EXTRA_TARGETS += $(O)/tests/vm/hang-grace-test

@@ -1,6 +1,7 @@
 #!/bin/bash
 # kdrill run --kernel: the two self-tests prove the hang and crash pipelines end to end.
-#   hang-selftest  -> HANG, jbd2 in the hung-task summary, sysrq-w/l dumps on the console,
+#   hang-selftest  -> HANG, jbd2 in the hung-task summary, sysrq-w/l dumps on the console
+#                     after the next hung-task look,
 #                     the guest's files so far collected by the agent, within its budget
 #                     (boot + at 8 s + hung-task 5 s + grace + dumps < 150 s)
 #   crash-selftest -> BUG with the sysrq crash title, signature match
@@ -22,6 +23,12 @@ grep -q 'sysrq-w' "$v/console-ts.log" || fail "no sysrq-w"
 grep -q 'sysrq-l' "$v/console-ts.log" || fail "no sysrq-l"
 grep -q 'Show Blocked State' "$v/console.log" || fail "no sysrq-w dump on the console"
 grep -q 'blocked for more than 5 seconds' "$v/console.log" || fail "console.log lacks the hung task"
+# khungtaskd looks once per timeout (hung_task_timeout = 5), and the dump waited for the
+# look after the first report (harness/vm/hanggrace.c): the hang lasts, so there is one
+grep -q 'Kernel command line:.* sysctl.kernel.hung_task_check_interval_secs=5 ' "$v/console.log" ||
+	fail "the kernel command line lacks hung_task_check_interval_secs=5"
+grep -q 'hang grace over (next hang report seen' "$v/console-ts.log" ||
+	fail "the dump did not follow the next hung-task look: $(grep 'hang grace' "$v/console-ts.log")"
 [ $took -lt 150 ] || fail "hang-selftest took $took s (budget 150)"
 # the agent was alive (only the dm device hung): it collected the run so far
 [ "$(json "$v/verdict.json" .vm.guest_files)" = partial ] || fail "hang-selftest: guest files $(json "$v/verdict.json" .vm.guest_files), expected partial"
