@@ -25,7 +25,7 @@ s=$(cmdline build:stock)
 grep -q "build:debug has CONFIG_KASAN: watchdog timeouts x3 (hung task 90 s)" "$KDRILL_TMP/build_debug.err" ||
 	{ cat "$KDRILL_TMP/build_debug.err"; fail "no watchdog scaling message for build:debug"; }
 grep -q "watchdog timeouts" "$KDRILL_TMP/build_stock.err" && fail "build:stock was scaled"
-for want in "hung_task_timeout_secs=90" "rcu_cpu_stall_timeout=45" "watchdog_thresh=31"; do
+for want in "hung_task_timeout_secs=90" "hung_task_check_interval_secs=90" "rcu_cpu_stall_timeout=45" "watchdog_thresh=31"; do
 	grep -q "$want" <<<"$d" || fail "build:debug: no $want in: $d"
 done
 for want in "hung_task_timeout_secs=30" "rcu_cpu_stall_timeout=15" "watchdog_thresh=10"; do
