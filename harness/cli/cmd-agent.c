@@ -492,6 +492,8 @@ static void agent_progress(const struct run_progress *p, void *userdata)
 	json_object_object_add(o, "run_id", json_object_new_string(p->run_id ? p->run_id : ""));
 	json_object_object_add(o, "elapsed", json_object_new_double(p->elapsed));
 	json_object_object_add(o, "total", json_object_new_double(p->total));
+	if (p->load_started >= 0)
+		json_object_object_add(o, "load_started", json_object_new_double(p->load_started));
 	json_object_object_add(o, "ops", json_object_new_int64((int64_t)p->ops));
 	json_object_object_add(o, "ops_per_s", json_object_new_double(p->ops_per_s));
 	json_object_object_add(o, "oom_kills", json_object_new_int64((int64_t)p->oom_kills));

@@ -1015,6 +1015,7 @@ static void progress(struct runner *rn, bool final)
 				  .scenario = rn->label,
 				  .elapsed = t,
 				  .total = rn->duration,
+				  .load_started = rn->load_started,
 				  .ops = ops,
 				  .ops_per_s = rn->ops_per_s,
 				  .oom_kills = rn->oom_kills,
@@ -1778,8 +1779,12 @@ static int start_inst(struct runner *rn, struct inst *in)
 	int r;
 
 	in->started = true;
-	if (rn->load_started < 0)
+	if (rn->load_started < 0) {
 		rn->load_started = elapsed(rn);
+		/* at once, not at the next tick: a VM's host times reports from it, and a
+		 * kernel may panic within the second */
+		progress(rn, false);
+	}
 	r = in->unit ? kdcg_unit_run(in->unit) : -ENOENT;
 	if (r >= 0) {
 		_cleanup_free_ char *cmd = strv_join(in->argv, " ");

@@ -33,6 +33,7 @@ struct run_progress {
 	const char *run_id;
 	const char *scenario; /* name[.variant] */
 	double elapsed, total;
+	double load_started; /* elapsed at the first unit's start, -1: none yet */
 	uint64_t ops;
 	double ops_per_s;
 	uint64_t oom_kills, restarts;

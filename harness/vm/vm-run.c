@@ -33,6 +33,8 @@ struct vmrun {
 	char *done_error;
 	bool job_sent;
 	bool running;	       /* the guest's run reports progress: a stop can be sent */
+	uint64_t t0;	       /* the run's start (now_usec): t_load and t_match count from it */
+	double t_load, t_match; /* struct vm_guest's, -1: not seen */
 	char *stop_reason;     /* stop_on = first and a failure report: stop the guest's run */
 	bool stop_sent;
 };
@@ -59,8 +61,12 @@ static void on_report(struct kd_vm *vm, const struct kd_report *r, void *userdat
 {
 	struct vmrun *vr = userdata;
 	int stop_on = vr->o->stop_on >= 0 ? vr->o->stop_on : (int)vr->sc->stop_on;
+	enum report_role role = report_role(vr->sc, r);
 
-	if (stop_on != SC_STOP_FIRST || vr->stop_reason || report_role(vr->sc, r) != ROLE_FAILURE)
+	if (vr->t_match < 0 && (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY) &&
+	    report_matches_signature(vr->sc, r))
+		vr->t_match = (double)(now_usec() - vr->t0) / 1e6;
+	if (stop_on != SC_STOP_FIRST || vr->stop_reason || role != ROLE_FAILURE)
 		return;
 	vr->stop_reason = strdupf("kernel report: %s", r->title ? r->title : kd_class_name(r->cls));
 	send_stop(vm, vr);
@@ -92,7 +98,18 @@ static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
 			vr->job_sent = kd_vm_agent_send(vm, c) == 0;
 		}
 	} else if (!strcmp(type, "progress")) {
+		json_object *jel, *jls;
+
 		vr->running = true;
+		/* the load's start on this clock: the message left the guest `elapsed -
+		 * load_started` after it, and took some time to come (so keep the earliest) */
+		if (json_object_object_get_ex(m, "elapsed", &jel) &&
+		    json_object_object_get_ex(m, "load_started", &jls)) {
+			double t = (double)(now_usec() - vr->t0) / 1e6 -
+				   (json_object_get_double(jel) - json_object_get_double(jls));
+			if (vr->t_load < 0 || t < vr->t_load)
+				vr->t_load = t;
+		}
 		send_stop(vm, vr);
 		if (!vr->o->quiet) {
 			json_object *x;
@@ -378,6 +395,14 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 	json_object_object_add(v, "vm", vmj);
 	if (!guest)
 		json_object_object_add(v, "duration_s", json_secs(wall));
+	/* the guest's runner gives the time to report; when it could not (the kernel
+	 * panicked, or the runner missed the report), the host's clock does */
+	if (out.match && vr->t_load >= 0 && vr->t_match >= vr->t_load &&
+	    (!json_object_object_get_ex(v, "time_to_report_s", &x) ||
+	     json_object_is_type(x, json_type_null))) {
+		json_object_object_add(v, "time_to_report_s", json_secs(vr->t_match - vr->t_load));
+		json_object_object_add(v, "time_to_report_from", json_object_new_string("console"));
+	}
 	if (json_object_object_get_ex(v, "counters", &x) &&
 	    json_object_is_type(x, json_type_object))
 		json_object_object_add(x, "reports", json_object_new_int((int)n));
@@ -426,7 +451,13 @@ static unsigned watchdog_factor(const struct kd_kernel *k, const char **why)
 
 int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, struct run_result *res)
 {
-	struct vmrun vr = {.sc = sc, .o = o, .duration = o->duration, .done_status = -1};
+	struct vmrun vr = {.sc = sc,
+			   .o = o,
+			   .duration = o->duration,
+			   .done_status = -1,
+			   .t0 = now_usec(),
+			   .t_load = -1,
+			   .t_match = -1};
 	struct kd_vm_opts vo = {0};
 	struct kd_vm_result vres = {0};
 	const char *out_root = o->out_dir ? o->out_dir : results_default_dir();
@@ -564,7 +595,9 @@ verdict:
 				     .files = vr.guest_files,
 				     .kernel_release = vr.guest_kernel,
 				     .done_status = vr.done_status,
-				     .done_error = vr.done_error};
+				     .done_error = vr.done_error,
+				     .t_load = vr.t_load,
+				     .t_match = vr.t_match};
 		res->json = vm_merge_verdict(sc, &g, &vres, guest, res->run_id, res->run_dir,
 					     t0_real, (double)(now_usec() - t0) / 1e6, res);
 	}

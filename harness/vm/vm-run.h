@@ -49,6 +49,10 @@ struct vm_guest {
 	const char *kernel_release;	/* the agent's uname -r, NULL: not heard */
 	int done_status;		/* the agent's "done" status, -1: none */
 	const char *done_error;		/* the agent's "done" error, NULL: none */
+	/* on the host's clock, seconds since the run started; < 0: not seen.  The load's start
+	 * (from the agent's progress) and the first console report that matches the
+	 * signature: the time to report when the guest's runner could not say it (a panic) */
+	double t_load, t_match;
 };
 struct kd_vm_result;
 struct json_object;

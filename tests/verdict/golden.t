@@ -86,6 +86,18 @@ vm vm-warn --console "$KDRILL_TMP/warn-only.log" --end poweroff --ready --guest 
 vm vm-anomaly --console "$fx/real-boot.log" --end poweroff --ready --guest "$KDRILL_TMP/guest-anomaly.json" --done 1 --files complete --end-reason "guest powered off"
 vm vm-guest-infra --console "$fx/real-boot.log" --end poweroff --ready --guest "$KDRILL_TMP/guest-infra.json" --done 125 --files complete --end-reason "guest powered off"
 vm vm-panic --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic: sysrq triggered crash"
+# a panic that matches: the host's clock gives the time to report (load at 40 s, report at 52.5 s)
+vm vm-panic-match --param sig='sysrq triggered crash' --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic: sysrq triggered crash" --t-load 40 --t-match 52.5
+jq -e '.match == true and .time_to_report_s == 12.5 and .time_to_report_from == "console"' "$KDRILL_TMP/vm-panic-match.raw" >/dev/null ||
+	fail "vm-panic-match: time_to_report_s $(jq -c '[.match, .time_to_report_s, .time_to_report_from]' "$KDRILL_TMP/vm-panic-match.raw"), want [true,12.5,\"console\"]"
+# no load start heard (the kernel died first): no time, the workflows bound it by the run
+"$KV" vm-merge "$sc" --param sig='sysrq triggered crash' --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic" --t-match 52.5 >"$KDRILL_TMP/panic-noload.raw"
+jq -e '.match == true and (has("time_to_report_s") | not)' "$KDRILL_TMP/panic-noload.raw" >/dev/null ||
+	fail "panic without a load start: $(jq -c '[.match, .time_to_report_s]' "$KDRILL_TMP/panic-noload.raw")"
+# a panic that does not match gets no time, whatever the clocks say
+"$KV" vm-merge "$sc" --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic" --t-load 40 --t-match 52.5 >"$KDRILL_TMP/panic-other.raw"
+jq -e '.match == false and (has("time_to_report_s") | not)' "$KDRILL_TMP/panic-other.raw" >/dev/null ||
+	fail "a panic that does not match: $(jq -c '[.match, .time_to_report_s]' "$KDRILL_TMP/panic-other.raw")"
 vm vm-panic-noreport --end panic --ready --end-reason "guest panicked (GUEST_PANICKED)"
 vm vm-hang --param sig=no-such-title --console "$fx/real-hung.log" --end hang --ready --files partial --end-reason "hang report: INFO: task hung"
 vm vm-hang-heartbeat --console "$fx/real-boot.log" --end hang --ready --end-reason "no heartbeat for 50 s"
@@ -98,4 +110,4 @@ for k in hang warn pass pass-allowed; do
 	[ "$h" = "$v" ] || { echo "FAIL: host-$k '$h' vs vm-$k '$v'"; bad=$((bad + 1)); }
 done
 [ "$bad" = 0 ] || fail "$bad verdict.json shapes differ from their golden files"
-echo "verdict.json pinned: 7 host shapes, 12 VM shapes"
+echo "verdict.json pinned: 7 host shapes, 13 VM shapes"

@@ -38,9 +38,10 @@
 
 static int usage(void)
 {
-	fprintf(stderr, "usage: kdverdict vm-merge SCENARIO [--param K=V]... [--console FILE] "
-			"--end NAME [--ready] [--guest FILE] [--done N] [--done-error TEXT] "
-			"[--files complete|partial] [--end-reason TEXT]\n");
+	fprintf(stderr,
+		"usage: kdverdict vm-merge SCENARIO [--param K=V]... [--console FILE] "
+		"--end NAME [--ready] [--guest FILE] [--done N] [--done-error TEXT] "
+		"[--files complete|partial] [--end-reason TEXT] [--t-load S --t-match S]\n");
 	return 2;
 }
 
@@ -61,7 +62,8 @@ static int vm_merge(int argc, char **argv)
 	    {"end", required_argument, NULL, 'e'},	  {"ready", no_argument, NULL, 'r'},
 	    {"guest", required_argument, NULL, 'g'},	  {"done", required_argument, NULL, 'd'},
 	    {"done-error", required_argument, NULL, 'E'}, {"files", required_argument, NULL, 'f'},
-	    {"end-reason", required_argument, NULL, 'R'}, {0},
+	    {"end-reason", required_argument, NULL, 'R'}, {"t-load", required_argument, NULL, 'L'},
+	    {"t-match", required_argument, NULL, 'M'},	  {0},
 	};
 	_cleanup_strv_ char **params = NULL;
 	_cleanup_free_ char *err = NULL;
@@ -71,7 +73,7 @@ static int vm_merge(int argc, char **argv)
 			      .key = (char *)"debian-6.1.0-54-cloud-amd64-KEY",
 			      .release = (char *)"6.1.0-54-cloud-amd64",
 			      .source = (char *)"debian 6.1.170-1"};
-	struct vm_guest g = {.kernel = &k, .done_status = -1};
+	struct vm_guest g = {.kernel = &k, .done_status = -1, .t_load = -1, .t_match = -1};
 	struct scenario *sc = NULL;
 	struct run_result res = {0};
 	json_object *guest = NULL, *v;
@@ -110,6 +112,12 @@ static int vm_merge(int argc, char **argv)
 			break;
 		case 'R':
 			vres.reason = strdup(optarg);
+			break;
+		case 'L':
+			g.t_load = strtod(optarg, NULL);
+			break;
+		case 'M':
+			g.t_match = strtod(optarg, NULL);
 			break;
 		default:
 			return usage();
