@@ -25,6 +25,8 @@
 #include "taskstack.h"
 #include "util.h"
 
+#define NFS_START_USEC (300 * 1000000ULL) /* systemctl start nfs-server */
+
 struct runner;
 
 struct inst {
@@ -1390,8 +1392,14 @@ static int setup_storage(struct runner *rn)
 				char *start[] = {"systemctl", "start", "nfs-server", NULL};
 				if (!srv || !srv->mounted)
 					return -ENODEV;
-				if ((r = run_argv(start, NULL, 60 * 1000000ULL)) != 0) {
-					set_infra(rn, "systemctl start nfs-server failed");
+				/* rpcbind, statd, mountd, nfsdcld and nfsd: on a KASAN kernel under
+				 * TCG with four guests on two cores that took more than 60 s (each
+				 * unit's own start timeout, 90 s, still bounds a real failure) */
+				if ((r = run_argv(start, NULL, NFS_START_USEC)) != 0) {
+					set_infra(rn, "systemctl start nfs-server failed (%s)",
+						  r == -ETIMEDOUT ? "not done within 300 s"
+						  : r < 0	  ? strerror(-r)
+								  : "non-zero exit");
 					return -EIO;
 				}
 				src = strdupf("127.0.0.1:%s", srv->path);
