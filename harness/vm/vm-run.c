@@ -395,8 +395,8 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 	json_object_object_add(v, "vm", vmj);
 	if (!guest)
 		json_object_object_add(v, "duration_s", json_secs(wall));
-	/* the guest's runner gives the time to report; when it could not (the kernel
-	 * panicked, or the runner missed the report), the host's clock does */
+	/* the time to report: the guest's runner does not read the kernel log (the host
+	 * has the console, and a panic leaves the guest no time), so the host's clock */
 	if (out.match && vr->t_load >= 0 && vr->t_match >= vr->t_load &&
 	    (!json_object_object_get_ex(v, "time_to_report_s", &x) ||
 	     json_object_is_type(x, json_type_null))) {

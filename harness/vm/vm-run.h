@@ -51,7 +51,8 @@ struct vm_guest {
 	const char *done_error;		/* the agent's "done" error, NULL: none */
 	/* on the host's clock, seconds since the run started; < 0: not seen.  The load's start
 	 * (from the agent's progress) and the first console report that matches the
-	 * signature: the time to report when the guest's runner could not say it (a panic) */
+	 * signature: the run's time to report (the guest's runner does not read the kernel
+	 * log) */
 	double t_load, t_match;
 };
 struct kd_vm_result;
