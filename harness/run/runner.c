@@ -258,12 +258,11 @@ static void on_report(const struct kd_report *r, bool first, void *userdata)
 			begin_stop(rn, "scratch directory full");
 	}
 	role = role_of(rn, r);
-	if (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY)
-		if (report_matches_signature(rn->sc, r)) {
-			if (!rn->matched)
-				rn->first_match_t = elapsed(rn);
-			rn->matched = true;
-		}
+	if (report_is_match(rn->sc, r, role)) {
+		if (!rn->matched)
+			rn->first_match_t = elapsed(rn);
+		rn->matched = true;
+	}
 	if (rn->o->report) {
 		struct json_object *j = kd_report_to_json(r);
 		if (j) {

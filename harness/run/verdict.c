@@ -107,6 +107,12 @@ enum verdict report_verdict(const struct kd_report *r)
 	}
 }
 
+bool report_is_match(const struct scenario *sc, const struct kd_report *r, enum report_role role)
+{
+	return (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY) &&
+	       report_matches_signature(sc, r);
+}
+
 static const char *role_name(enum report_role r)
 {
 	return r == ROLE_FAILURE ? "failure" : r == ROLE_ALLOWED ? "allowed" : "info";
@@ -121,8 +127,7 @@ void report_tally(struct report_tally *t, const struct scenario *sc, const struc
 	for (size_t i = 0; i < n; i++) {
 		const struct kd_report *r = kd_detector_report(det, i);
 		enum report_role role = rolefn ? rolefn(r, userdata) : report_role(sc, r);
-		bool m = (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY) &&
-			 report_matches_signature(sc, r);
+		bool m = report_is_match(sc, r, role);
 		unsigned times = r->count ? (unsigned)r->count : 1;
 		struct json_object *j = t->reports ? kd_report_to_json(r) : NULL;
 

@@ -46,6 +46,9 @@ enum verdict verdict_merge(enum verdict a, enum verdict b);
 
 enum report_role report_role(const struct scenario *sc, const struct kd_report *r);
 bool report_matches_signature(const struct scenario *sc, const struct kd_report *r);
+/* Does this report count as the scenario's bug: a failure (or the hang summary) whose
+ * title/class/frames match the signature.  ROLE is the report's role in this run. */
+bool report_is_match(const struct scenario *sc, const struct kd_report *r, enum report_role role);
 /* Verdict for one failure report: crash/memory-safety/fs-error -> BUG, hang -> HANG,
  * warning/lockdep -> WARN. */
 enum verdict report_verdict(const struct kd_report *r);

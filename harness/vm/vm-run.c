@@ -63,8 +63,7 @@ static void on_report(struct kd_vm *vm, const struct kd_report *r, void *userdat
 	int stop_on = vr->o->stop_on >= 0 ? vr->o->stop_on : (int)vr->sc->stop_on;
 	enum report_role role = report_role(vr->sc, r);
 
-	if (vr->t_match < 0 && (role == ROLE_FAILURE || r->cls == KD_CLASS_SUMMARY) &&
-	    report_matches_signature(vr->sc, r))
+	if (vr->t_match < 0 && report_is_match(vr->sc, r, role))
 		vr->t_match = (double)(now_usec() - vr->t0) / 1e6;
 	if (stop_on != SC_STOP_FIRST || vr->stop_reason || role != ROLE_FAILURE)
 		return;

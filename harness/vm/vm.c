@@ -30,6 +30,12 @@
 #define COLLECT_MAX_USEC  (45 * USEC)	   /* agent tar of the run so far (TCG, journal) */
 #define AGENT_ALIVE_USEC  (5 * USEC)	   /* heartbeat this recent = agent can collect */
 
+/* the guest's hung-task timeout H, from which the other watchdog timeouts derive */
+static unsigned hung_secs(const struct kd_vm_opts *o)
+{
+	return o->hung_task_secs ? o->hung_task_secs : KD_VM_HUNG_TASK_SECS;
+}
+
 enum phase { PH_BOOT, PH_READY, PH_STOPPING, PH_DONE };
 /* ST_GRACE: after a hang report, let the hang spread (the jbd2 thread often blocks after
  * the first writer it stalls) before the sysrq-w dump, and send that dump between two
@@ -320,7 +326,7 @@ static int on_step(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	}
 	if (vm->step == ST_GRACE) {
-		unsigned h = vm->o->hung_task_secs ? vm->o->hung_task_secs : KD_VM_HUNG_TASK_SECS;
+		unsigned h = hung_secs(vm->o);
 		struct kd_grace_clock c = {.start = vm->step_start,
 					   .now = now,
 					   .last_report = vm->last_hang_report,
@@ -504,7 +510,7 @@ static int on_hb_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 
 static double hb_timeout(const struct kd_vm_opts *o)
 {
-	unsigned h = o->hung_task_secs ? o->hung_task_secs : KD_VM_HUNG_TASK_SECS;
+	unsigned h = hung_secs(o);
 	return o->heartbeat_timeout > 0 ? o->heartbeat_timeout : 2.0 * h + 10;
 }
 
@@ -919,7 +925,7 @@ static int pushf(char ***argv, const char *fmt, ...)
 
 static char *build_cmdline(const struct kd_vm_opts *o)
 {
-	unsigned h = o->hung_task_secs ? o->hung_task_secs : KD_VM_HUNG_TASK_SECS;
+	unsigned h = hung_secs(o);
 	/* RCU stall H/2 < soft lockup 2*thresh (~0.7 H) < hung task H, floored so that a
 	 * busy TCG host does not produce false stall reports: RCU >= 10 s, soft lockup >= 10 s.
 	 * no_timer_check: on a loaded TCG host the early IO-APIC timer check can miss its ticks
