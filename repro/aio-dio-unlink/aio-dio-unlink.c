@@ -17,15 +17,19 @@
  *    Half of the iterations keep the fd open after unlink(), reap, read the file back with
  *    O_DIRECT and verify every block (the unlinked inode must still be consistent).
  *
- *  writeback variant (what `stress --hdd` really does): buffered writes,
- *    sync_file_range() of the head (allocates blocks, puts the inode on the running jbd2
- *    transaction's ordered list), more buffered writes (dirty delalloc pages), then drop
- *    the last reference: unlink + close, or close + rename() over the previous round's
- *    file (the upstream 2.6.37 trace: ext4_evict_inode -> jbd2_journal_begin_ordered_truncate
- *    -> writeback of an I_FREEING inode).  A commit-kicker thread (fsync of a small file,
- *    every 8th time syncfs) keeps jbd2 committing so the eviction meets a committing
- *    transaction.  On 6.1 this path is reachable only on ext4 mounted nodioread_nolock.
- *    Before a rename-over, the file about to be replaced is read back and verified.
+ *  writeback variant (what `stress --hdd` really does): buffered writes, then the last
+ *    reference dropped while jbd2 commits a transaction in which ext4 allocated blocks of
+ *    the file, with dirty pages left (the upstream 2.6.37 trace: ext4_evict_inode ->
+ *    jbd2_journal_begin_ordered_truncate -> writeback of an I_FREEING inode).  That
+ *    function writes back only when the inode's jbd2 transaction is the committing one,
+ *    so the drop is timed: sync_file_range() of part of the file allocates those blocks
+ *    in the running transaction (the pages after them stay dirty), and a commit-kicker
+ *    thread (fsync of a small file, every 8th time syncfs) announces each commit it
+ *    starts; the round waits for the next one and drops the reference a random part of a
+ *    typical commit later.  The drop is unlink + close of the new file, or rename() of
+ *    the new file over the previous round's, which was read back and verified, then
+ *    extended and partly allocated the same way.  On 6.1 this path is reachable only on
+ *    ext4 mounted nodioread_nolock (with dioread_nolock nothing goes on the ordered list).
  *
  * Race-window hits: unlink()/close() calls made while >= 1 AIO write of that file was still
  * in flight (a non-blocking reap just before the call did not return it), plus writeback
@@ -37,11 +41,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "repro.h"
@@ -101,6 +107,14 @@ static const char *const counters[] = {
 
 static atomic_bool in_commit;
 static uint64_t file_size, wb_size;
+static uint64_t wb_arm_len; /* bytes allocated just before a last reference goes */
+
+/* The kicker announces each commit it is about to start; writeback rounds wait for one. */
+static atomic_bool kicker_running;
+static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t commit_cond;
+static uint64_t commit_seq;	       /* under commit_lock */
+static _Atomic uint64_t commit_ns_avg; /* the kicker's fsync()/syncfs() time, moving average */
 
 /* An errno from a syscall: ENOSPC is tolerated (counted), anything else is an anomaly. */
 static bool tolerate(int err, const char *what, const char *path)
@@ -328,14 +342,105 @@ static void lastref_dropped(void)
 	}
 }
 
-/* One writeback round: write, sync_file_range(head), write more, drop the last ref. */
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t commits_begun(void)
+{
+	uint64_t n;
+
+	pthread_mutex_lock(&commit_lock);
+	n = commit_seq;
+	pthread_mutex_unlock(&commit_lock);
+	return n;
+}
+
+/*
+ * Wait until the kicker begins a commit after `since` (at most 2 s), then a random part of
+ * the first half of a typical commit: the last reference must go while the transaction that
+ * holds our allocation commits -- after jbd2 made it the committing one, before it took the
+ * inode off its list.  Without a kicker, commit=1 does the committing: no wait.
+ */
+static void await_commit(struct worker *w, uint64_t since)
+{
+	struct timespec dl;
+	uint64_t half;
+
+	if (!atomic_load(&kicker_running))
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &dl);
+	dl.tv_sec += 2;
+	pthread_mutex_lock(&commit_lock);
+	while (commit_seq == since && atomic_load(&kicker_running) && repro_running())
+		if (pthread_cond_timedwait(&commit_cond, &commit_lock, &dl) == ETIMEDOUT)
+			break;
+	pthread_mutex_unlock(&commit_lock);
+	half = atomic_load(&commit_ns_avg) / 2;
+	if (half >= 1000)
+		repro_sleep_usec(repro_rng_below(&w->rng, half / 1000 + 1));
+}
+
+/* Start writeback of [off, off + len): ext4 allocates those blocks now, in the running
+ * transaction, and puts the inode on its ordered list; the pages after them stay dirty. */
+static bool wb_arm(int fd, uint64_t off, uint64_t len, const char *path)
+{
+	if (sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE) == 0)
+		return true;
+	tolerate(errno, "sync_file_range", path);
+	return false;
+}
+
+/* Read back the previous round's file before it is replaced, then give it the state the
+ * eviction needs: ARM bytes appended and allocated, ARM more appended and left dirty. */
+static bool wb_prepare_final(struct worker *w, const char *fin)
+{
+	_cleanup_close_ int ffd = open(fin, O_RDWR | O_CLOEXEC);
+	_cleanup_free_ char *what = strdupf("%s (before rename-over)", fin);
+	uint64_t g[1] = {(w->final_id & ((1ULL << 39) - 1)) + 1};
+
+	if (ffd < 0) {
+		tolerate(errno, "open", fin);
+		return false;
+	}
+	for (uint64_t o = 0; o < w->final_len; o += 1 << 20) {
+		uint64_t len = w->final_len - o < (1 << 20) ? w->final_len - o : 1 << 20;
+		ssize_t rd = repro_pread_full(ffd, w->wbbuf, len, (off_t)o);
+
+		repro_ops(1);
+		if (rd != (ssize_t)len) {
+			repro_anomaly("short-read",
+				      "read of %s at %" PRIu64 " returned %zd of %" PRIu64, fin, o,
+				      rd, len);
+			return false;
+		}
+		if (!verify_blocks(what ? what : fin, w->wbbuf, len, w->final_id, o, g, 1ULL << 40))
+			return false;
+	}
+	return wb_write(ffd, w, w->final_id, g[0], w->final_len, w->final_len + 2 * wb_arm_len,
+			fin) &&
+	       wb_arm(ffd, w->final_len, wb_arm_len, fin);
+}
+
+/*
+ * One writeback round: a file of wb_size bytes written with buffered writes, then its last
+ * reference dropped while a transaction that allocated some of its blocks commits, with
+ * dirty pages left: unlink() + close() of the new file (its head allocated just before), or
+ * rename() of the new file over the previous round's (the old one read back and verified,
+ * then extended and partly allocated just before).  The new file of a rename round is
+ * written back first, so that the rename's auto_da_alloc flush has nothing to do.
+ */
 static void wb_round(struct worker *w, uint64_t iter)
 {
 	_cleanup_free_ char *tmp = repro_path("wb.%u.tmp", w->idx);
 	_cleanup_free_ char *fin = repro_path("wb.%u.final", w->idx);
 	uint64_t file_id = ((uint64_t)(w->idx + 1) << 40) | (1ULL << 39) | iter;
-	uint64_t half = (wb_size / 2) & ~(uint64_t)(BS - 1);
 	bool rename_over = (iter & 1) == 0;
+	uint64_t since;
 	int fd;
 
 	if (!tmp || !fin)
@@ -345,54 +450,28 @@ static void wb_round(struct worker *w, uint64_t iter)
 		tolerate(errno, "open", tmp);
 		return;
 	}
-	if (!wb_write(fd, w, file_id, iter + 1, 0, half, tmp))
-		goto fail;
-	if (sync_file_range(fd, 0, 1 << 20, SYNC_FILE_RANGE_WRITE) < 0) {
-		tolerate(errno, "sync_file_range", tmp);
-		goto fail;
-	}
-	if (!wb_write(fd, w, file_id, iter + 1, half, wb_size, tmp))
+	if (!wb_write(fd, w, file_id, iter + 1, 0, wb_size, tmp))
 		goto fail;
 	repro_count(C_WB_ITERATIONS, 1);
 
 	if (!rename_over) {
-		lastref_dropped();
+		if (!wb_arm(fd, 0, wb_arm_len, tmp))
+			goto fail;
+		since = commits_begun();
 		if (unlink(tmp) < 0)
 			tolerate(errno, "unlink", tmp);
+		await_commit(w, since);
+		lastref_dropped();
 		close(fd);
 		repro_ops(2);
 		repro_count(C_WB_UNLINK_CLOSE, 1);
 		return;
 	}
-	/* verify the file we are about to replace (buffered read, from the page cache) */
-	if (w->have_final) {
-		_cleanup_close_ int ffd = open(fin, O_RDONLY | O_CLOEXEC);
-
-		if (ffd < 0) {
-			tolerate(errno, "open", fin);
-		} else {
-			for (uint64_t o = 0; o < w->final_len; o += 1 << 20) {
-				uint64_t len =
-				    w->final_len - o < (1 << 20) ? w->final_len - o : 1 << 20;
-				ssize_t rd = repro_pread_full(ffd, w->wbbuf, len, (off_t)o);
-				uint64_t g[1] = {(w->final_id & ((1ULL << 39) - 1)) + 1};
-				_cleanup_free_ char *what = strdupf("%s (before rename-over)", fin);
-
-				repro_ops(1);
-				if (rd != (ssize_t)len) {
-					repro_anomaly("short-read",
-						      "read of %s at %" PRIu64
-						      " returned %zd of %" PRIu64,
-						      fin, o, rd, len);
-					break;
-				}
-				if (!verify_blocks(what ? what : fin, w->wbbuf, len, w->final_id, o,
-						   g, 1ULL << 40))
-					break;
-			}
-		}
-	}
-	close(fd); /* closed with dirty pages; the rename drops the old final's last ref */
+	if (!wb_arm(fd, 0, wb_size, tmp))
+		goto fail;
+	close(fd);
+	if (w->have_final && wb_prepare_final(w, fin))
+		await_commit(w, commits_begun());
 	lastref_dropped();
 	if (rename(tmp, fin) < 0) {
 		tolerate(errno, "rename", tmp);
@@ -456,23 +535,64 @@ static void *kicker_main(void *arg)
 	while (repro_running()) {
 		int r;
 
+		bool syncfs_now = use_syncfs || (++n % 8) == 0;
+		uint64_t t0, d;
+
 		if (pwrite(fd, buf, sizeof(buf), 0) < 0 && !tolerate(errno, "pwrite", path))
 			break;
+		/* our own page first, so that fsync() goes straight to the commit */
+		if (sync_file_range(fd, 0, sizeof(buf),
+				    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+					SYNC_FILE_RANGE_WAIT_AFTER) < 0 &&
+		    !tolerate(errno, "sync_file_range", path))
+			break;
+		/* a syncfs() writes every dirty page back: no last reference should go then */
+		if (!syncfs_now || use_syncfs) {
+			pthread_mutex_lock(&commit_lock);
+			commit_seq++;
+			pthread_cond_broadcast(&commit_cond);
+			pthread_mutex_unlock(&commit_lock);
+		}
 		atomic_store(&in_commit, true);
-		r = (use_syncfs || (++n % 8) == 0) ? syncfs(fd) : fsync(fd);
+		t0 = now_ns();
+		r = syncfs_now ? syncfs(fd) : fsync(fd);
+		d = now_ns() - t0;
 		atomic_store(&in_commit, false);
 		if (r < 0 && !tolerate(errno, "fsync", path))
 			break;
+		if (!syncfs_now || use_syncfs)
+			atomic_store(&commit_ns_avg, (atomic_load(&commit_ns_avg) * 7 + d) / 8);
 		repro_count(C_KICKER_COMMITS, 1);
 	}
+	/* no more commits to wait for */
+	pthread_mutex_lock(&commit_lock);
+	atomic_store(&kicker_running, false);
+	pthread_cond_broadcast(&commit_cond);
+	pthread_mutex_unlock(&commit_lock);
 	return NULL;
 }
 
 static struct worker *workers;
 
+static int commit_cond_init(void)
+{
+	pthread_condattr_t ca;
+	int r;
+
+	r = pthread_condattr_init(&ca);
+	if (r)
+		return -r;
+	r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if (!r)
+		r = pthread_cond_init(&commit_cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return -r;
+}
+
 static int setup(void)
 {
 	uint64_t per_file;
+	int r;
 
 	if (opt_io_size % BS)
 		return repro_unsuitable("--io-size must be a multiple of 4096");
@@ -481,18 +601,23 @@ static int setup(void)
 	file_size = opt_file_size < per_file ? opt_file_size : per_file;
 	file_size -= file_size % opt_io_size;
 	wb_size = opt_wb_size < per_file ? opt_wb_size : per_file;
+	wb_arm_len = wb_size / 4 < (256 << 10) ? wb_size / 4 : 256 << 10;
+	wb_arm_len -= wb_arm_len % BS;
+	wb_size -= 2 * wb_arm_len; /* a file grows by that before it is replaced */
 	wb_size -= wb_size % BS;
-	if (file_size < 4 * opt_io_size || wb_size < 2 * BS)
+	if (file_size < 4 * opt_io_size || wb_arm_len < BS)
 		return repro_unsuitable("--size %" PRIu64 " too small for %u threads", repro->size,
 					repro->threads);
 
+	r = commit_cond_init();
+	if (r < 0)
+		return r;
 	workers = calloc(repro->threads, sizeof(*workers));
 	if (!workers)
 		return -ENOMEM;
 	for (unsigned i = 0; i < repro->threads; i++) {
 		struct worker *w = &workers[i];
 		uint64_t nslots = file_size / opt_io_size;
-		int r;
 
 		w->idx = i;
 		repro_rng_init(&w->rng, i);
@@ -519,6 +644,7 @@ static int run(void)
 		r = repro_thread_start("kicker", kicker_main, NULL);
 		if (r < 0)
 			return r;
+		atomic_store(&kicker_running, true);
 	}
 	for (unsigned i = 0; i < repro->threads; i++) {
 		r = repro_thread_start("worker", worker_main, &workers[i]);

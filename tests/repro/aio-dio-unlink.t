@@ -1,7 +1,8 @@
 #!/bin/bash
 # aio-dio-unlink on a loop ext4 mounted data=ordered,nodioread_nolock,commit=1 (the only 6.1
 # mount that reaches the eviction-time writeback path): both engines clean with race-window
-# hits of both kinds; planted faults are caught and named.
+# hits of both kinds (writeback: last references dropped while the kicker commits); planted
+# faults are caught and named.
 PROG=aio-dio-unlink
 . "$KDRILL_TOP/tests/repro/dio-common.sh"
 loopfs_mount -o data=ordered,nodioread_nolock,commit=1 || fail "loop ext4 setup"
@@ -10,7 +11,7 @@ for e in libaio io_uring; do
 	run_json "$o" --dir "$LOOPFS_DIR" --duration 3 --engine "$e" --seed 7
 	check_clean "$o"
 	r=$(result "$o")
-	for c in aio_writes unlinks_inflight wb_rename_over wb_unlink_close kicker_commits blocks_verified; do
+	for c in aio_writes unlinks_inflight wb_rename_over wb_unlink_close wb_lastref_in_commit kicker_commits blocks_verified; do
 		[ "$(jq -r ".counters.$c" <<<"$r")" -gt 0 ] || fail "counter $c is 0 ($e)"
 	done
 	[ "$(jq -r .engine <<<"$r")" = "$e" ] || fail "engine not reported"
