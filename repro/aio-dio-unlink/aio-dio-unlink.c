@@ -22,14 +22,14 @@
  *    the file, with dirty pages left (the upstream 2.6.37 trace: ext4_evict_inode ->
  *    jbd2_journal_begin_ordered_truncate -> writeback of an I_FREEING inode).  That
  *    function writes back only when the inode's jbd2 transaction is the committing one,
- *    so the drop is timed: sync_file_range() of part of the file allocates those blocks
- *    in the running transaction (the pages after them stay dirty), and a commit-kicker
- *    thread (fsync of a small file, every 8th time syncfs) announces each commit it
- *    starts; the round waits for the next one and drops the reference a random part of a
- *    typical commit later.  The drop is unlink + close of the new file, or rename() of
- *    the new file over the previous round's, which was read back and verified, then
- *    extended and partly allocated the same way.  On 6.1 this path is reachable only on
- *    ext4 mounted nodioread_nolock (with dioread_nolock nothing goes on the ordered list).
+ *    so the drops are timed (see wb_round): sync_file_range() of part of each file
+ *    allocates blocks in the running transaction, a commit-kicker thread (fsync of a
+ *    small file, every 8th time syncfs) announces each commit it starts, and a round of
+ *    several files drops their references one after another across the next commit.
+ *    A drop is unlink + close of a new file, or rename() of a new file over the previous
+ *    round's, which was read back and verified, then extended and partly allocated.  On
+ *    6.1 this path is reachable only on ext4 mounted nodioread_nolock (with
+ *    dioread_nolock nothing goes on the ordered list).
  *
  * Race-window hits: unlink()/close() calls made while >= 1 AIO write of that file was still
  * in flight (a non-blocking reap just before the call did not return it), plus writeback
@@ -58,6 +58,7 @@ static uint64_t opt_depth = 32;
 static uint64_t opt_io_size = 64 << 10;
 static uint64_t opt_file_size = 4 << 20;
 static uint64_t opt_wb_size = 4 << 20;
+static uint64_t opt_wb_files = 8;
 static const char *opt_mode = "both";
 static const char *opt_kicker = "fsync";
 static const char *const modes[] = {"both", "aio", "writeback", NULL};
@@ -71,8 +72,12 @@ static const struct repro_option options[] = {
      &opt_io_size, 4096, 8 << 20, NULL},
     {"file-size", "BYTES", "size of each AIO file (default 4M)", REPRO_ARG_SIZE, &opt_file_size,
      64 << 10, 1ULL << 30, NULL},
-    {"wb-size", "BYTES", "buffered bytes per writeback file (default 4M)", REPRO_ARG_SIZE,
+    {"wb-size", "BYTES", "buffered bytes per writeback round (default 4M)", REPRO_ARG_SIZE,
      &opt_wb_size, 64 << 10, 1ULL << 30, NULL},
+    {"wb-files", "N",
+     "files per writeback round, their last references dropped one after another across a "
+     "commit (default 8)",
+     REPRO_ARG_U64, &opt_wb_files, 1, 64, NULL},
     {"kicker", "KIND", "commit kicker: fsync (default), syncfs or none", REPRO_ARG_CHOICE,
      &opt_kicker, 0, 0, kickers},
     {0},
@@ -106,8 +111,9 @@ static const char *const counters[] = {
 };
 
 static atomic_bool in_commit;
-static uint64_t file_size, wb_size;
-static uint64_t wb_arm_len; /* bytes allocated just before a last reference goes */
+static uint64_t file_size;
+static uint64_t wb_file_size; /* bytes of each writeback file as written */
+static uint64_t wb_arm_len;   /* bytes allocated just before a last reference goes */
 
 /* The kicker announces each commit it is about to start; writeback rounds wait for one. */
 static atomic_bool kicker_running;
@@ -137,9 +143,8 @@ struct worker {
 	char *rbuf;	    /* file_size (verification) */
 	char *wbbuf;	    /* 1 MiB */
 	uint64_t *slot_gen; /* per io slot, expected generation after an AIO round (0 = hole) */
-	bool have_final;
-	uint64_t final_id;
-	uint64_t final_len;
+	int *wb_fds;	    /* opt_wb_files */
+	uint64_t *final_id; /* per writeback slot: the file now at wb.W.I.final (0: none) */
 };
 
 static bool verify_blocks(const char *what, const char *buf, uint64_t len, uint64_t file_id,
@@ -360,16 +365,11 @@ static uint64_t commits_begun(void)
 	return n;
 }
 
-/*
- * Wait until the kicker begins a commit after `since` (at most 2 s), then a random part of
- * the first half of a typical commit: the last reference must go while the transaction that
- * holds our allocation commits -- after jbd2 made it the committing one, before it took the
- * inode off its list.  Without a kicker, commit=1 does the committing: no wait.
- */
-static void await_commit(struct worker *w, uint64_t since)
+/* Wait until the kicker begins a commit after `since` (at most 2 s).  Without a kicker,
+ * commit=1 does the committing: no wait. */
+static void await_commit(uint64_t since)
 {
 	struct timespec dl;
-	uint64_t half;
 
 	if (!atomic_load(&kicker_running))
 		return;
@@ -380,9 +380,15 @@ static void await_commit(struct worker *w, uint64_t since)
 		if (pthread_cond_timedwait(&commit_cond, &commit_lock, &dl) == ETIMEDOUT)
 			break;
 	pthread_mutex_unlock(&commit_lock);
-	half = atomic_load(&commit_ns_avg) / 2;
-	if (half >= 1000)
-		repro_sleep_usec(repro_rng_below(&w->rng, half / 1000 + 1));
+}
+
+/* Between two last-reference drops of a round: the drops spread over a typical commit. */
+static void drop_pause(unsigned i)
+{
+	uint64_t us = atomic_load(&commit_ns_avg) / 1000 / opt_wb_files;
+
+	if (i > 0 && us > 0)
+		repro_sleep_usec(us);
 }
 
 /* Start writeback of [off, off + len): ext4 allocates those blocks now, in the running
@@ -395,21 +401,40 @@ static bool wb_arm(int fd, uint64_t off, uint64_t len, const char *path)
 	return false;
 }
 
-/* Read back the previous round's file before it is replaced, then give it the state the
- * eviction needs: ARM bytes appended and allocated, ARM more appended and left dirty. */
-static bool wb_prepare_final(struct worker *w, const char *fin)
+static char *wb_path(const struct worker *w, unsigned i, const char *kind)
 {
-	_cleanup_close_ int ffd = open(fin, O_RDWR | O_CLOEXEC);
-	_cleanup_free_ char *what = strdupf("%s (before rename-over)", fin);
-	uint64_t g[1] = {(w->final_id & ((1ULL << 39) - 1)) + 1};
+	return repro_path("wb.%u.%u.%s", w->idx, i, kind);
+}
 
-	if (ffd < 0) {
+/* a writeback file's id and the generation its blocks are written with */
+static uint64_t wb_id(const struct worker *w, uint64_t iter, unsigned i)
+{
+	return ((uint64_t)(w->idx + 1) << 40) | (1ULL << 39) | (iter * opt_wb_files + i);
+}
+
+static uint64_t wb_gen(uint64_t id)
+{
+	return (id & ((1ULL << 39) - 1)) + 1;
+}
+
+/* Read back slot i's file of the previous round before it is replaced. */
+static bool wb_verify_final(struct worker *w, unsigned i)
+{
+	_cleanup_free_ char *fin = wb_path(w, i, "final");
+	_cleanup_free_ char *what = strdupf("%s (before rename-over)", fin ? fin : "?");
+	_cleanup_close_ int fd = -1;
+	uint64_t g[1] = {wb_gen(w->final_id[i])};
+
+	if (!fin)
+		return false;
+	fd = open(fin, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
 		tolerate(errno, "open", fin);
 		return false;
 	}
-	for (uint64_t o = 0; o < w->final_len; o += 1 << 20) {
-		uint64_t len = w->final_len - o < (1 << 20) ? w->final_len - o : 1 << 20;
-		ssize_t rd = repro_pread_full(ffd, w->wbbuf, len, (off_t)o);
+	for (uint64_t o = 0; o < wb_file_size; o += 1 << 20) {
+		uint64_t len = wb_file_size - o < (1 << 20) ? wb_file_size - o : 1 << 20;
+		ssize_t rd = repro_pread_full(fd, w->wbbuf, len, (off_t)o);
 
 		repro_ops(1);
 		if (rd != (ssize_t)len) {
@@ -418,76 +443,142 @@ static bool wb_prepare_final(struct worker *w, const char *fin)
 				      rd, len);
 			return false;
 		}
-		if (!verify_blocks(what ? what : fin, w->wbbuf, len, w->final_id, o, g, 1ULL << 40))
+		if (!verify_blocks(what ? what : fin, w->wbbuf, len, w->final_id[i], o, g,
+				   1ULL << 40))
 			return false;
 	}
-	return wb_write(ffd, w, w->final_id, g[0], w->final_len, w->final_len + 2 * wb_arm_len,
-			fin) &&
-	       wb_arm(ffd, w->final_len, wb_arm_len, fin);
+	return true;
 }
 
-/*
- * One writeback round: a file of wb_size bytes written with buffered writes, then its last
- * reference dropped while a transaction that allocated some of its blocks commits, with
- * dirty pages left: unlink() + close() of the new file (its head allocated just before), or
- * rename() of the new file over the previous round's (the old one read back and verified,
- * then extended and partly allocated just before).  The new file of a rename round is
- * written back first, so that the rename's auto_da_alloc flush has nothing to do.
- */
-static void wb_round(struct worker *w, uint64_t iter)
+/* Give slot i's old file the state its eviction needs: 2 * wb_arm_len bytes appended, the
+ * first half allocated now, the second left dirty. */
+static bool wb_extend_final(struct worker *w, unsigned i)
 {
-	_cleanup_free_ char *tmp = repro_path("wb.%u.tmp", w->idx);
-	_cleanup_free_ char *fin = repro_path("wb.%u.final", w->idx);
-	uint64_t file_id = ((uint64_t)(w->idx + 1) << 40) | (1ULL << 39) | iter;
-	bool rename_over = (iter & 1) == 0;
-	uint64_t since;
+	_cleanup_free_ char *fin = wb_path(w, i, "final");
+	_cleanup_close_ int fd = -1;
+
+	if (!fin)
+		return false;
+	fd = open(fin, O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		tolerate(errno, "open", fin);
+		return false;
+	}
+	return wb_write(fd, w, w->final_id[i], wb_gen(w->final_id[i]), wb_file_size,
+			wb_file_size + 2 * wb_arm_len, fin) &&
+	       wb_arm(fd, wb_file_size, wb_arm_len, fin);
+}
+
+/* Slot i's new file written whole with buffered writes; its fd in w->wb_fds[i]. */
+static bool wb_create(struct worker *w, uint64_t iter, unsigned i)
+{
+	_cleanup_free_ char *tmp = wb_path(w, i, "tmp");
+	uint64_t id = wb_id(w, iter, i);
 	int fd;
 
-	if (!tmp || !fin)
-		return;
+	if (!tmp)
+		return false;
 	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		tolerate(errno, "open", tmp);
-		return;
+		return false;
 	}
-	if (!wb_write(fd, w, file_id, iter + 1, 0, wb_size, tmp))
-		goto fail;
+	w->wb_fds[i] = fd;
+	return wb_write(fd, w, id, wb_gen(id), 0, wb_file_size, tmp);
+}
+
+/*
+ * One writeback round on opt_wb_files files: each file's last reference dropped while a
+ * transaction that allocated some of its blocks commits, with dirty pages left.
+ * jbd2_journal_begin_ordered_truncate() writes back only then, and that window (from jbd2
+ * making the transaction the committing one to the end of its ordered-data wait) cannot be
+ * seen from user space: the round allocates part of every file (sync_file_range), waits
+ * for the kicker's next commit and drops the references one after another across a
+ * typical commit, so that some drop lands in the window however slow the kernel is.
+ *  even rounds: unlink() all, then close() each (the new files, their heads allocated);
+ *  odd rounds: the new files written back whole (the rename's auto_da_alloc flush then
+ *    has nothing to do), the previous round's files read back and verified, extended and
+ *    partly allocated, then each new file rename()d over its old one.
+ */
+static void wb_round(struct worker *w, uint64_t iter)
+{
+	bool rename_over = (iter & 1) == 1, armed = false;
+	unsigned n = (unsigned)opt_wb_files;
+	uint64_t since;
+
+	for (unsigned i = 0; i < n; i++)
+		w->wb_fds[i] = -1;
+	for (unsigned i = 0; i < n; i++) {
+		_cleanup_free_ char *tmp = wb_path(w, i, "tmp");
+
+		if (!wb_create(w, iter, i) ||
+		    !wb_arm(w->wb_fds[i], 0, rename_over ? wb_file_size : wb_arm_len,
+			    tmp ? tmp : "?"))
+			goto out;
+	}
 	repro_count(C_WB_ITERATIONS, 1);
 
 	if (!rename_over) {
-		if (!wb_arm(fd, 0, wb_arm_len, tmp))
-			goto fail;
 		since = commits_begun();
-		if (unlink(tmp) < 0)
-			tolerate(errno, "unlink", tmp);
-		await_commit(w, since);
+		for (unsigned i = 0; i < n; i++) {
+			_cleanup_free_ char *tmp = wb_path(w, i, "tmp");
+
+			if (tmp && unlink(tmp) < 0)
+				tolerate(errno, "unlink", tmp);
+		}
+		await_commit(since);
+		for (unsigned i = 0; i < n; i++) {
+			drop_pause(i);
+			lastref_dropped();
+			close(w->wb_fds[i]);
+			w->wb_fds[i] = -1;
+			repro_ops(2);
+			repro_count(C_WB_UNLINK_CLOSE, 1);
+		}
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		close(w->wb_fds[i]);
+		w->wb_fds[i] = -1;
+		if (w->final_id[i] && !wb_verify_final(w, i))
+			w->final_id[i] = 0;
+	}
+	for (unsigned i = 0; i < n; i++)
+		if (w->final_id[i] && wb_extend_final(w, i))
+			armed = true;
+	if (armed)
+		await_commit(commits_begun());
+	for (unsigned i = 0; i < n; i++) {
+		_cleanup_free_ char *tmp = wb_path(w, i, "tmp");
+		_cleanup_free_ char *fin = wb_path(w, i, "final");
+
+		if (!tmp || !fin)
+			return;
+		if (armed)
+			drop_pause(i);
 		lastref_dropped();
-		close(fd);
+		if (rename(tmp, fin) < 0) {
+			tolerate(errno, "rename", tmp);
+			unlink(tmp);
+			w->final_id[i] = 0;
+			continue;
+		}
 		repro_ops(2);
-		repro_count(C_WB_UNLINK_CLOSE, 1);
-		return;
+		repro_count(C_WB_RENAME_OVER, 1);
+		w->final_id[i] = wb_id(w, iter, i);
 	}
-	if (!wb_arm(fd, 0, wb_size, tmp))
-		goto fail;
-	close(fd);
-	if (w->have_final && wb_prepare_final(w, fin))
-		await_commit(w, commits_begun());
-	lastref_dropped();
-	if (rename(tmp, fin) < 0) {
-		tolerate(errno, "rename", tmp);
-		unlink(tmp);
-		w->have_final = false;
-		return;
-	}
-	repro_ops(2);
-	repro_count(C_WB_RENAME_OVER, 1);
-	w->have_final = true;
-	w->final_id = file_id;
-	w->final_len = wb_size;
 	return;
-fail:
-	unlink(tmp);
-	close(fd);
+out:
+	for (unsigned i = 0; i < n; i++) {
+		_cleanup_free_ char *tmp = wb_path(w, i, "tmp");
+
+		if (w->wb_fds[i] < 0)
+			continue;
+		if (tmp)
+			unlink(tmp);
+		close(w->wb_fds[i]);
+		w->wb_fds[i] = -1;
+	}
 }
 
 static void *worker_main(void *arg)
@@ -600,14 +691,16 @@ static int setup(void)
 	per_file = repro->size / (2ULL * repro->threads + 1);
 	file_size = opt_file_size < per_file ? opt_file_size : per_file;
 	file_size -= file_size % opt_io_size;
-	wb_size = opt_wb_size < per_file ? opt_wb_size : per_file;
-	wb_arm_len = wb_size / 4 < (256 << 10) ? wb_size / 4 : 256 << 10;
+	/* a writeback round: opt_wb_files new files and as many old ones (grown by 2 arms) */
+	wb_file_size = (opt_wb_size < per_file ? opt_wb_size : per_file) / opt_wb_files;
+	wb_arm_len = wb_file_size / 4 < (256 << 10) ? wb_file_size / 4 : 256 << 10;
 	wb_arm_len -= wb_arm_len % BS;
-	wb_size -= 2 * wb_arm_len; /* a file grows by that before it is replaced */
-	wb_size -= wb_size % BS;
+	wb_file_size -= 2 * wb_arm_len;
+	wb_file_size -= wb_file_size % BS;
 	if (file_size < 4 * opt_io_size || wb_arm_len < BS)
-		return repro_unsuitable("--size %" PRIu64 " too small for %u threads", repro->size,
-					repro->threads);
+		return repro_unsuitable("--size %" PRIu64 " too small for %u threads and %" PRIu64
+					" writeback files",
+					repro->size, repro->threads, opt_wb_files);
 
 	r = commit_cond_init();
 	if (r < 0)
@@ -627,7 +720,10 @@ static int setup(void)
 		w->buf = repro_alloc_aligned(opt_depth * opt_io_size);
 		w->rbuf = repro_alloc_aligned(file_size);
 		w->wbbuf = repro_alloc_aligned(1 << 20);
-		if (!w->ios || !w->done || !w->slot_gen || !w->buf || !w->rbuf || !w->wbbuf)
+		w->wb_fds = calloc(opt_wb_files, sizeof(*w->wb_fds));
+		w->final_id = calloc(opt_wb_files, sizeof(*w->final_id));
+		if (!w->ios || !w->done || !w->slot_gen || !w->buf || !w->rbuf || !w->wbbuf ||
+		    !w->wb_fds || !w->final_id)
 			return -ENOMEM;
 		r = repro_aio_new_or_unsuitable(&w->aio, (unsigned)opt_depth);
 		if (r < 0)
@@ -668,6 +764,8 @@ static void cleanup(void)
 		free(w->buf);
 		free(w->rbuf);
 		free(w->wbbuf);
+		free(w->wb_fds);
+		free(w->final_id);
 	}
 	free(workers);
 }
