@@ -19,17 +19,19 @@
  *
  *  writeback variant (what `stress --hdd` really does): buffered writes, then the last
  *    reference dropped while jbd2 commits a transaction in which ext4 allocated blocks of
- *    the file, with dirty pages left (the upstream 2.6.37 trace: ext4_evict_inode ->
+ *    the file, with a dirty page left (the upstream 2.6.37 trace: ext4_evict_inode ->
  *    jbd2_journal_begin_ordered_truncate -> writeback of an I_FREEING inode).  That
- *    function writes back only when the inode's jbd2 transaction is the committing one,
- *    so the drops are timed (see wb_round): sync_file_range() of part of each file
- *    allocates blocks in the running transaction, a commit-kicker thread (fsync of a
- *    small file, every 8th time syncfs) announces each commit it starts, and a round of
- *    several files drops their references one after another across the next commit.
- *    A drop is unlink + close of a new file, or rename() of a new file over the previous
- *    round's, which was read back and verified, then extended and partly allocated.  On
- *    6.1 this path is reachable only on ext4 mounted nodioread_nolock (with
- *    dioread_nolock nothing goes on the ordered list).
+ *    function writes back only when the inode's jbd2 transaction is the committing one
+ *    and the commit has not yet finished waiting for ordered data, a window user space
+ *    cannot see.  So right before each drop the file gets blocks appended and allocated
+ *    one at a time (sync_file_range) for two typical commits: whichever transaction is
+ *    committing at the drop then has the inode on it.  One more block is left dirty (the
+ *    seed's `stress --io`, sync() in a loop, writes back every other dirty page).  A
+ *    round drops several files: unlink + close of new files, or rename() of new files
+ *    over the previous round's, which are read back and verified first.  A commit-kicker
+ *    thread (fsync of a small file, every 8th time syncfs) keeps jbd2 committing and
+ *    measures how long a commit takes.  On 6.1 this path is reachable only on ext4
+ *    mounted nodioread_nolock (with dioread_nolock nothing goes on the ordered list).
  *
  * Race-window hits: unlink()/close() calls made while >= 1 AIO write of that file was still
  * in flight (a non-blocking reap just before the call did not return it), plus writeback
@@ -41,7 +43,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -113,14 +114,10 @@ static const char *const counters[] = {
 static atomic_bool in_commit;
 static uint64_t file_size;
 static uint64_t wb_file_size; /* bytes of each writeback file as written */
-static uint64_t wb_arm_len;   /* bytes allocated just before a last reference goes */
+static uint64_t wb_arm_len;   /* at most that many bytes allocated right before a drop */
 
-/* The kicker announces each commit it is about to start; writeback rounds wait for one. */
-static atomic_bool kicker_running;
-static pthread_mutex_t commit_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t commit_cond;
-static uint64_t commit_seq;	       /* under commit_lock */
-static _Atomic uint64_t commit_ns_avg; /* the kicker's fsync()/syncfs() time, moving average */
+/* the kicker's fsync() time (moving average): how long a commit takes on this kernel */
+static _Atomic uint64_t commit_ns_avg;
 
 /* An errno from a syscall: ENOSPC is tolerated (counted), anything else is an anomaly. */
 static bool tolerate(int err, const char *what, const char *path)
@@ -143,7 +140,7 @@ struct worker {
 	char *rbuf;	    /* file_size (verification) */
 	char *wbbuf;	    /* 1 MiB */
 	uint64_t *slot_gen; /* per io slot, expected generation after an AIO round (0 = hole) */
-	int *wb_fds;	    /* opt_wb_files */
+	int *wb_fds;	    /* opt_wb_files: the new files of a round */
 	uint64_t *final_id; /* per writeback slot: the file now at wb.W.I.final (0: none) */
 };
 
@@ -355,42 +352,6 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static uint64_t commits_begun(void)
-{
-	uint64_t n;
-
-	pthread_mutex_lock(&commit_lock);
-	n = commit_seq;
-	pthread_mutex_unlock(&commit_lock);
-	return n;
-}
-
-/* Wait until the kicker begins a commit after `since` (at most 2 s).  Without a kicker,
- * commit=1 does the committing: no wait. */
-static void await_commit(uint64_t since)
-{
-	struct timespec dl;
-
-	if (!atomic_load(&kicker_running))
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &dl);
-	dl.tv_sec += 2;
-	pthread_mutex_lock(&commit_lock);
-	while (commit_seq == since && atomic_load(&kicker_running) && repro_running())
-		if (pthread_cond_timedwait(&commit_cond, &commit_lock, &dl) == ETIMEDOUT)
-			break;
-	pthread_mutex_unlock(&commit_lock);
-}
-
-/* Between two last-reference drops of a round: the drops spread over a typical commit. */
-static void drop_pause(unsigned i)
-{
-	uint64_t us = atomic_load(&commit_ns_avg) / 1000 / opt_wb_files;
-
-	if (i > 0 && us > 0)
-		repro_sleep_usec(us);
-}
-
 /* Start writeback of [off, off + len): ext4 allocates those blocks now, in the running
  * transaction, and puts the inode on its ordered list; the pages after them stay dirty. */
 static bool wb_arm(int fd, uint64_t off, uint64_t len, const char *path)
@@ -450,23 +411,28 @@ static bool wb_verify_final(struct worker *w, unsigned i)
 	return true;
 }
 
-/* Give slot i's old file the state its eviction needs: 2 * wb_arm_len bytes appended, the
- * first half allocated now, the second left dirty. */
-static bool wb_extend_final(struct worker *w, unsigned i)
+/*
+ * Right before a file's last reference goes: from `off`, append a block and allocate it
+ * (sync_file_range), again and again for two typical commits (at most wb_arm_len bytes),
+ * then append one more block and leave it dirty.  ext4 puts the inode on the running
+ * transaction with each allocation, so whichever transaction is committing when the
+ * caller drops the reference, the inode is on it: the eviction that follows writes the
+ * dirty block back if that commit has not finished its ordered-data wait yet.  Returns
+ * false on an error (reported).
+ */
+static bool wb_prepare_drop(struct worker *w, int fd, uint64_t id, uint64_t off, const char *path)
 {
-	_cleanup_free_ char *fin = wb_path(w, i, "final");
-	_cleanup_close_ int fd = -1;
+	uint64_t avg = atomic_load(&commit_ns_avg);
+	uint64_t until = now_ns() + 2 * (avg ? avg : 50000000);
+	uint64_t end = off + wb_arm_len;
 
-	if (!fin)
-		return false;
-	fd = open(fin, O_WRONLY | O_CLOEXEC);
-	if (fd < 0) {
-		tolerate(errno, "open", fin);
-		return false;
-	}
-	return wb_write(fd, w, w->final_id[i], wb_gen(w->final_id[i]), wb_file_size,
-			wb_file_size + 2 * wb_arm_len, fin) &&
-	       wb_arm(fd, wb_file_size, wb_arm_len, fin);
+	do {
+		if (!wb_write(fd, w, id, wb_gen(id), off, off + BS, path) ||
+		    !wb_arm(fd, off, BS, path))
+			return false;
+		off += BS;
+	} while (off < end && now_ns() < until);
+	return wb_write(fd, w, id, wb_gen(id), off, off + BS, path);
 }
 
 /* Slot i's new file written whole with buffered writes; its fd in w->wb_fds[i]. */
@@ -488,23 +454,17 @@ static bool wb_create(struct worker *w, uint64_t iter, unsigned i)
 }
 
 /*
- * One writeback round on opt_wb_files files: each file's last reference dropped while a
- * transaction that allocated some of its blocks commits, with dirty pages left.
- * jbd2_journal_begin_ordered_truncate() writes back only then, and that window (from jbd2
- * making the transaction the committing one to the end of its ordered-data wait) cannot be
- * seen from user space: the round allocates part of every file (sync_file_range), waits
- * for the kicker's next commit and drops the references one after another across a
- * typical commit, so that some drop lands in the window however slow the kernel is.
- *  even rounds: unlink() all, then close() each (the new files, their heads allocated);
- *  odd rounds: the new files written back whole (the rename's auto_da_alloc flush then
- *    has nothing to do), the previous round's files read back and verified, extended and
- *    partly allocated, then each new file rename()d over its old one.
+ * One writeback round on opt_wb_files files, each file's last reference dropped right
+ * after wb_prepare_drop().
+ *  even rounds: the new files unlink()ed, then each prepared and close()d;
+ *  odd rounds: the new files written back whole (the rename's auto_da_alloc flush then has
+ *    nothing to do), the previous round's files read back and verified, then each old file
+ *    prepared and closed and the new one rename()d over it.
  */
 static void wb_round(struct worker *w, uint64_t iter)
 {
-	bool rename_over = (iter & 1) == 1, armed = false;
+	bool rename_over = (iter & 1) == 1;
 	unsigned n = (unsigned)opt_wb_files;
-	uint64_t since;
 
 	for (unsigned i = 0; i < n; i++)
 		w->wb_fds[i] = -1;
@@ -512,23 +472,23 @@ static void wb_round(struct worker *w, uint64_t iter)
 		_cleanup_free_ char *tmp = wb_path(w, i, "tmp");
 
 		if (!wb_create(w, iter, i) ||
-		    !wb_arm(w->wb_fds[i], 0, rename_over ? wb_file_size : wb_arm_len,
-			    tmp ? tmp : "?"))
+		    (rename_over && !wb_arm(w->wb_fds[i], 0, wb_file_size, tmp ? tmp : "?")))
 			goto out;
 	}
 	repro_count(C_WB_ITERATIONS, 1);
 
 	if (!rename_over) {
-		since = commits_begun();
 		for (unsigned i = 0; i < n; i++) {
 			_cleanup_free_ char *tmp = wb_path(w, i, "tmp");
 
 			if (tmp && unlink(tmp) < 0)
 				tolerate(errno, "unlink", tmp);
 		}
-		await_commit(since);
 		for (unsigned i = 0; i < n; i++) {
-			drop_pause(i);
+			_cleanup_free_ char *tmp = wb_path(w, i, "tmp");
+
+			wb_prepare_drop(w, w->wb_fds[i], wb_id(w, iter, i), wb_file_size,
+					tmp ? tmp : "?");
 			lastref_dropped();
 			close(w->wb_fds[i]);
 			w->wb_fds[i] = -1;
@@ -543,19 +503,20 @@ static void wb_round(struct worker *w, uint64_t iter)
 		if (w->final_id[i] && !wb_verify_final(w, i))
 			w->final_id[i] = 0;
 	}
-	for (unsigned i = 0; i < n; i++)
-		if (w->final_id[i] && wb_extend_final(w, i))
-			armed = true;
-	if (armed)
-		await_commit(commits_begun());
 	for (unsigned i = 0; i < n; i++) {
 		_cleanup_free_ char *tmp = wb_path(w, i, "tmp");
 		_cleanup_free_ char *fin = wb_path(w, i, "final");
 
 		if (!tmp || !fin)
-			return;
-		if (armed)
-			drop_pause(i);
+			goto out;
+		if (w->final_id[i]) {
+			_cleanup_close_ int fd = open(fin, O_WRONLY | O_CLOEXEC);
+
+			if (fd < 0)
+				tolerate(errno, "open", fin);
+			else
+				wb_prepare_drop(w, fd, w->final_id[i], wb_file_size, fin);
+		}
 		lastref_dropped();
 		if (rename(tmp, fin) < 0) {
 			tolerate(errno, "rename", tmp);
@@ -631,19 +592,6 @@ static void *kicker_main(void *arg)
 
 		if (pwrite(fd, buf, sizeof(buf), 0) < 0 && !tolerate(errno, "pwrite", path))
 			break;
-		/* our own page first, so that fsync() goes straight to the commit */
-		if (sync_file_range(fd, 0, sizeof(buf),
-				    SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-					SYNC_FILE_RANGE_WAIT_AFTER) < 0 &&
-		    !tolerate(errno, "sync_file_range", path))
-			break;
-		/* a syncfs() writes every dirty page back: no last reference should go then */
-		if (!syncfs_now || use_syncfs) {
-			pthread_mutex_lock(&commit_lock);
-			commit_seq++;
-			pthread_cond_broadcast(&commit_cond);
-			pthread_mutex_unlock(&commit_lock);
-		}
 		atomic_store(&in_commit, true);
 		t0 = now_ns();
 		r = syncfs_now ? syncfs(fd) : fsync(fd);
@@ -651,34 +599,14 @@ static void *kicker_main(void *arg)
 		atomic_store(&in_commit, false);
 		if (r < 0 && !tolerate(errno, "fsync", path))
 			break;
-		if (!syncfs_now || use_syncfs)
+		if (!syncfs_now)
 			atomic_store(&commit_ns_avg, (atomic_load(&commit_ns_avg) * 7 + d) / 8);
 		repro_count(C_KICKER_COMMITS, 1);
 	}
-	/* no more commits to wait for */
-	pthread_mutex_lock(&commit_lock);
-	atomic_store(&kicker_running, false);
-	pthread_cond_broadcast(&commit_cond);
-	pthread_mutex_unlock(&commit_lock);
 	return NULL;
 }
 
 static struct worker *workers;
-
-static int commit_cond_init(void)
-{
-	pthread_condattr_t ca;
-	int r;
-
-	r = pthread_condattr_init(&ca);
-	if (r)
-		return -r;
-	r = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	if (!r)
-		r = pthread_cond_init(&commit_cond, &ca);
-	pthread_condattr_destroy(&ca);
-	return -r;
-}
 
 static int setup(void)
 {
@@ -691,7 +619,8 @@ static int setup(void)
 	per_file = repro->size / (2ULL * repro->threads + 1);
 	file_size = opt_file_size < per_file ? opt_file_size : per_file;
 	file_size -= file_size % opt_io_size;
-	/* a writeback round: opt_wb_files new files and as many old ones (grown by 2 arms) */
+	/* a writeback round: opt_wb_files new files and as many old ones (each grows by at most
+	 * wb_arm_len and a block before its last reference goes) */
 	wb_file_size = (opt_wb_size < per_file ? opt_wb_size : per_file) / opt_wb_files;
 	wb_arm_len = wb_file_size / 4 < (256 << 10) ? wb_file_size / 4 : 256 << 10;
 	wb_arm_len -= wb_arm_len % BS;
@@ -702,9 +631,6 @@ static int setup(void)
 					" writeback files",
 					repro->size, repro->threads, opt_wb_files);
 
-	r = commit_cond_init();
-	if (r < 0)
-		return r;
 	workers = calloc(repro->threads, sizeof(*workers));
 	if (!workers)
 		return -ENOMEM;
@@ -740,7 +666,6 @@ static int run(void)
 		r = repro_thread_start("kicker", kicker_main, NULL);
 		if (r < 0)
 			return r;
-		atomic_store(&kicker_running, true);
 	}
 	for (unsigned i = 0; i < repro->threads; i++) {
 		r = repro_thread_start("worker", worker_main, &workers[i]);
