@@ -417,10 +417,10 @@ static bool wb_verify_final(struct worker *w, unsigned i)
  * then append one more block and leave it dirty.  ext4 puts the inode on the running
  * transaction with each allocation, so whichever transaction is committing when the
  * caller drops the reference, the inode is on it: the eviction that follows writes the
- * dirty block back if that commit has not finished its ordered-data wait yet.  Returns
- * false on an error (reported).
+ * dirty block back if that commit has not finished its ordered-data wait yet.  An error
+ * is reported and ends the preparation.
  */
-static bool wb_prepare_drop(struct worker *w, int fd, uint64_t id, uint64_t off, const char *path)
+static void wb_prepare_drop(struct worker *w, int fd, uint64_t id, uint64_t off, const char *path)
 {
 	uint64_t avg = atomic_load(&commit_ns_avg);
 	uint64_t until = now_ns() + 2 * (avg ? avg : 50000000);
@@ -429,10 +429,10 @@ static bool wb_prepare_drop(struct worker *w, int fd, uint64_t id, uint64_t off,
 	do {
 		if (!wb_write(fd, w, id, wb_gen(id), off, off + BS, path) ||
 		    !wb_arm(fd, off, BS, path))
-			return false;
+			return;
 		off += BS;
 	} while (off < end && now_ns() < until);
-	return wb_write(fd, w, id, wb_gen(id), off, off + BS, path);
+	wb_write(fd, w, id, wb_gen(id), off, off + BS, path);
 }
 
 /* Slot i's new file written whole with buffered writes; its fd in w->wb_fds[i]. */
