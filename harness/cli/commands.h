@@ -7,6 +7,7 @@
 #include "verdict.h" /* KD_EXIT_* */
 
 int cmd_scan(int argc, char **argv);   /* harness/cli/cmd-scan.c    console detector */
+int cmd_trace(int argc, char **argv);  /* harness/cli/cmd-trace.c   tracepoints to stdout */
 int cmd_run(int argc, char **argv);    /* harness/cli/cmd-run.c     run scenarios (host / VM) */
 int cmd_list(int argc, char **argv);   /* harness/cli/cmd-run.c     list scenarios */
 int cmd_show(int argc, char **argv);   /* harness/cli/cmd-run.c     show a result */

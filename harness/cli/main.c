@@ -20,6 +20,7 @@ static const struct {
 	{"bisect", cmd_bisect, "which kernel of a list introduced (or fixed) a bug, flaky or not"},
 	{"show", cmd_show, "show a run's verdict, report excerpt and files"},
 	{"scan", cmd_scan, "find kernel reports (BUG, hang, warning, ...) in console logs"},
+	{"trace", cmd_trace, "copy kernel tracepoints to stdout (a scenario [load] beside a reproducer)"},
 	{"kernel", cmd_kernel, "list | fetch | show kernels under test"},
 	{"image", cmd_image, "build | show the guest image"},
 	{"vm", cmd_vm, "low-level VM commands: probe-kvm, boot"},
