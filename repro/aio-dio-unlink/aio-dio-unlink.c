@@ -48,7 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "repro.h"
@@ -75,9 +74,7 @@ static const struct repro_option options[] = {
      64 << 10, 1ULL << 30, NULL},
     {"wb-size", "BYTES", "buffered bytes per writeback round (default 4M)", REPRO_ARG_SIZE,
      &opt_wb_size, 64 << 10, 1ULL << 30, NULL},
-    {"wb-files", "N",
-     "files per writeback round, their last references dropped one after another across a "
-     "commit (default 8)",
+    {"wb-files", "N", "files per writeback round, each prepared and dropped in turn (default 8)",
      REPRO_ARG_U64, &opt_wb_files, 1, 64, NULL},
     {"kicker", "KIND", "commit kicker: fsync (default), syncfs or none", REPRO_ARG_CHOICE,
      &opt_kicker, 0, 0, kickers},
@@ -116,8 +113,8 @@ static uint64_t file_size;
 static uint64_t wb_file_size; /* bytes of each writeback file as written */
 static uint64_t wb_arm_len;   /* at most that many bytes allocated right before a drop */
 
-/* the kicker's fsync() time (moving average): how long a commit takes on this kernel */
-static _Atomic uint64_t commit_ns_avg;
+/* the kicker's fsync() time in µs (moving average): how long a commit takes here */
+static _Atomic uint64_t commit_usec_avg;
 
 /* An errno from a syscall: ENOSPC is tolerated (counted), anything else is an anomaly. */
 static bool tolerate(int err, const char *what, const char *path)
@@ -344,14 +341,6 @@ static void lastref_dropped(void)
 	}
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Start writeback of [off, off + len): ext4 allocates those blocks now, in the running
  * transaction, and puts the inode on its ordered list; the pages after them stay dirty. */
 static bool wb_arm(int fd, uint64_t off, uint64_t len, const char *path)
@@ -422,8 +411,8 @@ static bool wb_verify_final(struct worker *w, unsigned i)
  */
 static void wb_prepare_drop(struct worker *w, int fd, uint64_t id, uint64_t off, const char *path)
 {
-	uint64_t avg = atomic_load(&commit_ns_avg);
-	uint64_t until = now_ns() + 2 * (avg ? avg : 50000000);
+	uint64_t avg = atomic_load(&commit_usec_avg);
+	uint64_t until = now_usec() + 2 * (avg ? avg : 50000);
 	uint64_t end = off + wb_arm_len;
 
 	do {
@@ -431,7 +420,7 @@ static void wb_prepare_drop(struct worker *w, int fd, uint64_t id, uint64_t off,
 		    !wb_arm(fd, off, BS, path))
 			return;
 		off += BS;
-	} while (off < end && now_ns() < until);
+	} while (off < end && now_usec() < until);
 	wb_write(fd, w, id, wb_gen(id), off, off + BS, path);
 }
 
@@ -585,22 +574,21 @@ static void *kicker_main(void *arg)
 	}
 	memset(buf, 'k', sizeof(buf));
 	while (repro_running()) {
-		int r;
-
 		bool syncfs_now = use_syncfs || (++n % 8) == 0;
 		uint64_t t0, d;
+		int r;
 
 		if (pwrite(fd, buf, sizeof(buf), 0) < 0 && !tolerate(errno, "pwrite", path))
 			break;
 		atomic_store(&in_commit, true);
-		t0 = now_ns();
+		t0 = now_usec();
 		r = syncfs_now ? syncfs(fd) : fsync(fd);
-		d = now_ns() - t0;
+		d = now_usec() - t0;
 		atomic_store(&in_commit, false);
 		if (r < 0 && !tolerate(errno, "fsync", path))
 			break;
 		if (!syncfs_now)
-			atomic_store(&commit_ns_avg, (atomic_load(&commit_ns_avg) * 7 + d) / 8);
+			atomic_store(&commit_usec_avg, (atomic_load(&commit_usec_avg) * 7 + d) / 8);
 		repro_count(C_KICKER_COMMITS, 1);
 	}
 	return NULL;
