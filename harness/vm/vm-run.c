@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "detect.h"
+#include "guestclock.h"
 #include "kernel.h"
 #include "request.h"
 #include "results.h"
@@ -37,6 +38,8 @@ struct vmrun {
 	double t_load, t_match; /* struct vm_guest's, -1: not seen */
 	char *stop_reason;     /* stop_on = first and a failure report: stop the guest's run */
 	bool stop_sent;
+	struct kd_guest_clock clock;	    /* the runner's elapsed time against ours */
+	double timeout_host, timeout_guest; /* the run timeout's parts (kd_run_timeout) */
 };
 
 /* Ask the guest's runner to stop (once it runs; the agent answers "stopping"). */
@@ -108,6 +111,16 @@ static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
 				   (json_object_get_double(jel) - json_object_get_double(jls));
 			if (vr->t_load < 0 || t < vr->t_load)
 				vr->t_load = t;
+		}
+		if (json_object_object_get_ex(m, "elapsed", &jel)) {
+			double rate;
+			_cleanup_free_ char *why = NULL;
+
+			kd_guest_clock_sample(&vr->clock, now_usec(), json_object_get_double(jel));
+			rate = kd_guest_clock_rate(&vr->clock);
+			why = strdupf("the guest's clock runs at %.2f of the host's", rate);
+			kd_vm_extend_run_timeout(
+			    vm, kd_run_timeout(vr->timeout_host, vr->timeout_guest, rate), why);
 		}
 		send_stop(vm, vr);
 		if (!vr->o->quiet) {
@@ -549,12 +562,14 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 	vo.oops_panic = sc->vm.oops_panic;
 	vo.panic_on_warn = sc->vm.panic_on_warn;
 	vo.boot_timeout = o->boot_timeout > 0 ? o->boot_timeout : 300;
-	/* boot + the run + its grace + the wait for units that outlive SIGKILL (from the
-	 * guest's hung-task timeout) + setup/teardown/tar under TCG */
-	vo.run_timeout = vo.boot_timeout + duration + sc->grace +
-			 (sc->cant_die_timeout > 0 ? sc->cant_die_timeout
-						   : task_cant_die_bound(vo.hung_task_secs)) +
-			 240;
+	/* boot + setup/teardown/tar under TCG (host seconds) + the run, its grace and the
+	 * wait for units that outlive SIGKILL (from the guest's hung-task timeout), which are
+	 * guest seconds: the runner's progress stretches them by the guest's clock rate */
+	vr.timeout_host = vo.boot_timeout + 240;
+	vr.timeout_guest = duration + sc->grace +
+			   (sc->cant_die_timeout > 0 ? sc->cant_die_timeout
+						     : task_cant_die_bound(vo.hung_task_secs));
+	vo.run_timeout = kd_run_timeout(vr.timeout_host, vr.timeout_guest, 1);
 	vo.vmcore = o->vmcore;
 	vo.collect_on_hang = true;
 	vo.on_agent = on_agent;

@@ -66,6 +66,7 @@ struct kd_vm {
 	sd_event *ev;
 	pid_t pid;
 	uint64_t t0;
+	double run_timeout, run_timeout_noted; /* s after t0 (kd_vm_extend_run_timeout) */
 	char *sockdir;
 	struct conn con, agent, qmpc;
 	struct jsonl agent_in; /* the agent's messages */
@@ -535,6 +536,24 @@ static void check_ready(struct kd_vm *vm, const char *how)
 	}
 }
 
+int kd_vm_extend_run_timeout(struct kd_vm *vm, double secs, const char *why)
+{
+	int r;
+
+	/* whole seconds: a rate that wobbles does not move the timer at every message */
+	if (!vm->t_run || vm->phase >= PH_STOPPING || secs < vm->run_timeout + 1)
+		return 0;
+	r = sd_event_source_set_time(vm->t_run, vm->t0 + usec_from_secs(secs));
+	if (r < 0)
+		return r;
+	if (secs >= vm->run_timeout_noted + 10) {
+		vm_log(vm, "run timeout %.0f s (was %.0f s): %s", secs, vm->o->run_timeout, why);
+		vm->run_timeout_noted = secs;
+	}
+	vm->run_timeout = secs;
+	return 0;
+}
+
 int kd_vm_agent_send(struct kd_vm *vm, json_object *msg)
 {
 	_cleanup_free_ char *line =
@@ -716,9 +735,11 @@ static int on_boot_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 static int on_run_timeout(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct kd_vm *vm = userdata;
+	_cleanup_free_ char *why = NULL;
 	(void)s;
 	(void)usec;
-	begin_stop(vm, KD_VM_END_TIMEOUT, "run timeout", true);
+	why = strdupf("run timeout (%.0f s)", vm->run_timeout);
+	begin_stop(vm, KD_VM_END_TIMEOUT, why ? why : "run timeout", true);
 	return 0;
 }
 
@@ -1329,9 +1350,10 @@ static int vm_run_once(const struct kd_vm_opts *o, struct kd_vm_result *res)
 	sd_event_source_set_enabled(vm.t_hb, SD_EVENT_OFF);
 	sd_event_source_set_enabled(vm.t_step, SD_EVENT_OFF);
 	sd_event_source_set_enabled(vm.t_flush, SD_EVENT_OFF);
+	vm.run_timeout = vm.run_timeout_noted = o->run_timeout;
 	if (o->run_timeout > 0)
-		sd_event_add_time_relative(vm.ev, &vm.t_run, CLOCK_MONOTONIC,
-					   usec_from_secs(o->run_timeout), 0, on_run_timeout, &vm);
+		sd_event_add_time(vm.ev, &vm.t_run, CLOCK_MONOTONIC,
+				  vm.t0 + usec_from_secs(o->run_timeout), 0, on_run_timeout, &vm);
 	r = sd_event_loop(vm.ev);
 	if (r < 0) {
 		kill(vm.pid, SIGKILL);

@@ -129,6 +129,10 @@ int kd_vm_result_save(const struct kd_vm_result *res, const struct kd_vm_opts *o
 /* Send a JSON object (taken) to the agent. */
 int kd_vm_agent_send(struct kd_vm *vm, struct json_object *msg);
 
+/* Move the run timeout (o->run_timeout) to `secs` after QEMU's start, `why` noted in
+ * console-ts.log; only later, never earlier, and not once the VM is stopping. */
+int kd_vm_extend_run_timeout(struct kd_vm *vm, double secs, const char *why);
+
 /* KVM probe: boot the kernel with -accel kvm and no disks, success = a console line within
  * 10 s.  Answer cached per host in $KDRILL_CACHE/kvm-probe.  Returns "kvm" or "tcg";
  * *why explains a TCG answer. */

@@ -21,3 +21,10 @@ $(O)/tests/vm/hang-grace-test: $(O)/tests/vm/hang-grace.o $(LIBKDHARN) $(LIBKDCO
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
 EXTRA_TARGETS += $(O)/tests/vm/hang-grace-test
+
+# guest-clock: the run timeout stretched by the guest's clock rate (harness/vm/guestclock.c).
+$(O)/tests/vm/guest-clock-test: $(O)/tests/vm/guest-clock.o $(LIBKDHARN) $(LIBKDCOMMON)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD      $@")
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS_ALL)
+EXTRA_TARGETS += $(O)/tests/vm/guest-clock-test
