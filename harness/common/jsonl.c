@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <json-c/json.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -86,4 +88,13 @@ void jsonl_clear(struct jsonl *j)
 	j->buf = NULL;
 	j->len = 0;
 	j->skipping = false;
+}
+
+json_object *json_fixed(double d, int places)
+{
+	char buf[64];
+	double scale = pow(10, places);
+
+	snprintf(buf, sizeof(buf), "%.*f", places, d);
+	return json_object_new_double_s(round(d * scale) / scale, buf);
 }

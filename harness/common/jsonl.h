@@ -37,4 +37,8 @@ int jsonl_feed(struct jsonl *j, const void *data, size_t n, jsonl_line_fn fn, vo
 ssize_t jsonl_read(struct jsonl *j, int fd, jsonl_line_fn fn, void *userdata);
 void jsonl_clear(struct jsonl *j);
 
+/* A number that prints with `places` decimals ("12.5", not 12.499999999999998); seconds
+ * in results are json_fixed(s, 1). */
+struct json_object *json_fixed(double d, int places);
+
 #endif

@@ -20,6 +20,7 @@
 #include <systemd/sd-event.h>
 
 #include "detect.h"
+#include "jsonl.h"
 #include "kmsg.h"
 #include "results.h"
 #include "taskstack.h"
@@ -1848,13 +1849,6 @@ static struct json_object *kernel_json(void)
 	return k;
 }
 
-static struct json_object *json_secs(double d)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "%.1f", d);
-	return json_object_new_double_s(round(d * 10) / 10, buf);
-}
-
 /* Did this reproducer do its work: reach its main loop (the repro library prints
  * progress records only from there) or count an op? */
 static bool inst_ran(const struct inst *in)
@@ -1989,15 +1983,15 @@ static int build_verdict(struct runner *rn, struct run_result *res)
 	json_object_object_add(v, "stop_reason",
 			       json_object_new_string(rn->stop_reason ? rn->stop_reason : "setup"));
 	json_object_object_add(v, "started", json_object_new_string(started));
-	json_object_object_add(v, "duration_s", json_secs(dur));
-	json_object_object_add(v, "duration_planned_s", json_secs(rn->duration));
+	json_object_object_add(v, "duration_s", json_fixed(dur, 1));
+	json_object_object_add(v, "duration_planned_s", json_fixed(rn->duration, 1));
 	json_object_object_add(v, "load_started_s",
-			       rn->load_started >= 0 ? json_secs(rn->load_started) : NULL);
+			       rn->load_started >= 0 ? json_fixed(rn->load_started, 1) : NULL);
 	/* time to reproduce: from the load's start to the first matching report */
 	json_object_object_add(
 	    v, "time_to_report_s",
 	    rn->first_match_t >= 0
-		? json_secs(rn->first_match_t - (rn->load_started >= 0 ? rn->load_started : 0))
+		? json_fixed(rn->first_match_t - (rn->load_started >= 0 ? rn->load_started : 0), 1)
 		: NULL);
 	/* "seed" is the old name of "rand_seed" (the PRNG's; seed_report is the bug report) */
 	json_object_object_add(v, "rand_seed", json_object_new_int64((int64_t)rn->seed));

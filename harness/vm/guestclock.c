@@ -17,17 +17,24 @@ void kd_guest_clock_sample(struct kd_guest_clock *c, uint64_t host_usec, double 
 	c->g = guest_secs;
 }
 
+/* host seconds between the first and latest sample, -1 before a window of them */
+static double window(const struct kd_guest_clock *c)
+{
+	double host = c->have ? (double)(c->h - c->h0) / 1e6 : 0;
+	return host < KD_GUEST_RATE_WINDOW ? -1 : host;
+}
+
+double kd_guest_clock_measured(const struct kd_guest_clock *c)
+{
+	double host = window(c);
+	return host < 0 ? 0 : (c->g - c->g0) / host;
+}
+
 double kd_guest_clock_rate(const struct kd_guest_clock *c)
 {
-	double host, rate;
+	double rate = kd_guest_clock_measured(c);
 
-	if (!c->have)
-		return 1;
-	host = (double)(c->h - c->h0) / 1e6;
-	if (host < KD_GUEST_RATE_WINDOW)
-		return 1;
-	rate = (c->g - c->g0) / host;
-	if (rate > 1)
+	if (window(c) < 0 || rate > 1)
 		return 1;
 	return rate < KD_GUEST_RATE_MIN ? KD_GUEST_RATE_MIN : rate;
 }

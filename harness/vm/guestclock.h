@@ -29,6 +29,10 @@ struct kd_guest_clock {
 /* one progress message: the guest said `guest_secs` at host time `host_usec` */
 void kd_guest_clock_sample(struct kd_guest_clock *c, uint64_t host_usec, double guest_secs);
 
+/* guest seconds per host second as measured, 0 before a window of KD_GUEST_RATE_WINDOW
+ * host seconds (vm.guest_clock_rate in verdict.json) */
+double kd_guest_clock_measured(const struct kd_guest_clock *c);
+
 /* guest seconds per host second, in [KD_GUEST_RATE_MIN, 1]; 1 before a window of
  * KD_GUEST_RATE_WINDOW host seconds (a guest clock faster than the host's counts as 1) */
 double kd_guest_clock_rate(const struct kd_guest_clock *c);

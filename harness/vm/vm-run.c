@@ -11,6 +11,7 @@
 
 #include "detect.h"
 #include "guestclock.h"
+#include "jsonl.h"
 #include "kernel.h"
 #include "request.h"
 #include "results.h"
@@ -233,13 +234,6 @@ static int extract_results(const char *disk, const char *run_dir)
 	return r == 0 || n > 0 ? n : -EIO;
 }
 
-static json_object *json_secs(double d)
-{
-	char buf[32];
-	snprintf(buf, sizeof(buf), "%.1f", d);
-	return json_object_new_double_s(round(d * 10) / 10, buf);
-}
-
 static json_object *base_verdict(const struct scenario *sc, const char *run_id, uint64_t t0_real,
 				 double duration)
 {
@@ -253,7 +247,7 @@ static json_object *base_verdict(const struct scenario *sc, const char *run_id, 
 	verdict_json_head(v, sc, run_id);
 	json_object_object_add(v, "stop_reason", json_object_new_string("guest did not finish"));
 	json_object_object_add(v, "started", json_object_new_string(started));
-	json_object_object_add(v, "duration_planned_s", json_secs(duration));
+	json_object_object_add(v, "duration_planned_s", json_fixed(duration, 1));
 	json_object_object_add(v, "counters", json_object_new_object());
 	json_object_object_add(v, "reproducers", json_object_new_array());
 	json_object_object_add(v, "files", files);
@@ -375,9 +369,11 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 	json_object_object_add(vmj, "accel",
 			       json_object_new_string(vres->accel ? vres->accel : "?"));
 	json_object_object_add(vmj, "ready", json_object_new_boolean(vres->ready));
-	json_object_object_add(vmj, "t_ready_s", json_secs(vres->t_ready));
-	json_object_object_add(vmj, "t_system_s", json_secs(vres->t_system));
-	json_object_object_add(vmj, "t_end_s", json_secs(vres->t_end));
+	json_object_object_add(vmj, "t_ready_s", json_fixed(vres->t_ready, 1));
+	json_object_object_add(vmj, "t_system_s", json_fixed(vres->t_system, 1));
+	json_object_object_add(vmj, "t_end_s", json_fixed(vres->t_end, 1));
+	if (vr->clock_rate > 0)
+		json_object_object_add(vmj, "guest_clock_rate", json_fixed(vr->clock_rate, 2));
 	json_object_object_add(vmj, "qemu_status", json_object_new_int(vres->qemu_status));
 	if (vres->boot_attempts)
 		json_object_object_add(vmj, "boot_attempts",
@@ -406,13 +402,14 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 				       json_object_new_string(t.summary->summary_text));
 	json_object_object_add(v, "vm", vmj);
 	if (!guest)
-		json_object_object_add(v, "duration_s", json_secs(wall));
+		json_object_object_add(v, "duration_s", json_fixed(wall, 1));
 	/* the time to report: the guest's runner does not read the kernel log (the host
 	 * has the console, and a panic leaves the guest no time), so the host's clock */
 	if (out.match && vr->t_load >= 0 && vr->t_match >= vr->t_load &&
 	    (!json_object_object_get_ex(v, "time_to_report_s", &x) ||
 	     json_object_is_type(x, json_type_null))) {
-		json_object_object_add(v, "time_to_report_s", json_secs(vr->t_match - vr->t_load));
+		json_object_object_add(v, "time_to_report_s",
+				       json_fixed(vr->t_match - vr->t_load, 1));
 		json_object_object_add(v, "time_to_report_from", json_object_new_string("console"));
 	}
 	if (json_object_object_get_ex(v, "counters", &x) &&
@@ -611,7 +608,8 @@ verdict:
 				     .done_status = vr.done_status,
 				     .done_error = vr.done_error,
 				     .t_load = vr.t_load,
-				     .t_match = vr.t_match};
+				     .t_match = vr.t_match,
+				     .clock_rate = kd_guest_clock_measured(&vr.clock)};
 		res->json = vm_merge_verdict(sc, &g, &vres, guest, res->run_id, res->run_dir,
 					     t0_real, (double)(now_usec() - t0) / 1e6, res);
 	}

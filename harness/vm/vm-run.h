@@ -54,6 +54,7 @@ struct vm_guest {
 	 * signature: the run's time to report (the guest's runner does not read the kernel
 	 * log) */
 	double t_load, t_match;
+	double clock_rate; /* guest seconds per host second during the run (0: not measured) */
 };
 struct kd_vm_result;
 struct json_object;

@@ -39,12 +39,15 @@ int main(void)
 	want("no sample: 1", kd_guest_clock_rate(&c), 1);
 	c = run(10, 1, 0.5, 3);
 	want("10 s of samples at 0.5: not yet believed", kd_guest_clock_rate(&c), 1);
+	want("10 s of samples: not measured", kd_guest_clock_measured(&c), 0);
 	c = run(KD_GUEST_RATE_WINDOW, 1, 0.5, 3);
 	want("a window at 0.5", kd_guest_clock_rate(&c), 0.5);
 	c = run(300, 2, 0.46, 0.8);
 	want("300 s at 0.46 (five guests on two cores)", kd_guest_clock_rate(&c), 0.46);
+	want("300 s at 0.46: measured", kd_guest_clock_measured(&c), 0.46);
 	c = run(300, 2, 1.03, 0.8);
 	want("a guest clock faster than the host's counts as 1", kd_guest_clock_rate(&c), 1);
+	want("a faster guest clock: measured as it is", kd_guest_clock_measured(&c), 1.03);
 	c = run(300, 2, 0, 42);
 	want("a stopped guest clock: the floor", kd_guest_clock_rate(&c), KD_GUEST_RATE_MIN);
 
