@@ -4,7 +4,8 @@
 #  - inject:NNN -> a kernel verdict (BUG/HANG/WARN) whose report matches the scenario's
 #    signature (match: true, the report's signature_match) with the injection's console
 #    line in console.log, and the guest ran the injected release;
-#  - build:stock -> PASS with reproducer counters > 0 and without that line.
+#  - build:stock -> PASS with reproducer counters > 0 and without that line, and the
+#    guest's clock rate measured (verdict.json vm.guest_clock_rate).
 # Cases (INJECT_CASES overrides, one per line: "NNN:scenario:variant:LINE", LINE an ERE the
 # injected kernel's console must show):
 #  003 nfs-rotate:v3            NFS: Invalid unlock attempted
@@ -95,6 +96,10 @@ for c in "${cases[@]}"; do
 	[ $rc = 0 ] || fail "build:stock $name: exit $rc"
 	[ "$(json "$v/verdict.json" .counters.ops)" -gt 0 ] 2>/dev/null || fail "build:stock $name: no work done"
 	grep -Eq "$line" "$v/console.log" && fail "build:stock $name: the injection's line on stock"
+	# 30 s of the runner's progress: the guest's clock rate, which the run timeout used
+	rate=$(json "$v/verdict.json" .vm.guest_clock_rate)
+	awk -v r="$rate" 'BEGIN { exit !(r > 0.05 && r < 1.5) }' ||
+		fail "build:stock $name: vm.guest_clock_rate '$rate'"
 	mv "$v" "$KDRILL_TMP/run-stock-$nnn"
 done
 echo "ok: ${#cases[@]} injected kernels found by their scenarios, stock PASS${missing[*]:+ (not built: ${missing[*]})}"
