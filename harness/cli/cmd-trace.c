@@ -116,6 +116,7 @@ int cmd_trace(int argc, char **argv)
 	};
 	const char *tracefs = "/sys/kernel/tracing";
 	_cleanup_free_ char *inst = NULL, *events = NULL, *kb = NULL;
+	_cleanup_strv_ char **dirs = NULL; /* event_dir() of each EVENT, in order */
 	_cleanup_close_ int pipe_fd = -1;
 	struct sigaction sa = {.sa_handler = trace_on_signal};
 	struct stat st;
@@ -149,13 +150,15 @@ int cmd_trace(int argc, char **argv)
 		return KD_EXIT_USAGE;
 	}
 	for (int i = optind; i < argc; i++) {
-		_cleanup_free_ char *d = event_dir(argv[i]);
+		char *d = event_dir(argv[i]);
 
 		if (!d) {
 			fprintf(stderr, "kdrill trace: '%s' is not SUBSYSTEM:NAME or SUBSYSTEM\n",
 				argv[i]);
 			return KD_EXIT_USAGE;
 		}
+		if (strv_push(&dirs, d) < 0)
+			return KD_EXIT_INFRA;
 	}
 
 	events = strdupf("%s/events", tracefs);
@@ -168,8 +171,7 @@ int cmd_trace(int argc, char **argv)
 	}
 	/* every event must exist before anything is changed */
 	for (int i = optind; i < argc; i++) {
-		_cleanup_free_ char *d = event_dir(argv[i]);
-		_cleanup_free_ char *p = d ? strdupf("%s/%s/enable", tracefs, d) : NULL;
+		_cleanup_free_ char *p = strdupf("%s/%s/enable", tracefs, dirs[i - optind]);
 
 		if (!p)
 			return KD_EXIT_INFRA;
@@ -200,8 +202,7 @@ int cmd_trace(int argc, char **argv)
 		goto out;
 	}
 	for (int i = optind; i < argc; i++) {
-		_cleanup_free_ char *d = event_dir(argv[i]);
-		_cleanup_free_ char *rel = d ? strdupf("%s/enable", d) : NULL;
+		_cleanup_free_ char *rel = strdupf("%s/enable", dirs[i - optind]);
 
 		if (!rel)
 			goto out;
