@@ -39,6 +39,13 @@ double kd_guest_clock_rate(const struct kd_guest_clock *c)
 	return rate < KD_GUEST_RATE_MIN ? KD_GUEST_RATE_MIN : rate;
 }
 
+double kd_guest_clock_at(const struct kd_guest_clock *c, uint64_t host_usec)
+{
+	if (!c->have)
+		return -1;
+	return c->g + ((double)host_usec - (double)c->h) / 1e6 * kd_guest_clock_rate(c);
+}
+
 double kd_run_timeout(double host_secs, double guest_secs, double rate)
 {
 	if (!(rate >= KD_GUEST_RATE_MIN)) /* NaN too */

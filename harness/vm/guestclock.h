@@ -37,5 +37,9 @@ double kd_guest_clock_measured(const struct kd_guest_clock *c);
  * KD_GUEST_RATE_WINDOW host seconds (a guest clock faster than the host's counts as 1) */
 double kd_guest_clock_rate(const struct kd_guest_clock *c);
 
+/* the guest's elapsed seconds at host time `host_usec` (before or after the latest sample),
+ * from the latest sample at kd_guest_clock_rate(); -1 before any sample */
+double kd_guest_clock_at(const struct kd_guest_clock *c, uint64_t host_usec);
+
 /* host seconds for `host_secs` of host-timed work plus `guest_secs` of guest time at `rate` */
 double kd_run_timeout(double host_secs, double guest_secs, double rate);

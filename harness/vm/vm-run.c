@@ -37,6 +37,7 @@ struct vmrun {
 	bool running;	       /* the guest's run reports progress: a stop can be sent */
 	uint64_t t0;	       /* the run's start (now_usec): t_load and t_match count from it */
 	double t_load, t_match; /* struct vm_guest's, -1: not seen */
+	double g_load, g_match; /* struct vm_guest's, -1: not seen */
 	char *stop_reason;     /* stop_on = first and a failure report: stop the guest's run */
 	bool stop_sent;
 	struct kd_guest_clock clock;	    /* the runner's elapsed time against ours */
@@ -67,8 +68,11 @@ static void on_report(struct kd_vm *vm, const struct kd_report *r, void *userdat
 	int stop_on = vr->o->stop_on >= 0 ? vr->o->stop_on : (int)vr->sc->stop_on;
 	enum report_role role = report_role(vr->sc, r);
 
-	if (vr->t_match < 0 && report_is_match(vr->sc, r, role))
-		vr->t_match = (double)(now_usec() - vr->t0) / 1e6;
+	if (vr->t_match < 0 && report_is_match(vr->sc, r, role)) {
+		uint64_t now = now_usec();
+		vr->t_match = (double)(now - vr->t0) / 1e6;
+		vr->g_match = kd_guest_clock_at(&vr->clock, now); /* -1 before any progress */
+	}
 	if (stop_on != SC_STOP_FIRST || vr->stop_reason || role != ROLE_FAILURE)
 		return;
 	vr->stop_reason = strdupf("kernel report: %s", r->title ? r->title : kd_class_name(r->cls));
@@ -112,6 +116,7 @@ static void on_agent(struct kd_vm *vm, json_object *m, void *userdata)
 				   (json_object_get_double(jel) - json_object_get_double(jls));
 			if (vr->t_load < 0 || t < vr->t_load)
 				vr->t_load = t;
+			vr->g_load = json_object_get_double(jls);
 		}
 		if (json_object_object_get_ex(m, "elapsed", &jel)) {
 			double rate;
@@ -405,13 +410,17 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 		json_object_object_add(v, "duration_s", json_fixed(wall, 1));
 	/* the time to report: the guest's runner does not read the kernel log (the host
 	 * has the console, and a panic leaves the guest no time), so the host's clock */
-	if (out.match && vr->t_load >= 0 && vr->t_match >= vr->t_load &&
+	if (out.match && vr->g_load >= 0 && vr->g_match >= vr->g_load &&
 	    (!json_object_object_get_ex(v, "time_to_report_s", &x) ||
 	     json_object_is_type(x, json_type_null))) {
 		json_object_object_add(v, "time_to_report_s",
-				       json_fixed(vr->t_match - vr->t_load, 1));
+				       json_fixed(vr->g_match - vr->g_load, 1));
 		json_object_object_add(v, "time_to_report_from", json_object_new_string("console"));
 	}
+	/* what the user waited: more than the above when the guest's clock lags */
+	if (out.match && vr->t_load >= 0 && vr->t_match >= vr->t_load)
+		json_object_object_add(v, "time_to_report_host_s",
+				       json_fixed(vr->t_match - vr->t_load, 1));
 	if (json_object_object_get_ex(v, "counters", &x) &&
 	    json_object_is_type(x, json_type_object))
 		json_object_object_add(x, "reports", json_object_new_int((int)n));
@@ -466,7 +475,9 @@ int vm_run_scenario(const struct scenario *sc, const struct vm_run_opts *o, stru
 			   .done_status = -1,
 			   .t0 = now_usec(),
 			   .t_load = -1,
-			   .t_match = -1};
+			   .t_match = -1,
+			   .g_load = -1,
+			   .g_match = -1};
 	struct kd_vm_opts vo = {0};
 	struct kd_vm_result vres = {0};
 	const char *out_root = o->out_dir ? o->out_dir : results_default_dir();
@@ -600,6 +611,9 @@ verdict:
 	}
 	if (!guest && vr.guest_verdict)
 		guest = json_object_get(vr.guest_verdict);
+	/* a match before the first progress message: placed from the samples that came after */
+	if (vr.t_match >= 0 && vr.g_match < 0)
+		vr.g_match = kd_guest_clock_at(&vr.clock, vr.t0 + (uint64_t)(vr.t_match * 1e6));
 	{
 		struct vm_guest g = {.kernel = o->kernel,
 				     .duration = vr.duration,
@@ -609,6 +623,8 @@ verdict:
 				     .done_error = vr.done_error,
 				     .t_load = vr.t_load,
 				     .t_match = vr.t_match,
+				     .g_load = vr.g_load,
+				     .g_match = vr.g_match,
 				     .clock_rate = kd_guest_clock_measured(&vr.clock)};
 		res->json = vm_merge_verdict(sc, &g, &vres, guest, res->run_id, res->run_dir,
 					     t0_real, (double)(now_usec() - t0) / 1e6, res);

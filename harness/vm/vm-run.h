@@ -49,11 +49,13 @@ struct vm_guest {
 	const char *kernel_release;	/* the agent's uname -r, NULL: not heard */
 	int done_status;		/* the agent's "done" status, -1: none */
 	const char *done_error;		/* the agent's "done" error, NULL: none */
-	/* on the host's clock, seconds since the run started; < 0: not seen.  The load's start
-	 * (from the agent's progress) and the first console report that matches the
-	 * signature: the run's time to report (the guest's runner does not read the kernel
-	 * log) */
-	double t_load, t_match;
+	/* The load's start (from the agent's progress) and the first console report that
+	 * matches the signature: the run's time to report (the guest's runner does not read
+	 * the kernel log).  t_*: on the host's clock, seconds since the run started; g_*: on
+	 * the guest runner's (its elapsed seconds, the clock of duration_s and of the
+	 * scenario's duration), the report's placed there by struct kd_guest_clock.
+	 * < 0: not seen. */
+	double t_load, t_match, g_load, g_match;
 	double clock_rate; /* guest seconds per host second during the run (0: not measured) */
 };
 struct kd_vm_result;

@@ -24,6 +24,7 @@ norm() {
 	| (if .duration_s then .duration_s = "DURATION" else . end)
 	| (if .load_started_s then .load_started_s = "T" else . end)
 	| (if .time_to_report_s then .time_to_report_s = "T" else . end)
+	| (if .time_to_report_host_s then .time_to_report_host_s = "T" else . end)
 	| (if .seed then .seed = "SEED" else . end)
 	| (if .rand_seed then .rand_seed = "SEED" else . end)
 	| (if .scenario_file then .scenario_file |= sub(".*/"; "") else . end)
@@ -86,18 +87,20 @@ vm vm-warn --console "$KDRILL_TMP/warn-only.log" --end poweroff --ready --guest 
 vm vm-anomaly --console "$fx/real-boot.log" --end poweroff --ready --guest "$KDRILL_TMP/guest-anomaly.json" --done 1 --files complete --end-reason "guest powered off"
 vm vm-guest-infra --console "$fx/real-boot.log" --end poweroff --ready --guest "$KDRILL_TMP/guest-infra.json" --done 125 --files complete --end-reason "guest powered off"
 vm vm-panic --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic: sysrq triggered crash"
-# a panic that matches: the host's clock gives the time to report (load at 40 s, report at 52.5 s)
-vm vm-panic-match --param sig='sysrq triggered crash' --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic: sysrq triggered crash" --t-load 40 --t-match 52.5
-jq -e '.match == true and .time_to_report_s == 12.5 and .time_to_report_from == "console"' "$KDRILL_TMP/vm-panic-match.raw" >/dev/null ||
-	fail "vm-panic-match: time_to_report_s $(jq -c '[.match, .time_to_report_s, .time_to_report_from]' "$KDRILL_TMP/vm-panic-match.raw"), want [true,12.5,\"console\"]"
+# a panic that matches: the time to report on the guest's clock (the clock of the
+# scenario's duration; load at 20 s, report at 26 s of the runner's), and on the host's
+# (load at 40 s, report at 52.5 s: the guest's clock at ~0.5 of the host's)
+vm vm-panic-match --param sig='sysrq triggered crash' --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic: sysrq triggered crash" --t-load 40 --t-match 52.5 --g-load 20 --g-match 26
+jq -e '.match == true and .time_to_report_s == 6 and .time_to_report_host_s == 12.5 and .time_to_report_from == "console"' "$KDRILL_TMP/vm-panic-match.raw" >/dev/null ||
+	fail "vm-panic-match: $(jq -c '[.match, .time_to_report_s, .time_to_report_host_s, .time_to_report_from]' "$KDRILL_TMP/vm-panic-match.raw"), want [true,6,12.5,\"console\"]"
 # no load start heard (the kernel died first): no time, the workflows bound it by the run
-"$KV" vm-merge "$sc" --param sig='sysrq triggered crash' --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic" --t-match 52.5 >"$KDRILL_TMP/panic-noload.raw"
-jq -e '.match == true and (has("time_to_report_s") | not)' "$KDRILL_TMP/panic-noload.raw" >/dev/null ||
-	fail "panic without a load start: $(jq -c '[.match, .time_to_report_s]' "$KDRILL_TMP/panic-noload.raw")"
+"$KV" vm-merge "$sc" --param sig='sysrq triggered crash' --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic" --t-match 52.5 --g-match 26 >"$KDRILL_TMP/panic-noload.raw"
+jq -e '.match == true and (has("time_to_report_s") or has("time_to_report_host_s") | not)' "$KDRILL_TMP/panic-noload.raw" >/dev/null ||
+	fail "panic without a load start: $(jq -c '[.match, .time_to_report_s, .time_to_report_host_s]' "$KDRILL_TMP/panic-noload.raw")"
 # a panic that does not match gets no time, whatever the clocks say
-"$KV" vm-merge "$sc" --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic" --t-load 40 --t-match 52.5 >"$KDRILL_TMP/panic-other.raw"
-jq -e '.match == false and (has("time_to_report_s") | not)' "$KDRILL_TMP/panic-other.raw" >/dev/null ||
-	fail "a panic that does not match: $(jq -c '[.match, .time_to_report_s]' "$KDRILL_TMP/panic-other.raw")"
+"$KV" vm-merge "$sc" --console "$fx/real-crash.log" --end panic --ready --end-reason "kernel panic" --t-load 40 --t-match 52.5 --g-load 20 --g-match 26 >"$KDRILL_TMP/panic-other.raw"
+jq -e '.match == false and (has("time_to_report_s") or has("time_to_report_host_s") | not)' "$KDRILL_TMP/panic-other.raw" >/dev/null ||
+	fail "a panic that does not match: $(jq -c '[.match, .time_to_report_s, .time_to_report_host_s]' "$KDRILL_TMP/panic-other.raw")"
 vm vm-panic-noreport --end panic --ready --end-reason "guest panicked (GUEST_PANICKED)"
 vm vm-hang --param sig=no-such-title --console "$fx/real-hung.log" --end hang --ready --files partial --end-reason "hang report: INFO: task hung"
 vm vm-hang-heartbeat --console "$fx/real-boot.log" --end hang --ready --end-reason "no heartbeat for 50 s"

@@ -38,10 +38,10 @@
 
 static int usage(void)
 {
-	fprintf(stderr,
-		"usage: kdverdict vm-merge SCENARIO [--param K=V]... [--console FILE] "
-		"--end NAME [--ready] [--guest FILE] [--done N] [--done-error TEXT] "
-		"[--files complete|partial] [--end-reason TEXT] [--t-load S --t-match S]\n");
+	fprintf(stderr, "usage: kdverdict vm-merge SCENARIO [--param K=V]... [--console FILE] "
+			"--end NAME [--ready] [--guest FILE] [--done N] [--done-error TEXT] "
+			"[--files complete|partial] [--end-reason TEXT] [--t-load S --t-match S] "
+			"[--g-load S --g-match S]\n");
 	return 2;
 }
 
@@ -63,7 +63,8 @@ static int vm_merge(int argc, char **argv)
 	    {"guest", required_argument, NULL, 'g'},	  {"done", required_argument, NULL, 'd'},
 	    {"done-error", required_argument, NULL, 'E'}, {"files", required_argument, NULL, 'f'},
 	    {"end-reason", required_argument, NULL, 'R'}, {"t-load", required_argument, NULL, 'L'},
-	    {"t-match", required_argument, NULL, 'M'},	  {0},
+	    {"t-match", required_argument, NULL, 'M'},	  {"g-load", required_argument, NULL, 'l'},
+	    {"g-match", required_argument, NULL, 'm'},	  {0},
 	};
 	_cleanup_strv_ char **params = NULL;
 	_cleanup_free_ char *err = NULL;
@@ -73,7 +74,12 @@ static int vm_merge(int argc, char **argv)
 			      .key = (char *)"debian-6.1.0-54-cloud-amd64-KEY",
 			      .release = (char *)"6.1.0-54-cloud-amd64",
 			      .source = (char *)"debian 6.1.170-1"};
-	struct vm_guest g = {.kernel = &k, .done_status = -1, .t_load = -1, .t_match = -1};
+	struct vm_guest g = {.kernel = &k,
+			     .done_status = -1,
+			     .t_load = -1,
+			     .t_match = -1,
+			     .g_load = -1,
+			     .g_match = -1};
 	struct scenario *sc = NULL;
 	struct run_result res = {0};
 	json_object *guest = NULL, *v;
@@ -118,6 +124,12 @@ static int vm_merge(int argc, char **argv)
 			break;
 		case 'M':
 			g.t_match = strtod(optarg, NULL);
+			break;
+		case 'l':
+			g.g_load = strtod(optarg, NULL);
+			break;
+		case 'm':
+			g.g_match = strtod(optarg, NULL);
 			break;
 		default:
 			return usage();

@@ -2,7 +2,8 @@
 /*
  * The guest's clock rate and the run timeout (harness/vm/guestclock.c): a guest whose
  * refined-jiffies clock loses ticks under load gets the host time its run needs, a guest
- * whose clock stopped still ends, and an idle host's run timeout is what it always was.
+ * whose clock stopped still ends, an idle host's run timeout is what it always was, and a
+ * console report's host time maps onto the guest's clock.
  */
 #include <math.h>
 #include <stdio.h>
@@ -57,6 +58,20 @@ int main(void)
 	want("elapsed went back: a new window", kd_guest_clock_rate(&c), 1);
 	kd_guest_clock_sample(&c, 1440 * USEC, 21.0);
 	want("the new window's rate", kd_guest_clock_rate(&c), 0.5);
+
+	/* the guest's time at a console report (the time to report, on the clock of the
+	 * scenario's duration): a jbd2 hang reported 730 host seconds after the load's start,
+	 * the guest's clock at 0.5, is 365 guest seconds */
+	c = (struct kd_guest_clock){0};
+	want("no sample: no guest time", kd_guest_clock_at(&c, 5 * USEC), -1);
+	c = run(800, 2, 0.5, 10);
+	want("at the latest sample", kd_guest_clock_at(&c, 1800 * USEC), 410);
+	want("after it: the rate", kd_guest_clock_at(&c, 1801 * USEC), 410.5);
+	want("before it: the rate back", kd_guest_clock_at(&c, 1730 * USEC), 375);
+	c = run(10, 1, 0.5, 3);
+	want("before a window: at 1", kd_guest_clock_at(&c, 1014 * USEC), 12);
+	c = run(300, 2, 0, 42);
+	want("a stopped clock: the floor", kd_guest_clock_at(&c, 1310 * USEC), 44);
 
 	/* the debug stock runs that ended INFRA "run timeout" (five guests on two cores):
 	 * boot timeout 300 + 240 host seconds, 465 guest seconds (the 360 s run, its grace
