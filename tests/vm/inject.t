@@ -3,7 +3,8 @@
 # kernel and one kernel per bug-injection patch, then each seed's scenario runs on both:
 #  - inject:NNN -> a kernel verdict (BUG/HANG/WARN) whose report matches the scenario's
 #    signature (match: true, the report's signature_match) with the injection's console
-#    line in console.log, and the guest ran the injected release;
+#    line in console.log, its time to report on the guest's clock, and the guest ran
+#    the injected release;
 #  - build:stock -> PASS with reproducer counters > 0 and without that line, and the
 #    guest's clock rate measured (verdict.json vm.guest_clock_rate).
 # Cases (INJECT_CASES overrides, one per line: "NNN:scenario:variant:LINE", LINE an ERE the
@@ -81,6 +82,11 @@ for c in "${cases[@]}"; do
 	json "$v/verdict.json" '[.reports[] | select(.signature_match)] | length' | grep -qv '^0$' ||
 		fail "inject:$nnn: no report with signature_match"
 	grep -Eq "$line" "$v/console.log" || fail "inject:$nnn: console has no '$line'"
+	# the time to report on the guest's clock, placed by the host: present, and no longer
+	# than the same interval on the host's clock (the guest's clock does not run faster)
+	json "$v/verdict.json" '.time_to_report_s != null and .time_to_report_host_s != null
+	  and .time_to_report_s <= .time_to_report_host_s * 1.1 + 1' | grep -qx true ||
+		fail "inject:$nnn: time to report $(json "$v/verdict.json" '[.time_to_report_s, .time_to_report_host_s, .time_to_report_from]')"
 	json "$v/verdict.json" .kernel.release | grep -q -- '-kdrill$' || fail "inject:$nnn: not a kdrill build"
 	echo "inject:$nnn $name: $verdict match ($(json "$v/verdict.json" '.reports[] | select(.signature_match) | .title' | head -n 1)) after $(json "$v/verdict.json" .duration_s) s (test wall $(($(date +%s) - t0)) s)"
 	mv "$v" "$KDRILL_TMP/run-inject-$nnn"
