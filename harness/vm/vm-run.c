@@ -409,7 +409,8 @@ json_object *vm_merge_verdict(const struct scenario *sc, const struct vm_guest *
 	if (!guest)
 		json_object_object_add(v, "duration_s", json_fixed(wall, 1));
 	/* the time to report: the guest's runner does not read the kernel log (the host
-	 * has the console, and a panic leaves the guest no time), so the host's clock */
+	 * has the console, and a panic leaves the guest no time), so the host places the
+	 * report on the runner's clock (g_match, struct kd_guest_clock) */
 	if (out.match && vr->g_load >= 0 && vr->g_match >= vr->g_load &&
 	    (!json_object_object_get_ex(v, "time_to_report_s", &x) ||
 	     json_object_is_type(x, json_type_null))) {
