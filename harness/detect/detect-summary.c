@@ -46,6 +46,19 @@ static int meaningful(char *const *st)
 	return -1;
 }
 
+/* For a stack of waiting primitives only (a task in wait_for_completion() straight from
+ * a syscall, e.g. io_destroy): the syscall's frame names the wait better than __schedule. */
+static const char *syscall_frame(char *const *st)
+{
+	static const char *const pfx[] = {"__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__do_sys_",
+					  "__se_sys_"};
+	for (int i = 0; st && st[i]; i++)
+		for (size_t k = 0; k < sizeof(pfx) / sizeof(pfx[0]); k++)
+			if (!strncmp(st[i], pfx[k], strlen(pfx[k])))
+				return st[i];
+	return NULL;
+}
+
 struct grp {
 	const char *frame;
 	char *via;
@@ -71,8 +84,9 @@ int kd_summary_build(struct kd_report *r, struct kd_blocked *const *tasks, size_
 	for (size_t i = 0; i < n; i++) {
 		const struct kd_blocked *b = tasks[i];
 		int m = meaningful(b->stack);
-		const char *fr =
-		    m >= 0 ? b->stack[m] : (b->stack && b->stack[0] ? b->stack[0] : "?");
+		const char *fr = m >= 0 ? b->stack[m] : syscall_frame(b->stack);
+		if (!fr)
+			fr = b->stack && b->stack[0] ? b->stack[0] : "?";
 		if (b->line < lo)
 			lo = b->line;
 		if (b->line > hi)

@@ -663,6 +663,7 @@ static bool is_plumbing(const char *fn)
 					"__wait_on_bit",
 					"out_of_line_wait_on_bit",
 					"dump_stack",
+					"dump_stack_",
 					"panic",
 					"__warn",
 					"show_stack",
