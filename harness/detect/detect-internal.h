@@ -100,6 +100,8 @@ bool kd_frame_skip(const char *fn, unsigned cats);
 bool kd_frame_is_generic(const char *fn);
 /* Extra frames that are generic only for the hung-task summary grouping. */
 bool kd_frame_is_wait_primitive(const char *fn);
+/* A syscall handler's frame (__x64_sys_io_destroy). */
+bool kd_frame_is_syscall(const char *fn);
 
 /* Prefixes that keep a report alive after its stack (register dumps, markers). */
 bool kd_line_is_body(const char *t, size_t n);

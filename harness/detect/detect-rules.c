@@ -1166,6 +1166,17 @@ bool kd_frame_is_wait_primitive(const char *fn)
 	       match_list(wait_frames, sizeof(wait_frames) / sizeof(wait_frames[0]), fn);
 }
 
+/* A syscall's own handler: it names a wait whose stack holds nothing else but
+ * waiting primitives (io_destroy in wait_for_completion). */
+static const char *const syscall_frames[] = {
+    "__x64_sys_*", "__ia32_sys_*", "__arm64_sys_*", "__do_sys_*", "__se_sys_*",
+};
+
+bool kd_frame_is_syscall(const char *fn)
+{
+	return match_list(syscall_frames, sizeof(syscall_frames) / sizeof(syscall_frames[0]), fn);
+}
+
 /* Lines that belong to a report after its stack has started: markers,
  * register dumps, module lists, panic trailers. */
 static const char *const body_prefixes[] = {

@@ -50,12 +50,9 @@ static int meaningful(char *const *st)
  * a syscall, e.g. io_destroy): the syscall's frame names the wait better than __schedule. */
 static const char *syscall_frame(char *const *st)
 {
-	static const char *const pfx[] = {"__x64_sys_", "__ia32_sys_", "__arm64_sys_", "__do_sys_",
-					  "__se_sys_"};
 	for (int i = 0; st && st[i]; i++)
-		for (size_t k = 0; k < sizeof(pfx) / sizeof(pfx[0]); k++)
-			if (!strncmp(st[i], pfx[k], strlen(pfx[k])))
-				return st[i];
+		if (kd_frame_is_syscall(st[i]))
+			return st[i];
 	return NULL;
 }
 
