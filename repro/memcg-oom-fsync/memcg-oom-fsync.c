@@ -118,7 +118,7 @@ static const struct repro_option options[] = {
      "appends+fsyncs near the limit, so a victim is most likely a child in fsync; a killed "
      "child is replaced at once (many OOM kills per second), while the paced hog thread "
      "makes this process the victim now and then (default 0); with --hog-limit-pct the "
-     "children are the victims (oom_score_adj 1000)",
+     "children are the victims (oom_score_adj 1000, and -1000 for this process)",
      REPRO_ARG_U64, &opt_hog_procs, 0, 16, NULL},
     {"hog-procs-hold", "BYTES",
      "the --hog-procs children stop growing at their share of the room the memcg has when "
@@ -1426,12 +1426,20 @@ static int setup(void)
 		if (mkdir(d, 0755) < 0 && errno != EEXIST)
 			return repro_unsuitable("mkdir %s: %s", d, strerror(errno));
 	}
-	if (opt_oom_immune || (opt_hold_room && opt_hog_procs && memcg.limited)) {
-		/* --oom-immune, or --hog-procs-hold: the children are the OOM killer's only
-		 * choice (without CAP_SYS_RESOURCE, a warning) */
+	if (opt_oom_immune || ((opt_hold_room || opt_hog_pct) && opt_hog_procs && memcg.limited)) {
+		/* --oom-immune, or --hog-procs with --hog-procs-hold or --hog-limit-pct: the
+		 * children are the OOM killer's only choice (without CAP_SYS_RESOURCE, a
+		 * warning).  Their volunteering (oom_score_adj 1000) is not enough: a killed
+		 * child is skipped once exit_mmap() set MMF_OOM_SKIP, but its memfd's shmem is
+		 * freed only at the last fput(), from task work at the end of do_exit(); with
+		 * every child in that gap this process was the only candidate and was killed
+		 * (seen on 6.18, the parent 3 ms after the second child). */
 		r = set_oom_score_adj("-1000");
 		if (r < 0)
-			fprintf(stderr, "memcg-oom-fsync: oom_score_adj -1000: %s\n", strerror(-r));
+			fprintf(stderr,
+				"memcg-oom-fsync: oom_score_adj -1000: %s (without "
+				"CAP_SYS_RESOURCE this process can be an OOM victim)\n",
+				strerror(-r));
 	}
 	if (opt_hold_room && opt_hog_procs && memcg.limited) {
 		/* with --workload meta the children fsync while a meta thread is in fsetxattr */

@@ -94,41 +94,34 @@ echo "ok: OOM-killed (oom_kill $kills), restart verified $(c prev_verified_files
 
 # 3. --hog-procs: hog children fill the memcg at full speed and are OOM-killed and replaced
 #    while the process itself (its own hog stopped at 20 % of the room) lives on.  The
-#    release build when there is one: an ASan parent's own RSS (~20 MiB) rivals a child
-#    that was just forked, and under load the OOM killer then picked the parent.
+#    release build when there is one (the program as shipped).  timeout stays outside the
+#    memcg: inside, at oom_score_adj 0, it would be the one candidate when no child is.
 P3=$P
 [ -x "${KDRILL_RELBIN:-}/memcg-oom-fsync" ] && P3=$KDRILL_RELBIN/memcg-oom-fsync
 k0=$(awk '$1 == "oom_kill" { print $2 }' "$CG/memory.oom_control")
-(
-	echo $BASHPID >"$CG/cgroup.procs" || exit 99
-	exec timeout -s KILL 60 "$P3" --dir "$D" --duration 10 --instance procs --threads 2 \
-		--hog-procs 2 --hog-limit-pct 20 --json
-) >"$KDRILL_TMP/3.out" 2>"$KDRILL_TMP/3.err"
+# shellcheck disable=SC2016
+timeout -s KILL 60 bash -c 'echo $$ >"$1/cgroup.procs" || exit 99; shift; exec "$@"' _ "$CG" \
+	"$P3" --dir "$D" --duration 10 --instance procs --threads 2 --hog-procs 2 \
+	--hog-limit-pct 20 --hog anon --json >"$KDRILL_TMP/3.out" 2>"$KDRILL_TMP/3.err"
 rc=$?
 cat "$KDRILL_TMP/3.err"
 r=$(res "$KDRILL_TMP/3.out")
 k1=$(awk '$1 == "oom_kill" { print $2 }' "$CG/memory.oom_control")
 echo "$r" | jq -c '.counters | {hog_proc_starts, hog_proc_kills, creates, fsyncs}'
-# The children volunteer (oom_score_adj 1000 with --hog-limit-pct), but when every child
-# is already a dying victim whose shmem the OOM reaper cannot free, the next OOM kill in
-# the same few milliseconds has only the process itself left (seen: two children killed,
-# the parent 7 ms later).  So: the process lives (a result record), or it was the one
-# victim after many children (its last progress record counts them).
-if [ $rc = 137 ] && [ -z "$r" ]; then
-	r=$(last_progress "$KDRILL_TMP/3.out")
-	[ "$(c hog_proc_kills)" -ge 3 ] ||
-		fail "--hog-procs: the process was OOM-killed after only $(c hog_proc_kills) hog children"
-	[ "$((k1 - k0))" -gt "$(c hog_proc_kills)" ] ||
-		fail "--hog-procs: memory.oom_control counts $((k1 - k0)) kills, the children $(c hog_proc_kills)"
-	echo "note: the process itself was killed once, after $(c hog_proc_kills) hog children"
-else
-	[ $rc = 0 ] || fail "--hog-procs: exit $rc, expected 0 (the children are the OOM victims)"
-	[ "$((k1 - k0))" -ge "$(c hog_proc_kills)" ] || fail "--hog-procs: memory.oom_control counts $((k1 - k0)) kills, the program $(c hog_proc_kills)"
-fi
+# The children volunteer (oom_score_adj 1000).  With shmem hogs (the default memfd) that is
+# not enough: a killed child is skipped once its exit_mmap() set MMF_OOM_SKIP, but its shmem
+# is freed only at its last fput(), from task work at the end of do_exit(); with every child
+# in that gap the process was the only candidate (killed in 1 run of 25 under load, once
+# before its first progress record).  The program then takes oom_score_adj -1000, which
+# needs CAP_SYS_RESOURCE (not in every container).  Anonymous hogs are freed inside
+# exit_mmap() before MMF_OOM_SKIP is set: no gap, so the process must live, caps or not.
+[ $rc = 0 ] || fail "--hog-procs: exit $rc, expected 0 (the children are the OOM victims)"
+[ "$((k1 - k0))" -ge "$(c hog_proc_kills)" ] ||
+	fail "--hog-procs: memory.oom_control counts $((k1 - k0)) kills, the program $(c hog_proc_kills)"
 [ "$(c hog_proc_kills)" -ge 1 ] || fail "--hog-procs: no hog child OOM-killed in 10 s"
 [ "$(c hog_proc_starts)" -gt "$(c hog_proc_kills)" ] || fail "--hog-procs: killed children not replaced"
 [ "$(jq -r '.anomalies | length' <<<"$r")" = 0 ] || fail "anomalies: $(jq -c .anomalies <<<"$r")"
-[ $rc != 0 ] || [ -z "$(ls "$D"/memcg-oom-fsync.iprocs/hogproc* 2>/dev/null)" ] ||
+[ -z "$(ls "$D"/memcg-oom-fsync.iprocs/hogproc* 2>/dev/null)" ] ||
 	fail "hog children's files left behind"
 pgrep -f "instance procs" >/dev/null && fail "a hog child outlived the run"
 echo "ok: --hog-procs: $(c hog_proc_kills) hog children OOM-killed in 10 s ($((k1 - k0)) in memory.oom_control)"
