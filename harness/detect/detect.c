@@ -122,6 +122,9 @@ struct ctx {
 	unsigned cut_msg_lines;
 	uint64_t last_end;	     /* line where the last real report ended */
 	int last_cls;
+	/* an NMI backtrace this caller prints for an RCU stall report open in another
+	 * context (the detecting CPU's): its lines go to that report, up to </TASK> */
+	uint64_t adopt_key, adopt_first;
 };
 
 struct entry { /* an emitted report */
@@ -287,6 +290,16 @@ static bool digit(char c)
 	return c >= '0' && c <= '9';
 }
 
+/* A printk caller id ("T123", "C1") as a context key: its letter in the top byte, its
+ * number below, never 0 (the key of "no caller ids").  Two ids never share a key. */
+static uint64_t caller_key(char type, const char *digits, const char *end)
+{
+	uint64_t num = 0;
+	for (const char *p = digits; p < end && num < (1ull << 52); p++)
+		num = num * 10 + (uint64_t)(*p - '0');
+	return (uint64_t)(unsigned char)type << 56 | num;
+}
+
 /* Skip one known prefix at t[0..n).  Returns bytes consumed (0 = none); sets
  * *caller when a caller id was seen. */
 static size_t skip_prefix(struct kd_detector *d, const char *t, size_t n, uint64_t *caller)
@@ -317,11 +330,10 @@ static size_t skip_prefix(struct kd_detector *d, const char *t, size_t n, uint64
 		if (i == ds && i + 1 < n && (t[i] == 'T' || t[i] == 'C') && digit(t[i + 1])) {
 			/* [ T123] / [    C1] caller id */
 			size_t k = i + 1;
-			uint64_t h = (uint64_t)(unsigned char)t[i] << 56;
 			while (k < n && digit(t[k]))
-				h = h * 10 + (uint64_t)(t[k++] - '0');
+				k++;
 			if (k < n && t[k] == ']') {
-				*caller = h | 1;
+				*caller = caller_key(t[i], t + i + 1, t + k);
 				k++;
 				if (k < n && t[k] == ' ')
 					k++;
@@ -361,10 +373,10 @@ static size_t skip_prefix(struct kd_detector *d, const char *t, size_t n, uint64
 			if (semi) {
 				const char *cl = find(t, (size_t)(semi - t), "caller=");
 				if (cl && cl + 8 < semi) {
-					uint64_t h = (uint64_t)(unsigned char)cl[7] << 56;
-					for (const char *p = cl + 8; p < semi && digit(*p); p++)
-						h = h * 10 + (uint64_t)(*p - '0');
-					*caller = h | 1;
+					const char *e = cl + 8;
+					while (e < semi && digit(*e))
+						e++;
+					*caller = caller_key(cl[7], cl + 8, e);
 				}
 				d->kmsg = true;
 				return (size_t)(semi - t) + 1;
@@ -1905,6 +1917,59 @@ static struct ctx *get_ctx(struct kd_detector *d, uint64_t key)
 	return lru;
 }
 
+/* With caller ids, an RCU stall's report is opened by the detecting CPU ([C1]) while
+ * the stalled CPU prints its own stack ([C0], "NMI backtrace for cpu 0", from
+ * rcu_dump_cpu_stacks()).  Without caller ids both land in one context and the
+ * stack joins the report; with them, the stack's lines are sent to the report that
+ * waits for one: an RCU stall with no RIP and no frame yet.  The adoption ends at
+ * the backtrace's </TASK>, at a report header of the caller's own, or when that
+ * report is gone. */
+static struct ctx *adopter(struct kd_detector *d, struct ctx *c, const char *s, size_t n)
+{
+	if (c->adopt_key) {
+		for (size_t i = 0; i < MAX_CTX; i++) {
+			struct ctx *a = &d->ctx[i];
+			if (a != c && a->used && a->key == c->adopt_key && a->r &&
+			    a->r->first == c->adopt_first && !a->r->frozen)
+				return a;
+		}
+		c->adopt_key = 0;
+		return NULL;
+	}
+	if (c->r || !has_prefix(s, n, "NMI backtrace for cpu"))
+		return NULL;
+	for (size_t i = 0; i < MAX_CTX; i++) {
+		struct ctx *a = &d->ctx[i];
+		if (a != c && a->used && a->r && a->r->rule->kind == KK_RCU && !a->r->rip &&
+		    !a->r->nstack && !a->r->frozen) {
+			c->adopt_key = a->key;
+			c->adopt_first = a->r->first;
+			return a;
+		}
+	}
+	return NULL;
+}
+
+static int handle_line(struct kd_detector *d, struct ctx *c, const char *t, size_t n, size_t bad);
+
+static int adopted_line(struct kd_detector *d, struct ctx *c, struct ctx *a, const char *s,
+			size_t n)
+{
+	struct sbuf *cl = &d->scratch;
+	size_t bad = clean_copy(s, n, cl);
+	if (bad == SIZE_MAX)
+		return nomem(d);
+	const struct kd_rule *ru = match_rule(d, cl->p, cl->n);
+	if (ru && ru->cls >= 0) {
+		/* a report of this caller's own: the backtrace is over */
+		c->adopt_key = 0;
+		return handle_line(d, c, cl->p, cl->n, bad);
+	}
+	if (has_prefix(cl->p, cl->n, "</TASK>"))
+		c->adopt_key = 0;
+	return handle_line(d, a, cl->p, cl->n, bad);
+}
+
 /* The slow path: a cleaned line that may matter. */
 static int handle_line(struct kd_detector *d, struct ctx *c, const char *t, size_t n, size_t bad)
 {
@@ -2051,6 +2116,9 @@ stripped:;
 		}
 	} else {
 		c = get_ctx(d, caller);
+		struct ctx *a = adopter(d, c, s, n);
+		if (a)
+			return adopted_line(d, c, a, s, n);
 		if (!c->r && !c->cut_line && !c->sep_line &&
 		    (!maybe_header(d, s, n) || (s[0] != 0x1b && !match_rule(d, s, n))) &&
 		    !resumes_sysrq(d, s, n))
